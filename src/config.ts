@@ -1,0 +1,158 @@
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+// The only reader of process.env. Every setting is listed here, parsed once, and frozen, so a
+// typo or a bad value stops the process at start with every problem listed at once.
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 500ms, 10s, 5m, 2h or 30d')
+  .transform(parseDuration);
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+
+  DATABASE_URL: z.url().optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().positive().default(20),
+  NATS_URL: z.string().optional(),
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('events'),
+  TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
+
+  STREAM_NAME: z.string().default('EVENTS'),
+  STREAM_MAX_MESSAGES: z.coerce.number().int().positive().default(1_000_000),
+  STREAM_MAX_AGE: duration.default(30 * 86_400_000),
+  STREAM_DUPLICATE_WINDOW: duration.default(2 * 60_000),
+  BRIDGE_ENABLED: bool.default(true),
+  BRIDGE_CONSUMER: z.string().default('event-bridge'),
+  BRIDGE_CONCURRENCY: z.coerce.number().int().positive().default(64),
+  BRIDGE_RETRY_DELAY: duration.default(5_000),
+
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(200),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(100),
+  RETRY_INITIAL_INTERVAL: duration.default(1_000),
+  RETRY_BACKOFF: z.coerce.number().min(1).default(2),
+  RETRY_MAX_INTERVAL: duration.default(5 * 60_000),
+  RETRY_MAX_ATTEMPTS: z.coerce.number().int().positive().default(10),
+  PARK_TIMEOUT: duration.default(30 * 86_400_000),
+
+  SENSITIVE_FIELDS: z
+    .string()
+    .default('password,ssn,credit_card')
+    .transform((s) => s.split(',').map((f) => f.trim().toLowerCase()).filter(Boolean)),
+  BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
+
+  DEV_DATA_DIR: z.string().default('.data/dev'),
+  DEV_CACHE_DIR: z.string().optional(),
+  XDG_CACHE_HOME: z.string().optional(),
+  TEMPORAL_CLI_PATH: z.string().optional(),
+  DEV_TEMPORAL_PORT: z.coerce.number().int().default(7233),
+  DEV_TEMPORAL_UI_PORT: z.coerce.number().int().default(8233),
+  DEV_NATS_PORT: z.coerce.number().int().default(4223),
+  DEV_POSTGRES_PORT: z.coerce.number().int().default(5433),
+});
+
+export type Config = ReturnType<typeof toConfig>;
+
+function toConfig(env: z.infer<typeof schema>) {
+  const cacheHome = env.XDG_CACHE_HOME ?? resolve(homedir(), '.cache');
+  return {
+    env: env.NODE_ENV,
+    logLevel: env.LOG_LEVEL,
+    http: { host: env.HOST, port: env.PORT, bodyLimit: env.BODY_LIMIT_BYTES },
+    databaseUrl: env.DATABASE_URL,
+    databasePoolMax: env.DATABASE_POOL_MAX,
+    natsUrl: env.NATS_URL,
+    temporal: {
+      address: env.TEMPORAL_ADDRESS,
+      namespace: env.TEMPORAL_NAMESPACE,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      uiUrl: env.TEMPORAL_UI_URL,
+    },
+    stream: {
+      name: env.STREAM_NAME,
+      maxMessages: env.STREAM_MAX_MESSAGES,
+      maxAgeMs: env.STREAM_MAX_AGE,
+      duplicateWindowMs: env.STREAM_DUPLICATE_WINDOW,
+    },
+    bridge: {
+      enabled: env.BRIDGE_ENABLED,
+      consumer: env.BRIDGE_CONSUMER,
+      concurrency: env.BRIDGE_CONCURRENCY,
+      retryDelayMs: env.BRIDGE_RETRY_DELAY,
+    },
+    worker: {
+      maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
+      maxConcurrentWorkflowTasks: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    },
+    lifecycle: {
+      retry: {
+        initialIntervalMs: env.RETRY_INITIAL_INTERVAL,
+        backoffCoefficient: env.RETRY_BACKOFF,
+        maximumIntervalMs: env.RETRY_MAX_INTERVAL,
+        maximumAttempts: env.RETRY_MAX_ATTEMPTS,
+      },
+      parkTimeoutMs: env.PARK_TIMEOUT,
+    },
+    sensitiveFields: env.SENSITIVE_FIELDS,
+    dev: {
+      dataDir: resolve(env.DEV_DATA_DIR),
+      cacheDir: resolve(env.DEV_CACHE_DIR ?? resolve(cacheHome, 'event-service', 'bin')),
+      temporalCliPath: env.TEMPORAL_CLI_PATH,
+      temporalPort: env.DEV_TEMPORAL_PORT,
+      temporalUiPort: env.DEV_TEMPORAL_UI_PORT,
+      natsPort: env.DEV_NATS_PORT,
+      postgresPort: env.DEV_POSTGRES_PORT,
+    },
+  } as const;
+}
+
+export function parseDuration(text: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)$/.exec(text);
+  if (!match) throw new Error(`not a duration: ${text}`);
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms'];
+  return Number(match[1]) * unit;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  }
+  return deepFreeze(toConfig(parsed.data));
+}
+
+/** The service processes need their dependencies' addresses; only `npm start` may fill them in. */
+export function required<T>(value: T | undefined, name: string): T {
+  if (value === undefined || value === '') {
+    throw new ConfigError(`${name} is not set. Run \`npm start\` for the dev stack, or set ${name}.`);
+  }
+  return value;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The environment for a child process: ours, with the given settings added or replaced. */
+export function childEnv(overrides: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
+}

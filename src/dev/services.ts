@@ -1,0 +1,72 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { childEnv } from '../config.js';
+import type { Logger } from '../logger.js';
+import { modulePath, runningFromSource } from '../source-path.js';
+import { dieWithParent } from './child-process.js';
+
+const ENTRIES = {
+  api: modulePath('../api/server', import.meta.url),
+  worker: modulePath('../worker/main', import.meta.url),
+} as const;
+const nodeArgs = runningFromSource ? ['--import', 'tsx'] : [];
+
+export interface Services {
+  /** Resolves once GET /health answers 200. */
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the API and the worker as two processes, as in production, with the given settings.
+ * If either exits on its own, `onExit` hears about it (the dev launcher then stops everything).
+ */
+export function spawnServices(opts: {
+  env: Record<string, string | undefined>;
+  apiUrl: string;
+  log: Logger;
+  onExit?: (name: string, code: number | null) => void;
+  stdio?: 'inherit' | 'ignore';
+}): Services {
+  const children = new Map<string, ChildProcess>();
+  let stopping = false;
+  for (const [name, entry] of Object.entries(ENTRIES)) {
+    const { command, args, detached } = dieWithParent(process.execPath, [...nodeArgs, entry], 'SIGTERM');
+    const child = spawn(command, args, { env: childEnv(opts.env), stdio: ['ignore', opts.stdio ?? 'inherit', 'inherit'], detached });
+    child.on('exit', (code) => {
+      children.delete(name);
+      if (!stopping) opts.onExit?.(name, code);
+    });
+    children.set(name, child);
+  }
+
+  const ready = (async () => {
+    const deadline = Date.now() + 180_000;
+    for (;;) {
+      if (children.size < 2) throw new Error('a service exited before it was ready');
+      const ok = await fetch(`${opts.apiUrl}/health`).then((r) => r.ok, () => false);
+      if (ok) return;
+      if (Date.now() > deadline) throw new Error(`${opts.apiUrl}/health did not become healthy within 180 s`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+
+  return {
+    ready,
+    async stop() {
+      stopping = true;
+      await Promise.all(
+        [...children.values()].map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+              child.once('exit', () => {
+                clearTimeout(kill);
+                resolve();
+              });
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import { loadConfig } from '../config.js';
+import { createLogger } from '../logger.js';
+import { spawnServices } from './services.js';
+import { startStack } from './stack.js';
+
+// `npm start`: brings up whatever dependency is not configured (Temporal, NATS, PostgreSQL),
+// then runs the API and the worker against them. Ctrl-C stops everything it started.
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger('dev', config.logLevel);
+  const { dev } = config;
+
+  const stack = await startStack({
+    dataDir: dev.dataDir,
+    cacheDir: dev.cacheDir,
+    log,
+    ...(!config.temporal.address && {
+      temporal: { port: dev.temporalPort, uiPort: dev.temporalUiPort, ...(dev.temporalCliPath && { cliPath: dev.temporalCliPath }) },
+    }),
+    ...(!config.natsUrl && { nats: { port: dev.natsPort } }),
+    ...(!config.databaseUrl && { postgres: { port: dev.postgresPort } }),
+  });
+
+  const env = {
+    TEMPORAL_ADDRESS: config.temporal.address ?? stack.temporalAddress,
+    NATS_URL: config.natsUrl ?? stack.natsUrl,
+    DATABASE_URL: config.databaseUrl ?? stack.databaseUrl,
+  };
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    await services.stop();
+    await stack.stop();
+    process.exit(code);
+  };
+  const services = spawnServices({
+    env,
+    apiUrl: `http://127.0.0.1:${config.http.port}`,
+    log,
+    onExit: (name, code) => {
+      log.error({ service: name, code }, 'service exited; stopping the dev stack');
+      void stopAll(1);
+    },
+  });
+  process.once('SIGINT', () => void stopAll(0));
+  process.once('SIGTERM', () => void stopAll(0));
+
+  await services.ready;
+  log.info(
+    {
+      api: `http://localhost:${config.http.port}`,
+      temporalUi: stack.temporalUiUrl ?? config.temporal.uiUrl,
+      ...env,
+    },
+    `Event Service is up. Try: curl -XPOST localhost:${config.http.port}/api/events/create -H "content-type: application/json" -d '{"event_type":"user_created","data":{"id":1}}'`,
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

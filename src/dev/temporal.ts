@@ -1,0 +1,90 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { spawnManaged, type ManagedChild } from './child-process.js';
+import { findOnPath, goInstall } from './go-install.js';
+import { isPortOpen, waitUntil } from './ports.js';
+
+const execFileAsync = promisify(execFile);
+
+// v1.5.1 is the newest tag whose go.mod has no `replace` directive, which `go install` rejects.
+export const TEMPORAL_CLI_VERSION = '1.5.1';
+
+// Registered at every start; the dev server skips the ones that already exist in the database.
+export const SEARCH_ATTRIBUTES = ['EventStatus', 'EventType', 'EventSource', 'EventCategory'] as const;
+
+type Log = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+const quiet: Log = { info: () => undefined, warn: () => undefined };
+
+export interface TemporalOptions {
+  port: number;
+  uiPort: number;
+  cliPath?: string;
+  uiCodecEndpoint?: string;
+}
+
+/** The Temporal CLI: `cliPath`, else `temporal` on PATH, else the cached build (built if missing). */
+export async function resolveTemporalCli(cacheDir: string, cliPath?: string, log: Log = quiet): Promise<string> {
+  if (cliPath) {
+    if (!existsSync(cliPath)) throw new Error(`TEMPORAL_CLI_PATH is ${cliPath}, but no file is there`);
+    return cliPath;
+  }
+  const onPath = await findOnPath('temporal');
+  if (onPath) return onPath;
+  return goInstall({
+    module: 'github.com/temporalio/cli/cmd/temporal',
+    version: `v${TEMPORAL_CLI_VERSION}`,
+    binary: 'temporal',
+    dir: join(cacheDir, `temporal-${TEMPORAL_CLI_VERSION}`),
+    alternative: 'set TEMPORAL_CLI_PATH to a Temporal CLI binary, or TEMPORAL_ADDRESS to a Temporal server that is already running',
+    log,
+  });
+}
+
+export interface RunningTemporal {
+  child: ManagedChild;
+  address: string;
+  uiUrl: string;
+}
+
+export async function startTemporal(cli: string, dataDir: string, opts: TemporalOptions, log: Log): Promise<RunningTemporal> {
+  const dir = join(dataDir, 'temporal');
+  await mkdir(dir, { recursive: true });
+  const address = `127.0.0.1:${opts.port}`;
+  const args = [
+    'server', 'start-dev',
+    '--ip', '127.0.0.1',
+    '--port', String(opts.port),
+    '--ui-port', String(opts.uiPort),
+    '--db-filename', join(dir, 'temporal.db'),
+    '--namespace', 'default',
+    // Dev data is disposable: give up durability on power loss for much faster history writes.
+    '--sqlite-pragma', 'journal_mode=WAL',
+    '--sqlite-pragma', 'synchronous=OFF',
+    '--log-level', 'warn',
+    ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+    ...(opts.uiCodecEndpoint ? ['--ui-codec-endpoint', opts.uiCodecEndpoint] : []),
+  ];
+  const child = spawnManaged({ name: 'temporal', command: cli, args, logFile: join(dir, 'temporal.log'), log });
+  try {
+    // The port opens before the frontend serves; a namespace lookup proves it answers requests.
+    await child.whileRunning((signal) =>
+      waitUntil(`Temporal at ${address}`, async () => (await isPortOpen(opts.port)) && (await namespaceExists(cli, address)), 60_000, signal, 200),
+    );
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+  return { child, address, uiUrl: `http://localhost:${opts.uiPort}` };
+}
+
+async function namespaceExists(cli: string, address: string): Promise<boolean> {
+  try {
+    await execFileAsync(cli, ['operator', 'namespace', 'describe', 'default', '--address', address], { timeout: 5_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}

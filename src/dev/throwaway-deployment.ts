@@ -1,0 +1,70 @@
+import type { Logger } from '../logger.js';
+import { findFreePort } from './ports.js';
+import { spawnServices } from './services.js';
+import { startStack } from './stack.js';
+
+export interface ThrowawayDeployment {
+  apiUrl: string;
+  databaseUrl: string;
+  natsUrl: string;
+  temporalAddress: string;
+  temporalUiUrl: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A whole deployment — Temporal, NATS, PostgreSQL, API and worker processes — on free ports with
+ * its own data folder, brought up exactly as `npm start` does it. Tests and benchmarks use it so
+ * they never touch a developer's running stack or whatever services the machine happens to run.
+ */
+export async function startThrowawayDeployment(opts: {
+  dataDir: string;
+  cacheDir: string;
+  temporalCliPath?: string;
+  env: Record<string, string>;
+  log: Logger;
+}): Promise<ThrowawayDeployment> {
+  const [temporalPort, temporalUiPort, natsPort, postgresPort, apiPort] = await Promise.all(
+    Array.from({ length: 5 }, () => findFreePort()),
+  ) as [number, number, number, number, number];
+  const stack = await startStack({
+    dataDir: opts.dataDir,
+    cacheDir: opts.cacheDir,
+    log: opts.log,
+    temporal: { port: temporalPort, uiPort: temporalUiPort, ...(opts.temporalCliPath && { cliPath: opts.temporalCliPath }) },
+    nats: { port: natsPort },
+    postgres: { port: postgresPort },
+  });
+  const urls = {
+    apiUrl: `http://127.0.0.1:${apiPort}`,
+    databaseUrl: stack.databaseUrl!,
+    natsUrl: stack.natsUrl!,
+    temporalAddress: stack.temporalAddress!,
+    temporalUiUrl: stack.temporalUiUrl!,
+  };
+  const services = spawnServices({
+    env: {
+      ...opts.env,
+      PORT: String(apiPort),
+      HOST: '127.0.0.1',
+      DATABASE_URL: urls.databaseUrl,
+      NATS_URL: urls.natsUrl,
+      TEMPORAL_ADDRESS: urls.temporalAddress,
+      TEMPORAL_UI_URL: urls.temporalUiUrl,
+    },
+    apiUrl: urls.apiUrl,
+    log: opts.log,
+    onExit: (name, code) => opts.log.error({ service: name, code }, 'service exited'),
+  });
+  const stop = async () => {
+    await services.stop();
+    await stack.stop();
+  };
+  try {
+    await services.ready;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { ...urls, stop };
+}

@@ -1,0 +1,61 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { EventEnvelope, EventStatus } from '../events/envelope.js';
+
+// Shared by the workflow, the worker, the bridge and the API: the one place that names the
+// workflow's signals, query, search attributes and input.
+
+export const EVENT_WORKFLOW_TYPE = 'eventWorkflow';
+
+export const EventStatusKey = defineSearchAttributeKey('EventStatus', SearchAttributeType.KEYWORD);
+export const EventTypeKey = defineSearchAttributeKey('EventType', SearchAttributeType.KEYWORD);
+export const EventSourceKey = defineSearchAttributeKey('EventSource', SearchAttributeType.KEYWORD);
+export const EventCategoryKey = defineSearchAttributeKey('EventCategory', SearchAttributeType.KEYWORD);
+export const SEARCH_ATTRIBUTE_KEYS = [EventStatusKey, EventTypeKey, EventSourceKey, EventCategoryKey];
+
+export interface RetrySettings {
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maximumIntervalMs: number;
+  maximumAttempts: number;
+}
+
+export interface EventWorkflowInput {
+  event: EventEnvelope;
+  retry: RetrySettings;
+  /** How long a failed event waits for an operator before the workflow closes as failed. */
+  parkTimeoutMs: number;
+}
+
+export interface TransitionRecord {
+  status: EventStatus;
+  at: string;
+  attempts: number;
+  error?: string;
+}
+
+export interface EventWorkflowState {
+  eventId: string;
+  status: EventStatus;
+  attempts: number;
+  lastError?: string;
+  transitions: TransitionRecord[];
+}
+
+export interface ReprocessSignal {
+  reason?: string;
+}
+
+export const reprocessSignal = defineSignal<[ReprocessSignal?]>('reprocess');
+export const discardSignal = defineSignal<[{ reason?: string }?]>('discard');
+export const statusQuery = defineQuery<EventWorkflowState>('status');
+
+/** Search attributes a workflow starts with: everything an operator filters on. */
+export function initialSearchAttributes(event: EventEnvelope) {
+  return [
+    { key: EventStatusKey, value: 'pending' },
+    { key: EventTypeKey, value: event.event_type },
+    { key: EventSourceKey, value: event.event_source },
+    { key: EventCategoryKey, value: event.event_category },
+  ];
+}

@@ -1,0 +1,24 @@
+import { resolve } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { loadConfig } from '../src/config.js';
+import { resolveTemporalCli } from '../src/dev/stack.js';
+import { startThrowawayDeployment } from '../src/dev/throwaway-deployment.js';
+import { createLogger } from '../src/logger.js';
+import { TEST_LIFECYCLE_ENV } from './stack-settings.js';
+
+// The whole suite runs against one deployment brought up as `npm start` does it, on free ports
+// with its own data folder.
+export default async function setup(project: TestProject) {
+  const { dev } = loadConfig();
+  const log = createLogger('test-stack', 'warn');
+  const deployment = await startThrowawayDeployment({
+    dataDir: resolve('.data/test'),
+    cacheDir: dev.cacheDir,
+    ...(dev.temporalCliPath && { temporalCliPath: dev.temporalCliPath }),
+    env: { ...TEST_LIFECYCLE_ENV, NODE_ENV: 'test', LOG_LEVEL: 'warn' },
+    log,
+  });
+  const { stop, ...urls } = deployment;
+  project.provide('stack', { ...urls, temporalCliPath: await resolveTemporalCli(dev.cacheDir, dev.temporalCliPath) });
+  return stop;
+}

@@ -1,0 +1,24 @@
+// What the global setup hands to the test files (through vitest's provide/inject).
+export interface TestStack {
+  apiUrl: string;
+  databaseUrl: string;
+  natsUrl: string;
+  temporalAddress: string;
+  temporalCliPath: string;
+  temporalUiUrl: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: TestStack;
+  }
+}
+
+/** Lifecycle settings for the test services: retries fast enough for a test to watch them. */
+export const TEST_LIFECYCLE_ENV = {
+  RETRY_INITIAL_INTERVAL: '100ms',
+  RETRY_BACKOFF: '1',
+  RETRY_MAX_INTERVAL: '200ms',
+  RETRY_MAX_ATTEMPTS: '3',
+  PARK_TIMEOUT: '1h',
+};

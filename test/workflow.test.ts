@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../src/activities/index.js';
+import { createProcessorRegistry, type Processor } from '../src/activities/processors.js';
+import type { EventEnvelope } from '../src/events/envelope.js';
+import { createEventsRepo } from '../src/store/events-repo.js';
+import { createPool, type Pool } from '../src/store/pool.js';
+import { WORKFLOWS_PATH } from '../src/worker/create-worker.js';
+import {
+  discardSignal, EventStatusKey, type EventWorkflowInput, reprocessSignal, SEARCH_ATTRIBUTE_KEYS, statusQuery, initialSearchAttributes,
+} from '../src/workflows/definitions.js';
+import { eventWorkflow } from '../src/workflows/event-workflow.js';
+import { eventually, stack } from './helpers.js';
+
+// The workflow on a local Temporal dev server (the built CLI binary), with the real activities
+// writing to the test PostgreSQL, and one processor whose behaviour each test chooses.
+
+const taskQueue = `wf-test-${randomUUID()}`;
+let failuresLeft = new Map<string, number>();
+let calls = new Map<string, number>();
+const flaky: Processor = {
+  name: 'flaky',
+  subjects: ['events.>'],
+  async process(event) {
+    calls.set(event.event_id, (calls.get(event.event_id) ?? 0) + 1);
+    const left = failuresLeft.get(event.event_id) ?? 0;
+    if (left > 0) {
+      failuresLeft.set(event.event_id, left - 1);
+      throw new Error('receiver answered 500');
+    }
+  },
+};
+
+function makeEvent(): EventEnvelope {
+  const now = new Date().toISOString();
+  return { event_id: randomUUID(), event_type: 'wf_test', event_source: 'backend', event_category: 'service', data: { n: 1 }, metadata: {}, timestamp: now, received_at: now };
+}
+
+const input = (event: EventEnvelope): EventWorkflowInput => ({
+  event,
+  retry: { initialIntervalMs: 50, backoffCoefficient: 1, maximumIntervalMs: 50, maximumAttempts: 2 },
+  parkTimeoutMs: 3_600_000,
+});
+
+describe('event workflow', () => {
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  let running: Promise<void>;
+  let pool: Pool;
+
+  beforeAll(async () => {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    env = await TestWorkflowEnvironment.createLocal({
+      server: { executable: { type: 'existing-path', path: stack().temporalCliPath }, searchAttributes: SEARCH_ATTRIBUTE_KEYS },
+    });
+    pool = createPool(stack().databaseUrl, 4);
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: WORKFLOWS_PATH,
+      activities: createActivities({ repo: createEventsRepo(pool), processors: createProcessorRegistry([flaky]) }),
+    });
+    running = worker.run();
+  });
+
+  afterAll(async () => {
+    worker?.shutdown();
+    await running;
+    await env?.teardown();
+    await pool?.end();
+  });
+
+  const start = (event: EventEnvelope) =>
+    env.client.workflow.start(eventWorkflow, { workflowId: event.event_id, taskQueue, args: [input(event)], typedSearchAttributes: initialSearchAttributes(event) });
+
+  const statusInDb = async (id: string) => (await pool.query('SELECT status, attempts, last_error FROM events WHERE event_id = $1', [id])).rows[0];
+
+  it('completes an event whose processor succeeds', async () => {
+    const event = makeEvent();
+    const handle = await start(event);
+    const state = await handle.result();
+    expect(state.status).toBe('completed');
+    expect(state.transitions.map((t) => t.status)).toEqual(['pending', 'processing', 'completed']);
+    expect(await statusInDb(event.event_id)).toMatchObject({ status: 'completed', attempts: 1 });
+  });
+
+  it('parks a failing event as failed, then completes it on reprocess', async () => {
+    const event = makeEvent();
+    failuresLeft.set(event.event_id, 2);
+    const handle = await start(event);
+    const parked = await eventually(async () => {
+      const s = await handle.query(statusQuery);
+      return s.status === 'failed' ? s : undefined;
+    });
+    expect(parked).toMatchObject({ attempts: 2, lastError: expect.stringContaining('receiver answered 500') });
+    expect(await statusInDb(event.event_id)).toMatchObject({ status: 'failed', attempts: 2, last_error: expect.stringContaining('500') });
+    expect((await handle.describe()).typedSearchAttributes.get(EventStatusKey)).toBe('failed');
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+
+    await handle.signal(reprocessSignal, {});
+    const state = await handle.result();
+    expect(state.status).toBe('completed');
+    expect(state.transitions.map((t) => t.status)).toEqual(['pending', 'processing', 'failed', 'processing', 'completed']);
+    expect(calls.get(event.event_id)).toBe(3);
+    expect(await statusInDb(event.event_id)).toMatchObject({ status: 'completed', attempts: 3 });
+  });
+
+  it('discards a parked event on discard', async () => {
+    const event = makeEvent();
+    failuresLeft.set(event.event_id, 100);
+    const handle = await start(event);
+    await eventually(async () => ((await handle.query(statusQuery)).status === 'failed' ? true : undefined));
+    await handle.signal(discardSignal, { reason: 'bad data' });
+    const state = await handle.result();
+    expect(state.status).toBe('discarded');
+    expect(await statusInDb(event.event_id)).toMatchObject({ status: 'discarded' });
+    expect((await handle.describe()).typedSearchAttributes.get(EventStatusKey)).toBe('discarded');
+  });
+
+  afterAll(() => {
+    failuresLeft = new Map();
+    calls = new Map();
+  });
+});
