@@ -45,6 +45,22 @@ const schema = z.object({
   RETRY_MAX_ATTEMPTS: z.coerce.number().int().positive().default(10),
   PARK_TIMEOUT: duration.default(30 * 86_400_000),
 
+  AUTH_JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  AUTH_JWKS_URL: z.url().optional(),
+  AUTH_ISSUER: z.string().optional(),
+  AUTH_AUDIENCE: z.string().optional(),
+  WRITE_KEYS: z.string().optional(),
+  CORS_ORIGINS: z.string().default(''),
+  TRUSTED_PROXIES: z.string().default(''),
+  RATE_LIMIT_MAX: z.coerce.number().int().positive().default(6000),
+  RATE_LIMIT_WINDOW: duration.default(60_000),
+  BATCH_MAX_EVENTS: z.coerce.number().int().positive().default(500),
+  MAX_FUTURE_SKEW: duration.default(5 * 60_000),
+
+  PAYLOAD_KEYS: z.string().optional(),
+  PAYLOAD_KEY_ID: z.string().optional(),
+  CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233'),
+
   SENSITIVE_FIELDS: z
     .string()
     .default('password,ssn,credit_card')
@@ -52,6 +68,7 @@ const schema = z.object({
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
 
   DEV_DATA_DIR: z.string().default('.data/dev'),
+  TEST_DATA_DIR: z.string().default('.data/test'),
   DEV_CACHE_DIR: z.string().optional(),
   XDG_CACHE_HOME: z.string().optional(),
   TEMPORAL_CLI_PATH: z.string().optional(),
@@ -104,8 +121,37 @@ function toConfig(env: z.infer<typeof schema>) {
       parkTimeoutMs: env.PARK_TIMEOUT,
     },
     sensitiveFields: env.SENSITIVE_FIELDS,
+    auth: {
+      /** Secrets: never logged. */
+      jwtSecret: env.AUTH_JWT_SECRET,
+      jwksUrl: env.AUTH_JWKS_URL,
+      issuer: env.AUTH_ISSUER,
+      audience: env.AUTH_AUDIENCE,
+      /** `app:key` pairs, comma-separated: publishable keys for browser collection. */
+      writeKeys: list(env.WRITE_KEYS ?? '').map((pair) => {
+        const at = pair.indexOf(':');
+        return { app: pair.slice(0, at), key: pair.slice(at + 1) };
+      }),
+    },
+    ingest: {
+      batchMaxEvents: env.BATCH_MAX_EVENTS,
+      maxFutureSkewMs: env.MAX_FUTURE_SKEW,
+      corsOrigins: list(env.CORS_ORIGINS),
+      trustedProxies: list(env.TRUSTED_PROXIES),
+      rateLimit: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW },
+    },
+    payloadCodec: {
+      /** `keyId:base64key` pairs (32-byte AES-256 keys), comma-separated. Secrets: never logged. */
+      keys: list(env.PAYLOAD_KEYS ?? '').map((pair) => {
+        const at = pair.indexOf(':');
+        return { id: pair.slice(0, at), key: pair.slice(at + 1) };
+      }),
+      currentKeyId: env.PAYLOAD_KEY_ID,
+      corsOrigins: list(env.CODEC_CORS_ORIGINS),
+    },
     dev: {
       dataDir: resolve(env.DEV_DATA_DIR),
+      testDataDir: resolve(env.TEST_DATA_DIR),
       cacheDir: resolve(env.DEV_CACHE_DIR ?? resolve(cacheHome, 'event-service', 'bin')),
       temporalCliPath: env.TEMPORAL_CLI_PATH,
       temporalPort: env.DEV_TEMPORAL_PORT,
@@ -114,6 +160,10 @@ function toConfig(env: z.infer<typeof schema>) {
       postgresPort: env.DEV_POSTGRES_PORT,
     },
   } as const;
+}
+
+function list(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 export function parseDuration(text: string): number {

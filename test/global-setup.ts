@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { loadConfig } from '../src/config.js';
 import { resolveTemporalCli } from '../src/dev/stack.js';
@@ -12,7 +11,7 @@ export default async function setup(project: TestProject) {
   const { dev } = loadConfig();
   const log = createLogger('test-stack', 'warn');
   const deployment = await startThrowawayDeployment({
-    dataDir: resolve('.data/test'),
+    dataDir: dev.testDataDir,
     cacheDir: dev.cacheDir,
     ...(dev.temporalCliPath && { temporalCliPath: dev.temporalCliPath }),
     env: { ...TEST_LIFECYCLE_ENV, NODE_ENV: 'test', LOG_LEVEL: 'warn' },

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -6,17 +7,29 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Publisher } from '../nats/publisher.js';
 import type { EventsRepo } from '../store/events-repo.js';
+import type { Pool } from '../store/pool.js';
+import { authPlugin } from './plugins/auth.js';
 import { errorsPlugin } from './plugins/errors.js';
 import { backendEventRoutes } from './routes/backend-events.js';
+import { codecRoutes } from './routes/codec.js';
+import { deadLettersRoutes } from './routes/dead-letters.js';
 import { eventRoutes } from './routes/events.js';
+import { frontendEventsRoutes } from './routes/frontend-events.js';
 import { type HealthCheck, healthRoutes } from './routes/health.js';
+import { operatorRoutes } from './routes/operator.js';
+import { subscriptionsRoutes } from './routes/subscriptions.js';
+import { visibilityRoutes } from './routes/visibility.js';
+import './scopes.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'http' | 'temporal' | 'sensitiveFields'>;
+  config: Config;
   log: Logger;
   publisher: Publisher;
-  repo: Pick<EventsRepo, 'get' | 'history'>;
+  repo: EventsRepo;
+  pool: Pool;
   temporal: Client;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
   healthChecks: HealthCheck[];
 }
 
@@ -34,8 +47,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
 
   await app.register(errorsPlugin);
+  await app.register(authPlugin, deps);
   await app.register(healthRoutes, { checks: deps.healthChecks });
-  await app.register(backendEventRoutes, { prefix: '/api', ...deps });
-  await app.register(eventRoutes, { prefix: '/api', ...deps });
+  await app.register(codecRoutes, deps);
+  for (const routes of [backendEventRoutes, frontendEventsRoutes, eventRoutes, visibilityRoutes, operatorRoutes, subscriptionsRoutes, deadLettersRoutes]) {
+    await app.register(routes, { prefix: '/api', ...deps });
+  }
   return app;
 }

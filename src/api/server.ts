@@ -20,18 +20,20 @@ async function main(): Promise<void> {
   const pool = createPool(required(config.databaseUrl, 'DATABASE_URL'), config.databasePoolMax);
   await migrate(pool, log);
   const nc = await connectNats(required(config.natsUrl, 'NATS_URL'), 'event-service-api', log);
-  await ensureStream(await jetstreamManager(nc), config.stream);
-  const temporal = await connectTemporal({
-    address: required(config.temporal.address, 'TEMPORAL_ADDRESS'),
-    namespace: config.temporal.namespace,
-  });
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  await ensureStream(jsm, config.stream);
+  const temporal = await connectTemporal(required(config.temporal.address, 'TEMPORAL_ADDRESS'), config);
 
   const app = await buildApp({
     config,
     log,
-    publisher: createPublisher(jetstream(nc)),
+    publisher: createPublisher(js),
     repo: createEventsRepo(pool),
+    pool,
     temporal,
+    js,
+    jsm,
     healthChecks: createHealthChecks({ nc, pool, temporal, diskPath: process.cwd() }),
   });
   handleShutdown(log, () => [

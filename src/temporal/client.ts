@@ -1,13 +1,9 @@
 import { Client, Connection } from '@temporalio/client';
+import type { Config } from '../config.js';
 
-export interface TemporalSettings {
-  address: string;
-  namespace: string;
-}
-
-export async function connectTemporal({ address, namespace }: TemporalSettings): Promise<Client> {
+export async function connectTemporal(address: string, config: Pick<Config, 'temporal' | 'payloadCodec'>): Promise<Client> {
   const connection = await Connection.connect({ address });
-  return new Client({ connection, namespace });
+  return new Client({ connection, namespace: config.temporal.namespace });
 }
 
 export function workflowUiUrl(uiUrl: string, namespace: string, workflowId: string, runId?: string): string {

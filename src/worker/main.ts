@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     const nc = await connectNats(required(config.natsUrl, 'NATS_URL'), 'event-service-bridge', log);
     const jsm = await jetstreamManager(nc);
     await ensureStream(jsm, config.stream);
-    const temporal = await connectTemporal({ address, namespace: config.temporal.namespace });
+    const temporal = await connectTemporal(address, config);
     const bridge = createBridge({
       js: jetstream(nc), jsm, temporal, stream: config.stream, bridge: config.bridge, log,
       start: { taskQueue: config.temporal.taskQueue, lifecycle: config.lifecycle },

@@ -14,7 +14,7 @@ const accepted = z.object({
 export const backendEventRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'publisher' | 'config'>> = async (app, { publisher, config }) => {
   const redact = createRedactor(config.sensitiveFields);
 
-  app.post('/events/create', { schema: { body: backendEventInput, response: { 202: accepted } } }, async (req, reply) => {
+  app.post('/events/create', { config: { scope: 'events:write' }, schema: { body: backendEventInput, response: { 202: accepted } } }, async (req, reply) => {
     const envelope = backendEnvelope(req.body, new Date());
     const event = { ...envelope, data: redact(envelope.data), metadata: redact(envelope.metadata) };
     const { subject, duplicate } = await publisher.publish(event);

@@ -7,13 +7,13 @@ import { dependencyDown, notFound } from '../errors.js';
 const idParams = z.object({ id: z.uuid() });
 
 export const eventRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'repo' | 'temporal' | 'config'>> = async (app, { repo, temporal, config }) => {
-  app.get('/events/:id', { schema: { params: idParams } }, async (req) => {
+  app.get('/events/:id', { config: { scope: 'events:read' }, schema: { params: idParams } }, async (req) => {
     const event = await repo.get(req.params.id);
     if (!event) throw notFound(`event ${req.params.id}`);
     return event;
   });
 
-  app.get('/events/:id/status', { schema: { params: idParams } }, async (req) => {
+  app.get('/events/:id/status', { config: { scope: 'events:read' }, schema: { params: idParams } }, async (req) => {
     const status = await getEventWorkflowStatus(temporal, req.params.id, config.temporal.uiUrl).catch((err: Error) => {
       throw dependencyDown('Temporal', err.message);
     });

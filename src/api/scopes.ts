@@ -1,0 +1,12 @@
+// The scopes a token can carry; each route names the one it needs in its `config.scope`.
+export const SCOPES = ['events:write', 'events:read', 'events:admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The scope a caller needs; routes without one (health, metrics, docs) are public. */
+    scope?: Scope;
+    /** Whether a publishable write key (X-Write-Key or `write_key`) may stand in for a token. */
+    acceptsWriteKey?: boolean;
+  }
+}
