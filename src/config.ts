@@ -39,6 +39,7 @@ const schema = z.object({
 
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(200),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(100),
+  WEBHOOK_TIMEOUT: duration.default(10_000),
   RETRY_INITIAL_INTERVAL: duration.default(1_000),
   RETRY_BACKOFF: z.coerce.number().min(1).default(2),
   RETRY_MAX_INTERVAL: duration.default(5 * 60_000),
@@ -49,15 +50,21 @@ const schema = z.object({
   AUTH_JWKS_URL: z.url().optional(),
   AUTH_ISSUER: z.string().optional(),
   AUTH_AUDIENCE: z.string().optional(),
-  WRITE_KEYS: z.string().optional(),
+  WRITE_KEYS: z
+    .string()
+    .regex(/^\s*[^:,\s]+:[^:,\s]+\s*(,\s*[^:,\s]+:[^:,\s]+\s*)*$/, 'comma-separated app:key pairs')
+    .optional(),
   CORS_ORIGINS: z.string().default(''),
   TRUSTED_PROXIES: z.string().default(''),
-  RATE_LIMIT_MAX: z.coerce.number().int().positive().default(6000),
+  RATE_LIMIT_MAX: z.coerce.number().int().positive().default(100_000),
   RATE_LIMIT_WINDOW: duration.default(60_000),
   BATCH_MAX_EVENTS: z.coerce.number().int().positive().default(500),
   MAX_FUTURE_SKEW: duration.default(5 * 60_000),
 
-  PAYLOAD_KEYS: z.string().optional(),
+  PAYLOAD_KEYS: z
+    .string()
+    .regex(/^\s*[^:,\s]+:[A-Za-z0-9+/=]+\s*(,\s*[^:,\s]+:[A-Za-z0-9+/=]+\s*)*$/, 'comma-separated keyId:base64key pairs')
+    .optional(),
   PAYLOAD_KEY_ID: z.string().optional(),
   CODEC_CORS_ORIGINS: z.string().default('http://localhost:8233'),
 
@@ -110,6 +117,7 @@ function toConfig(env: z.infer<typeof schema>) {
     worker: {
       maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTasks: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      webhookTimeoutMs: env.WEBHOOK_TIMEOUT,
     },
     lifecycle: {
       retry: {

@@ -14,7 +14,7 @@ export default async function setup(project: TestProject) {
     dataDir: dev.testDataDir,
     cacheDir: dev.cacheDir,
     ...(dev.temporalCliPath && { temporalCliPath: dev.temporalCliPath }),
-    env: { ...TEST_LIFECYCLE_ENV, NODE_ENV: 'test', LOG_LEVEL: 'warn' },
+    env: { ...TEST_LIFECYCLE_ENV, NODE_ENV: 'test', LOG_LEVEL: 'error' },
     log,
   });
   const { stop, ...urls } = deployment;

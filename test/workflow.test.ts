@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { createProcessorRegistry, type Processor } from '../src/activities/proce
 import type { EventEnvelope } from '../src/events/envelope.js';
 import { createEventsRepo } from '../src/store/events-repo.js';
 import { createPool, type Pool } from '../src/store/pool.js';
+import { createDataConverter } from '../src/temporal/codec.js';
 import { WORKFLOWS_PATH } from '../src/worker/create-worker.js';
 import {
   discardSignal, EventStatusKey, type EventWorkflowInput, reprocessSignal, SEARCH_ATTRIBUTE_KEYS, statusQuery, initialSearchAttributes,
@@ -18,6 +19,8 @@ import { eventually, stack } from './helpers.js';
 // writing to the test PostgreSQL, and one processor whose behaviour each test chooses.
 
 const taskQueue = `wf-test-${randomUUID()}`;
+// Client and worker encrypt payloads as the service does.
+const dataConverter = createDataConverter({ env: 'test', payloadCodec: { keys: [{ id: 'wf-test', key: randomBytes(32).toString('base64') }], currentKeyId: undefined, corsOrigins: [] } })!;
 let failuresLeft = new Map<string, number>();
 let calls = new Map<string, number>();
 const flaky: Processor = {
@@ -54,12 +57,14 @@ describe('event workflow', () => {
     Runtime.install({ logger: new DefaultLogger('ERROR') });
     env = await TestWorkflowEnvironment.createLocal({
       server: { executable: { type: 'existing-path', path: stack().temporalCliPath }, searchAttributes: SEARCH_ATTRIBUTE_KEYS },
+      client: { dataConverter },
     });
     pool = createPool(stack().databaseUrl, 4);
     worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
       workflowsPath: WORKFLOWS_PATH,
+      dataConverter,
       activities: createActivities({ repo: createEventsRepo(pool), processors: createProcessorRegistry([flaky]) }),
     });
     running = worker.run();

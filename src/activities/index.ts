@@ -27,7 +27,7 @@ export function createActivities({ repo, processors }: ActivityDeps) {
       const ctx = Context.current();
       const { attempt } = ctx.info;
       const done = new Set<string>((ctx.info.heartbeatDetails as string[] | undefined) ?? []);
-      const { subject, processors: matching } = processors.matching(event);
+      const { subject, processors: matching } = await processors.matching(event);
       for (const processor of matching) {
         if (done.has(processor.name)) continue;
         try {

@@ -11,12 +11,22 @@ export interface Processor {
   process(event: EventEnvelope, subject: string): Promise<void>;
 }
 
-export function createProcessorRegistry(processors: readonly Processor[] = []) {
+/** Processors that come and go at run time, such as webhook subscriptions. */
+export interface ProcessorSource {
+  forSubject(subject: string): Promise<Processor[]>;
+}
+
+/**
+ * Built-in processors (read-model projections) first, in registration order, then those of the
+ * sources (webhook deliveries), so that subscribers hear of an event once it is projected.
+ */
+export function createProcessorRegistry(processors: readonly Processor[] = [], sources: readonly ProcessorSource[] = []) {
   return {
-    /** The processors for an event, in registration order. */
-    matching(event: EventEnvelope): { subject: string; processors: Processor[] } {
+    async matching(event: EventEnvelope): Promise<{ subject: string; processors: Processor[] }> {
       const subject = subjectFor({ source: event.event_source, category: event.event_category, eventType: event.event_type });
-      return { subject, processors: processors.filter((p) => p.subjects.some((pat) => subjectMatches(pat, subject))) };
+      const dynamic = (await Promise.all(sources.map((s) => s.forSubject(subject)))).flat();
+      const fixed = processors.filter((p) => p.subjects.some((pat) => subjectMatches(pat, subject)));
+      return { subject, processors: [...fixed, ...dynamic] };
     },
   };
 }

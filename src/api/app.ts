@@ -9,7 +9,10 @@ import type { Publisher } from '../nats/publisher.js';
 import type { EventsRepo } from '../store/events-repo.js';
 import type { Pool } from '../store/pool.js';
 import { authPlugin } from './plugins/auth.js';
+import { corsPlugin } from './plugins/cors.js';
 import { errorsPlugin } from './plugins/errors.js';
+import { openapiPlugin } from './plugins/openapi.js';
+import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { backendEventRoutes } from './routes/backend-events.js';
 import { codecRoutes } from './routes/codec.js';
 import { deadLettersRoutes } from './routes/dead-letters.js';
@@ -42,12 +45,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     // Two log lines per request would cost more than the request at ingestion rates.
     logController: new LogController({ disableRequestLogging: true }),
+    // X-Forwarded-For is believed only from the proxies we run; anyone else could forge it.
+    ...(deps.config.ingest.trustedProxies.length > 0 && { trustProxy: [...deps.config.ingest.trustedProxies] }),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
   await app.register(errorsPlugin);
+  await app.register(openapiPlugin);
+  await app.register(corsPlugin, deps);
   await app.register(authPlugin, deps);
+  await app.register(rateLimitPlugin, deps);
   await app.register(healthRoutes, { checks: deps.healthChecks });
   await app.register(codecRoutes, deps);
   for (const routes of [backendEventRoutes, frontendEventsRoutes, eventRoutes, visibilityRoutes, operatorRoutes, subscriptionsRoutes, deadLettersRoutes]) {

@@ -1,11 +1,13 @@
-import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import { SUBJECT_ROOT } from '../events/subject.js';
 import type { Logger } from '../logger.js';
+import { type DeadLetters, ensureDeadLetterStream } from '../nats/dead-letters.js';
 import { type StartSettings, startEventWorkflow } from '../temporal/start-event-workflow.js';
-import { decodeMessage } from './decode.js';
+import { createDecoder } from './decode.js';
+import { createMessageHandler, type Outcome, toStreamMessage } from './handle-message.js';
 
 export interface BridgeDeps {
   js: JetStreamClient;
@@ -14,6 +16,8 @@ export interface BridgeDeps {
   stream: Config['stream'];
   bridge: Config['bridge'];
   start: StartSettings;
+  sensitiveFields: Config['sensitiveFields'];
+  deadLetters: DeadLetters;
   log: Logger;
 }
 
@@ -21,39 +25,42 @@ export interface BridgeDeps {
  * Moves events from the stream into Temporal: one workflow start per message, acked only once
  * the start succeeded (or the workflow already existed), so a crash at any point redelivers.
  */
-export function createBridge({ js, jsm, temporal, stream, bridge, start, log }: BridgeDeps) {
-  const inflight = new Set<Promise<void>>();
+export function createBridge({ js, jsm, temporal, stream, bridge, start, sensitiveFields, deadLetters, log }: BridgeDeps) {
+  const inflight = new Set<Promise<unknown>>();
+  const handle = createMessageHandler({
+    decode: createDecoder(sensitiveFields),
+    deadLetters,
+    startWorkflow: (event) => startEventWorkflow(temporal, event, start),
+    retryDelayMs: bridge.retryDelayMs,
+    log,
+  });
   let messages: ConsumerMessages | undefined;
   let loop: Promise<void> | undefined;
+  let deadLettered = 0;
 
-  async function handle(msg: JsMsg): Promise<void> {
-    const decoded = decodeMessage(msg.subject, msg.data);
-    if (!decoded.ok) {
-      log.error({ subject: msg.subject, seq: msg.seq, reason: decoded.reason }, 'message can never be an event; terminated');
-      msg.term(decoded.reason);
-      return;
-    }
-    const { event } = decoded;
-    try {
-      const started = await startEventWorkflow(temporal, event, start);
-      msg.ack();
-      log.debug({ eventId: event.event_id, started }, started ? 'workflow started' : 'workflow already exists');
-    } catch (err) {
-      log.warn({ eventId: event.event_id, err: (err as Error).message }, 'workflow start failed; will redeliver');
-      msg.nak(bridge.retryDelayMs);
-    }
-  }
-
-  async function run(source: ConsumerMessages): Promise<void> {
+  async function run(source: ConsumerMessages, streamCreated: string): Promise<void> {
     for await (const msg of source) {
       while (inflight.size >= bridge.concurrency) await Promise.race(inflight);
-      const task: Promise<void> = handle(msg).finally(() => inflight.delete(task));
+      const task: Promise<Outcome> = handle(toStreamMessage(msg, streamCreated), msg)
+        .then((outcome) => {
+          if (outcome === 'dead_lettered') deadLettered++;
+          return outcome;
+        })
+        .finally(() => inflight.delete(task));
       inflight.add(task);
     }
   }
 
   return {
+    /** Messages terminated as never valid (and kept in the dead-letter stream) since start. */
+    get deadLetterCount(): number {
+      return deadLettered;
+    },
+
     async start(): Promise<void> {
+      await ensureDeadLetterStream(jsm, stream);
+      // Part of the ids made for id-less messages: a recreated stream restarts its sequence at 1.
+      const { created } = await jsm.streams.info(stream.name);
       await jsm.consumers.add(stream.name, {
         durable_name: bridge.consumer,
         ack_policy: AckPolicy.Explicit,
@@ -64,7 +71,7 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, log }: 
       });
       const consumer = await js.consumers.get(stream.name, bridge.consumer);
       messages = await consumer.consume({ max_messages: bridge.concurrency });
-      loop = run(messages).catch((err) => log.error({ err }, 'bridge loop stopped'));
+      loop = run(messages, created).catch((err) => log.error({ err }, 'bridge loop stopped'));
       log.info({ consumer: bridge.consumer, concurrency: bridge.concurrency }, 'bridge consuming');
     },
 

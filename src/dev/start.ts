@@ -1,5 +1,6 @@
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
+import { devPayloadKey } from './payload-key.js';
 import { spawnServices } from './services.js';
 import { startStack } from './stack.js';
 
@@ -9,13 +10,20 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger('dev', config.logLevel);
   const { dev } = config;
+  // The dev UI shows decrypted payloads through the API's codec endpoint, so its origin may call it.
+  const uiOrigins = [`http://localhost:${dev.temporalUiPort}`, `http://127.0.0.1:${dev.temporalUiPort}`];
 
   const stack = await startStack({
     dataDir: dev.dataDir,
     cacheDir: dev.cacheDir,
     log,
     ...(!config.temporal.address && {
-      temporal: { port: dev.temporalPort, uiPort: dev.temporalUiPort, ...(dev.temporalCliPath && { cliPath: dev.temporalCliPath }) },
+      temporal: {
+        port: dev.temporalPort,
+        uiPort: dev.temporalUiPort,
+        uiCodecEndpoint: `http://localhost:${config.http.port}/codec`,
+        ...(dev.temporalCliPath && { cliPath: dev.temporalCliPath }),
+      },
     }),
     ...(!config.natsUrl && { nats: { port: dev.natsPort } }),
     ...(!config.databaseUrl && { postgres: { port: dev.postgresPort } }),
@@ -26,6 +34,11 @@ async function main(): Promise<void> {
     NATS_URL: config.natsUrl ?? stack.natsUrl,
     DATABASE_URL: config.databaseUrl ?? stack.databaseUrl,
   };
+  const codecEnv = {
+    // Payloads are encrypted in development too, so what runs here is what runs in production.
+    ...(config.payloadCodec.keys.length === 0 && config.env !== 'production' && (await devPayloadKey(dev.dataDir))),
+    ...(!config.temporal.address && { CODEC_CORS_ORIGINS: [...new Set([...config.payloadCodec.corsOrigins, ...uiOrigins])].join(',') }),
+  };
   let stopping = false;
   const stopAll = async (code: number) => {
     if (stopping) return;
@@ -35,7 +48,7 @@ async function main(): Promise<void> {
     process.exit(code);
   };
   const services = spawnServices({
-    env,
+    env: { ...env, ...codecEnv },
     apiUrl: `http://127.0.0.1:${config.http.port}`,
     log,
     onExit: (name, code) => {

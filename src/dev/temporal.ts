@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { SearchAttributeType } from '@temporalio/common';
+import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/definitions.js';
 import { spawnManaged, type ManagedChild } from './child-process.js';
 import { findOnPath, goInstall } from './go-install.js';
 import { isPortOpen, waitUntil } from './ports.js';
@@ -13,7 +15,8 @@ const execFileAsync = promisify(execFile);
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 
 // Registered at every start; the dev server skips the ones that already exist in the database.
-export const SEARCH_ATTRIBUTES = ['EventStatus', 'EventType', 'EventSource', 'EventCategory'] as const;
+// The CLI's names for the search attribute types we use.
+const CLI_TYPES: Partial<Record<SearchAttributeType, string>> = { KEYWORD: 'Keyword', DATETIME: 'Datetime' };
 
 type Log = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 const quiet: Log = { info: () => undefined, warn: () => undefined };
@@ -64,7 +67,7 @@ export async function startTemporal(cli: string, dataDir: string, opts: Temporal
     '--sqlite-pragma', 'journal_mode=WAL',
     '--sqlite-pragma', 'synchronous=OFF',
     '--log-level', 'warn',
-    ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+    ...SEARCH_ATTRIBUTE_KEYS.flatMap(({ name, type }) => ['--search-attribute', `${name}=${CLI_TYPES[type]}`]),
     ...(opts.uiCodecEndpoint ? ['--ui-codec-endpoint', opts.uiCodecEndpoint] : []),
   ];
   const child = spawnManaged({ name: 'temporal', command: cli, args, logFile: join(dir, 'temporal.log'), log });

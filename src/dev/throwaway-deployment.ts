@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { devPayloadKey, type PayloadKeyEnv } from './payload-key.js';
 import { findFreePort } from './ports.js';
 import { spawnServices } from './services.js';
 import { startStack } from './stack.js';
@@ -9,6 +10,8 @@ export interface ThrowawayDeployment {
   natsUrl: string;
   temporalAddress: string;
   temporalUiUrl: string;
+  /** The key ring the API and worker encrypt Temporal payloads with, for clients that must read them. */
+  payloadKeys: PayloadKeyEnv;
   stop(): Promise<void>;
 }
 
@@ -27,11 +30,20 @@ export async function startThrowawayDeployment(opts: {
   const [temporalPort, temporalUiPort, natsPort, postgresPort, apiPort] = await Promise.all(
     Array.from({ length: 5 }, () => findFreePort()),
   ) as [number, number, number, number, number];
+  // Encrypted as in production, with a key of this deployment's own unless the caller gives one.
+  const payloadKeys = opts.env.PAYLOAD_KEYS
+    ? { PAYLOAD_KEYS: opts.env.PAYLOAD_KEYS, PAYLOAD_KEY_ID: opts.env.PAYLOAD_KEY_ID ?? opts.env.PAYLOAD_KEYS.split(',').at(-1)!.split(':')[0]! }
+    : await devPayloadKey(opts.dataDir);
   const stack = await startStack({
     dataDir: opts.dataDir,
     cacheDir: opts.cacheDir,
     log: opts.log,
-    temporal: { port: temporalPort, uiPort: temporalUiPort, ...(opts.temporalCliPath && { cliPath: opts.temporalCliPath }) },
+    temporal: {
+      port: temporalPort,
+      uiPort: temporalUiPort,
+      uiCodecEndpoint: `http://127.0.0.1:${apiPort}/codec`,
+      ...(opts.temporalCliPath && { cliPath: opts.temporalCliPath }),
+    },
     nats: { port: natsPort },
     postgres: { port: postgresPort },
   });
@@ -44,6 +56,8 @@ export async function startThrowawayDeployment(opts: {
   };
   const services = spawnServices({
     env: {
+      ...payloadKeys,
+      CODEC_CORS_ORIGINS: `http://localhost:${temporalUiPort},http://127.0.0.1:${temporalUiPort}`,
       ...opts.env,
       PORT: String(apiPort),
       HOST: '127.0.0.1',
@@ -66,5 +80,5 @@ export async function startThrowawayDeployment(opts: {
     await stop();
     throw err;
   }
-  return { ...urls, stop };
+  return { ...urls, payloadKeys, stop };
 }

@@ -1,9 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Config } from '../config.js';
+import { createDataConverter } from './codec.js';
 
-export async function connectTemporal(address: string, config: Pick<Config, 'temporal' | 'payloadCodec'>): Promise<Client> {
+export async function connectTemporal(address: string, config: Pick<Config, 'env' | 'temporal' | 'payloadCodec'>): Promise<Client> {
+  const dataConverter = createDataConverter(config);
   const connection = await Connection.connect({ address });
-  return new Client({ connection, namespace: config.temporal.namespace });
+  return new Client({ connection, namespace: config.temporal.namespace, ...(dataConverter && { dataConverter }) });
 }
 
 export function workflowUiUrl(uiUrl: string, namespace: string, workflowId: string, runId?: string): string {

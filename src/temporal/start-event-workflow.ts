@@ -10,18 +10,26 @@ export interface StartSettings {
 }
 
 /**
- * Starts the event's workflow, keyed by its id. An event whose workflow already exists — running
- * or closed — is a duplicate: it is neither stored nor processed again. Returns false then.
+ * Starts a run of the event's workflow, keyed by the event id. The bridge rejects a duplicate id
+ * (an event is processed once); only an operator's reprocess may run a closed event again.
+ */
+export function startEventRun(client: Client, event: EventEnvelope, settings: StartSettings, reuse: 'reject' | 'allow') {
+  return client.workflow.start(eventWorkflow, {
+    workflowId: event.event_id,
+    taskQueue: settings.taskQueue,
+    args: [{ event, retry: settings.lifecycle.retry, parkTimeoutMs: settings.lifecycle.parkTimeoutMs }],
+    workflowIdReusePolicy: reuse === 'reject' ? WorkflowIdReusePolicy.REJECT_DUPLICATE : WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    typedSearchAttributes: initialSearchAttributes(event),
+  });
+}
+
+/**
+ * Starts the event's workflow. An event whose workflow already exists — running or closed — is a
+ * duplicate: it is neither stored nor processed again. Returns false then.
  */
 export async function startEventWorkflow(client: Client, event: EventEnvelope, settings: StartSettings): Promise<boolean> {
   try {
-    await client.workflow.start(eventWorkflow, {
-      workflowId: event.event_id,
-      taskQueue: settings.taskQueue,
-      args: [{ event, retry: settings.lifecycle.retry, parkTimeoutMs: settings.lifecycle.parkTimeoutMs }],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      typedSearchAttributes: initialSearchAttributes(event),
-    });
+    await startEventRun(client, event, settings, 'reject');
     return true;
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return false;

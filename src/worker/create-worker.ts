@@ -2,8 +2,11 @@ import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from '../config.js';
 import { createActivities } from '../activities/index.js';
 import { createProcessorRegistry, type Processor } from '../activities/processors.js';
+import { createWebhookSource } from '../activities/webhooks.js';
 import { createEventsRepo } from '../store/events-repo.js';
+import { createSubscriptionsRepo } from '../store/subscriptions-repo.js';
 import type { Pool } from '../store/pool.js';
+import { createDataConverter } from '../temporal/codec.js';
 import { modulePath } from '../source-path.js';
 
 export const WORKFLOWS_PATH = modulePath('../workflows/index', import.meta.url);
@@ -11,18 +14,25 @@ export const WORKFLOWS_PATH = modulePath('../workflows/index', import.meta.url);
 export interface WorkerDeps {
   connection: NativeConnection;
   pool: Pool;
-  config: Pick<Config, 'temporal' | 'worker'>;
+  config: Pick<Config, 'env' | 'temporal' | 'worker' | 'payloadCodec'>;
   processors?: Processor[];
 }
 
 export function createWorker({ connection, pool, config, processors = [] }: WorkerDeps): Promise<Worker> {
+  const dataConverter = createDataConverter(config);
   return Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowsPath: WORKFLOWS_PATH,
-    activities: createActivities({ repo: createEventsRepo(pool), processors: createProcessorRegistry(processors) }),
+    activities: createActivities({
+      repo: createEventsRepo(pool),
+      processors: createProcessorRegistry(processors, [
+        createWebhookSource({ subscriptions: createSubscriptionsRepo(pool), timeoutMs: config.worker.webhookTimeoutMs }),
+      ]),
+    }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+    ...(dataConverter && { dataConverter }),
   });
 }

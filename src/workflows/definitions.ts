@@ -11,7 +11,9 @@ export const EventStatusKey = defineSearchAttributeKey('EventStatus', SearchAttr
 export const EventTypeKey = defineSearchAttributeKey('EventType', SearchAttributeType.KEYWORD);
 export const EventSourceKey = defineSearchAttributeKey('EventSource', SearchAttributeType.KEYWORD);
 export const EventCategoryKey = defineSearchAttributeKey('EventCategory', SearchAttributeType.KEYWORD);
-export const SEARCH_ATTRIBUTE_KEYS = [EventStatusKey, EventTypeKey, EventSourceKey, EventCategoryKey];
+/** When EventStatus last changed: lets operators find events stuck in `processing`. */
+export const EventStatusSinceKey = defineSearchAttributeKey('EventStatusSince', SearchAttributeType.DATETIME);
+export const SEARCH_ATTRIBUTE_KEYS = [EventStatusKey, EventTypeKey, EventSourceKey, EventCategoryKey, EventStatusSinceKey];
 
 export interface RetrySettings {
   initialIntervalMs: number;
@@ -54,6 +56,7 @@ export const statusQuery = defineQuery<EventWorkflowState>('status');
 export function initialSearchAttributes(event: EventEnvelope) {
   return [
     { key: EventStatusKey, value: 'pending' },
+    { key: EventStatusSinceKey, value: new Date(event.received_at) },
     { key: EventTypeKey, value: event.event_type },
     { key: EventSourceKey, value: event.event_source },
     { key: EventCategoryKey, value: event.event_category },

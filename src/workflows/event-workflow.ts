@@ -15,6 +15,7 @@ import {
   type EventWorkflowInput,
   type EventWorkflowState,
   EventStatusKey,
+  EventStatusSinceKey,
   reprocessSignal,
   statusQuery,
 } from './definitions.js';
@@ -60,10 +61,11 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
   const runId = workflowInfo().runId;
   let seq = 0;
   async function transition(status: EventStatus, error?: string): Promise<void> {
-    const at = new Date().toISOString();
+    const now = new Date();
+    const at = now.toISOString();
     seq += 1;
     await recordTransition({ eventId: event.event_id, runId, seq, status, attempts: state.attempts, error, at });
-    upsertSearchAttributes([{ key: EventStatusKey, value: status }]);
+    upsertSearchAttributes([{ key: EventStatusKey, value: status }, { key: EventStatusSinceKey, value: now }]);
     state.status = status;
     state.lastError = error ?? state.lastError;
     state.transitions.push({ status, at, attempts: state.attempts, ...(error !== undefined && { error }) });

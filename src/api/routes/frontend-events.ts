@@ -1,4 +1,97 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { createClientInfoReader } from '../../events/client-info.js';
+import { type ItemResult, planBatch, toItemErrors } from '../../events/frontend-batch.js';
+import { frontendBatchInput, frontendEnvelope, frontendEventInput, type FrontendEventInput } from '../../events/frontend-event.js';
+import { createRedactor } from '../../events/redact.js';
 import type { AppDeps } from '../app.js';
+import { HttpError } from '../errors.js';
 
-export const frontendEventsRoutes: FastifyPluginAsyncZod<AppDeps> = async () => {};
+const single = z.object({ event_id: z.uuid(), status: z.literal('pending'), subject: z.string(), duplicate: z.boolean() });
+const itemError = z.object({ path: z.string(), message: z.string(), unknown_fields: z.array(z.string()).optional() });
+const itemResult = z.discriminatedUnion('status', [
+  z.object({ index: z.number(), status: z.literal('accepted'), event_id: z.uuid(), subject: z.string() }),
+  z.object({ index: z.number(), status: z.literal('duplicate'), event_id: z.uuid() }),
+  z.object({ index: z.number(), status: z.literal('rejected'), errors: z.array(itemError) }),
+]);
+const batchAnswer = z.object({ results: z.array(itemResult), accepted: z.number(), duplicates: z.number(), rejected: z.number() });
+const batchShape = z.strictObject({ events: z.array(z.unknown()), write_key: z.string().optional() });
+
+const invalid = (message: string, details: unknown) => new HttpError(400, 'validation_error', message, details);
+
+export const frontendEventsRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'publisher' | 'config'>> = async (app, { publisher, config }) => {
+  const redact = createRedactor(config.sensitiveFields);
+  const readClient = createClientInfoReader(config.ingest.trustedProxies);
+  const maxEvents = config.ingest.batchMaxEvents;
+
+  /** One builder per request: every event of a batch shares its client info and received_at. */
+  function builderFor(req: FastifyRequest) {
+    const client = readClient({ remoteAddress: req.socket.remoteAddress, headers: req.headers });
+    const app = (req as { writeKeyApp?: string }).writeKeyApp;
+    const ctx = { receivedAt: new Date(), client, ...(app && { app }), maxFutureSkewMs: config.ingest.maxFutureSkewMs };
+    return (input: FrontendEventInput) => {
+      const event = frontendEnvelope(input, ctx);
+      event.data = redact(event.data);
+      event.metadata = redact(event.metadata);
+      return event;
+    };
+  }
+
+  app.post(
+    '/frontend/events',
+    {
+      config: { scope: 'events:write', acceptsWriteKey: true },
+      schema: { body: z.union([frontendEventInput, frontendBatchInput]), response: { 202: z.union([single, batchAnswer]) } },
+      // The schemas above are what the documentation shows. The handler validates each item of a
+      // batch on its own, so that one bad event does not sink the good ones, and builds its
+      // answers from typed values: checking them again would cost more than the ack itself.
+      validatorCompiler: () => (value: unknown) => ({ value }),
+      serializerCompiler: () => (data: unknown) => JSON.stringify(data),
+    },
+    async (req, reply) => {
+      const body = req.body as unknown;
+      if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+        throw invalid('the body must be one event object or {"events": [...]}', [{ path: '(root)', message: 'expected an object' }]);
+      }
+      const build = builderFor(req);
+
+      if (!('events' in body)) {
+        const parsed = frontendEventInput.safeParse(body);
+        if (!parsed.success) throw invalid('invalid body', toItemErrors(parsed.error));
+        const event = build(parsed.data);
+        const { subject, duplicate } = await publisher.publish(event);
+        req.log.debug({ eventId: event.event_id, subject, duplicate }, 'event accepted');
+        return reply.code(202).send({ event_id: event.event_id, status: 'pending', subject, duplicate });
+      }
+
+      const shape = batchShape.safeParse(body);
+      if (!shape.success) throw invalid('invalid batch', toItemErrors(shape.error));
+      const { events } = shape.data;
+      if (events.length > maxEvents) {
+        throw new HttpError(413, 'too_many_events', `a batch holds at most ${maxEvents} events; this one has ${events.length}`, { max: maxEvents, received: events.length });
+      }
+      if (events.length === 0) throw invalid('the batch holds no events', [{ path: 'events', message: 'at least one event' }]);
+
+      const plan = planBatch(events, build);
+      if (plan.toPublish.length === 0) {
+        throw invalid('no event in the batch is valid', plan.rejected.map(({ index, errors }) => ({ index, errors })));
+      }
+      const results = plan.settle(await publisher.publishMany(plan.toPublish));
+      const settled = results.filter((r): r is Exclude<ItemResult, { status: 'failed' }> => r.status !== 'failed');
+      const count = (status: string) => results.filter((r) => r.status === status).length;
+      const answer = { results: settled, accepted: count('accepted'), duplicates: count('duplicate'), rejected: count('rejected') };
+      const failed = results.length - settled.length;
+      if (failed > 0) {
+        // 202 means every valid event of the batch is stored; the details say which ones are, so
+        // that a client resends only the failed ones (or all of them: their ids deduplicate).
+        const details = { ...answer, results, failed };
+        throw new HttpError(503, 'stream_unavailable', `${failed} of the batch's events could not be stored durably; retry them later`, details, 5);
+      }
+      if (req.log.level === 'debug' || req.log.level === 'trace') {
+        req.log.debug({ ...answer, results: undefined, eventIds: plan.toPublish.map((e) => e.event_id) }, 'batch accepted');
+      }
+      return reply.code(202).send(answer);
+    },
+  );
+};

@@ -1,0 +1,122 @@
+import { rm } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import autocannon from 'autocannon';
+import { loadConfig } from '../src/config.js';
+import { startThrowawayDeployment } from '../src/dev/throwaway-deployment.js';
+import { createLogger } from '../src/logger.js';
+import { fmt, summarize } from './stats.js';
+
+// `npm run bench:ingest [-- --duration 10 --connections 64 --batch-connections 16 --bridge off --only single|batch]`:
+// brings up a throwaway deployment and loads the two ingestion routes with autocannon from this
+// process (same machine): single backend events, then frontend batches. An event counts as
+// accepted when its request got 202, i.e. once JetStream acknowledged it; the stream's message
+// count is checked against that. With `--bridge off` the worker does not start workflows, which
+// shows what ingestion costs on its own.
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '64' },
+    'batch-connections': { type: 'string', default: '16' },
+    'batch-size': { type: 'string', default: '100' },
+    bridge: { type: 'string', default: 'on' },
+    only: { type: 'string' },
+  },
+});
+const DURATION = Number(args.duration);
+const BATCH = Number(args['batch-size']);
+const BRIDGE = args.bridge !== 'off';
+const DATA_DIR = resolve('.data/bench-ingest');
+const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
+
+const backendEvent = JSON.stringify({ event_type: 'order_paid', service: 'billing', user_id: 'u-42', data: { order_id: 'o-1001', amount: 42.5, currency: 'EUR' } });
+const frontendEvent = (i: number) => ({
+  event_type: i % 2 ? 'button_click' : 'page_view',
+  category: 'user_interaction',
+  user_id: `u-${i % 50}`,
+  session_id: 's-bench',
+  data: { element: `#buy-${i}`, position: i },
+  metadata: { page_url: 'https://shop.example/p/42', sdk: { name: 'event-sdk-web', version: '1.0.0' } },
+  timestamp: new Date().toISOString(),
+  sent_at: new Date().toISOString(),
+});
+const frontendBatch = JSON.stringify({ events: Array.from({ length: BATCH }, (_, i) => frontendEvent(i)) });
+
+interface Scenario {
+  name: string;
+  path: string;
+  body: string;
+  eventsPerRequest: number;
+  connections: number;
+}
+
+async function run(apiUrl: string, s: Scenario, seconds: number) {
+  const latencies: number[] = [];
+  const statuses = new Map<number, number>();
+  const result = await new Promise<autocannon.Result>((done, fail) => {
+    const instance = autocannon(
+      { url: `${apiUrl}${s.path}`, method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': UA }, body: s.body, connections: s.connections, duration: seconds },
+      (err, res) => (err ? fail(err) : done(res)),
+    );
+    instance.on('response', (_client, status, _bytes, ms) => {
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      if (status === 202) latencies.push(ms);
+    });
+  });
+  return { result, latencies, statuses };
+}
+
+async function measure(apiUrl: string, jsm: JetStreamManager, s: Scenario) {
+  await run(apiUrl, { ...s, connections: Math.min(s.connections, 8) }, 2); // warm-up: JIT, pools, caches
+  const before = (await jsm.streams.info('EVENTS')).state.messages;
+  const { result, latencies, statuses } = await run(apiUrl, s, DURATION);
+  const stored = (await jsm.streams.info('EVENTS')).state.messages - before;
+  const accepted = (statuses.get(202) ?? 0) * s.eventsPerRequest;
+  const lat = summarize(latencies);
+  const others = [...statuses].filter(([code]) => code !== 202).map(([code, n]) => `${n}×${code}`);
+  console.log(
+    `${s.name.padEnd(34)} ${fmt(accepted / result.duration).padStart(7)} events/s  ` +
+      `ack p50 ${fmt(lat.p50, 1)} ms, p95 ${fmt(lat.p95, 1)} ms, p99 ${fmt(lat.p99, 1)} ms  ` +
+      `(${fmt(statuses.get(202) ?? 0)} requests of ${s.eventsPerRequest}, ${s.connections} connections${others.length ? `; other answers: ${others.join(' ')}` : ''}` +
+      `${result.errors ? `; ${result.errors} errors` : ''})`,
+  );
+  // Every acked event must be in the stream; a few more may be, from requests cut off at the end.
+  if (stored < accepted) console.log(`  !! the stream gained ${fmt(stored)} messages for ${fmt(accepted)} acked events`);
+}
+
+async function main(): Promise<void> {
+  const { dev } = loadConfig();
+  const log = createLogger('bench', 'warn');
+  // A fresh deployment each time: a backlog left by an earlier run would compete for the CPU.
+  await rm(DATA_DIR, { recursive: true, force: true });
+  console.log(`starting a throwaway deployment (data in ${DATA_DIR}, bridge ${BRIDGE ? 'on' : 'off'}) ...`);
+  const d = await startThrowawayDeployment({
+    dataDir: DATA_DIR,
+    cacheDir: dev.cacheDir,
+    ...(dev.temporalCliPath && { temporalCliPath: dev.temporalCliPath }),
+    // One client hammering from one address must not be rate limited: this measures capacity.
+    env: { LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '1000000000', BRIDGE_ENABLED: String(BRIDGE) },
+    log,
+  });
+  const nc = await connect({ servers: d.natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const load = loadavg().map((l) => l.toFixed(1)).join(' ');
+    console.log(`${DURATION} s per scenario on ${cpus().length} cores (load average before: ${load}); load generator in this process;`);
+    console.log(`ack = the HTTP answer, sent once JetStream stored the events; bridge ${BRIDGE ? 'on: workflows are started and run meanwhile' : 'off: ingestion alone'}\n`);
+    if (args.only !== 'batch') await measure(d.apiUrl, jsm, { name: 'single  POST /api/events/create', path: '/api/events/create', body: backendEvent, eventsPerRequest: 1, connections: Number(args.connections) });
+    if (args.only !== 'single') await measure(d.apiUrl, jsm, { name: `batched POST /api/frontend/events ×${BATCH}`, path: '/api/frontend/events', body: frontendBatch, eventsPerRequest: BATCH, connections: Number(args['batch-connections']) });
+  } finally {
+    await nc.close();
+    await d.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

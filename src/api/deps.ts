@@ -1,0 +1,46 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { type Config, required } from '../config.js';
+import type { Logger } from '../logger.js';
+import { connectNats } from '../nats/connection.js';
+import { createPublisher } from '../nats/publisher.js';
+import { createEventsRepo } from '../store/events-repo.js';
+import { createPool } from '../store/pool.js';
+import { connectTemporal } from '../temporal/client.js';
+import type { AppDeps } from './app.js';
+import { createHealthChecks } from './health-checks.js';
+
+export interface ConnectedDeps {
+  deps: AppDeps;
+  nc: NatsConnection;
+  /** Closes the connections, last step of a shutdown. */
+  close(): Promise<void>;
+}
+
+/** Connects everything the API needs, as the server entry and the in-process test apps use it. */
+export async function connectAppDeps(config: Config, log: Logger): Promise<ConnectedDeps> {
+  const pool = createPool(required(config.databaseUrl, 'DATABASE_URL'), config.databasePoolMax);
+  const nc = await connectNats(required(config.natsUrl, 'NATS_URL'), 'event-service-api', log);
+  const temporal = await connectTemporal(required(config.temporal.address, 'TEMPORAL_ADDRESS'), config);
+  const js = jetstream(nc);
+  const deps: AppDeps = {
+    config,
+    log,
+    publisher: createPublisher(js),
+    repo: createEventsRepo(pool),
+    pool,
+    temporal,
+    js,
+    jsm: await jetstreamManager(nc),
+    healthChecks: createHealthChecks({ nc, pool, temporal, diskPath: process.cwd() }),
+  };
+  return {
+    deps,
+    nc,
+    async close() {
+      if (!nc.isClosed()) await nc.drain();
+      await temporal.connection.close();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { EventEnvelope } from '../events/envelope.js';
+import type { StreamMessage } from '../events/nats-event.js';
+import { createDecoder } from './decode.js';
+import { createMessageHandler } from './handle-message.js';
+
+// The order of settling matters more than anything else here, so it is checked with recording
+// stand-ins; the real path (NATS, Temporal, PostgreSQL) is covered in test/dead-letters.test.ts.
+
+function setup({ recordFails = false, startFails = false } = {}) {
+  const calls: string[] = [];
+  const handle = createMessageHandler({
+    decode: createDecoder(['password']),
+    deadLetters: {
+      record: async (_m: StreamMessage, reason: string) => {
+        calls.push(`record:${reason.split(':')[0]}`);
+        if (recordFails) throw new Error('no stream');
+        return true;
+      },
+    },
+    startWorkflow: async (event: EventEnvelope) => {
+      calls.push(`start:${event.event_type}`);
+      if (startFails) throw new Error('temporal down');
+      return true;
+    },
+    retryDelayMs: 1234,
+    log: pino({ level: 'silent' }),
+  });
+  const msg = {
+    ack: () => void calls.push('ack'),
+    nak: (ms?: number) => void calls.push(`nak:${ms}`),
+    term: () => void calls.push('term'),
+  };
+  return { calls, handle, msg };
+}
+
+const message = (body: string): StreamMessage => ({
+  subject: 'events.backend.service.thing_done', body: new TextEncoder().encode(body),
+  stream: 'EVENTS', streamCreated: '2030-01-01T00:00:00Z', seq: 7, storedAt: new Date(),
+});
+
+describe('settling a message', () => {
+  it('acks a valid event once its workflow start succeeded', async () => {
+    const { calls, handle, msg } = setup();
+    expect(await handle(message('{"data":{}}'), msg)).toBe('started');
+    expect(calls).toEqual(['start:thing_done', 'ack']);
+  });
+
+  it('naks with the retry delay when the workflow cannot be started', async () => {
+    const { calls, handle, msg } = setup({ startFails: true });
+    expect(await handle(message('{"data":{}}'), msg)).toBe('retry');
+    expect(calls).toEqual(['start:thing_done', 'nak:1234']);
+  });
+
+  it('records a dead letter before it terminates the message', async () => {
+    const { calls, handle, msg } = setup();
+    expect(await handle(message('not json'), msg)).toBe('dead_lettered');
+    expect(calls).toEqual(['record:body is not valid UTF-8 JSON', 'term']);
+  });
+
+  it('naks instead of terminating when the dead letter cannot be recorded', async () => {
+    const { calls, handle, msg } = setup({ recordFails: true });
+    expect(await handle(message('not json'), msg)).toBe('retry');
+    expect(calls).toEqual(['record:body is not valid UTF-8 JSON', 'nak:1234']);
+  });
+});

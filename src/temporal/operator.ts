@@ -1,0 +1,82 @@
+import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import type { EventEnvelope } from '../events/envelope.js';
+import { discardSignal, EventStatusKey, reprocessSignal } from '../workflows/definitions.js';
+import { type StartSettings, startEventRun } from './start-event-workflow.js';
+
+// Operator actions on one event. A parked (running, failed) workflow is signalled; a closed one
+// (completed, discarded, or parked too long) gets a new run with the same workflow id, started
+// from the event as stored in PostgreSQL.
+
+export type OperatorOutcome =
+  | { outcome: 'signalled'; run_id: string }
+  | { outcome: 'restarted'; run_id: string }
+  | { outcome: 'not_found' }
+  | { outcome: 'conflict'; status: string };
+
+export interface OperatorDeps {
+  client: Client;
+  loadEvent(eventId: string): Promise<EventEnvelope | undefined>;
+  start: StartSettings;
+}
+
+async function latestRun(client: Client, eventId: string) {
+  try {
+    const d = await client.workflow.getHandle(eventId).describe();
+    return { runId: d.runId, running: d.status.name === 'RUNNING', status: d.typedSearchAttributes.get(EventStatusKey) ?? 'pending' };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+export async function reprocessEvent(deps: OperatorDeps, eventId: string, reason?: string): Promise<OperatorOutcome> {
+  const run = await latestRun(deps.client, eventId);
+  if (run?.running) {
+    if (run.status !== 'failed') return { outcome: 'conflict', status: run.status };
+    await deps.client.workflow.getHandle(eventId, run.runId).signal(reprocessSignal, { ...(reason && { reason }) });
+    return { outcome: 'signalled', run_id: run.runId };
+  }
+  const event = await deps.loadEvent(eventId);
+  if (!event) return { outcome: 'not_found' };
+  const handle = await startEventRun(deps.client, event, deps.start, 'allow');
+  return { outcome: 'restarted', run_id: handle.firstExecutionRunId };
+}
+
+export async function discardEvent(deps: Pick<OperatorDeps, 'client'>, eventId: string, reason?: string): Promise<OperatorOutcome> {
+  const run = await latestRun(deps.client, eventId);
+  if (!run) return { outcome: 'not_found' };
+  if (!run.running || run.status !== 'failed') return { outcome: 'conflict', status: run.status };
+  await deps.client.workflow.getHandle(eventId, run.runId).signal(discardSignal, { ...(reason && { reason }) });
+  return { outcome: 'signalled', run_id: run.runId };
+}
+
+/**
+ * Reprocesses every event the visibility query matches, at most `limit`. Visibility lists every
+ * run, so each event id is handled once, and only if its latest run still has the status asked
+ * for (an older, closed run of an event since reprocessed must not trigger it again).
+ */
+export async function reprocessMatching(deps: OperatorDeps, query: string, opts: { status?: string; limit: number; concurrency?: number }) {
+  const seen = new Set<string>();
+  const tally = { signalled: 0, restarted: 0, skipped: 0 };
+  const queue: string[] = [];
+  for await (const wf of deps.client.workflow.list({ query })) {
+    if (seen.has(wf.workflowId)) continue;
+    seen.add(wf.workflowId);
+    queue.push(wf.workflowId);
+    if (queue.length >= opts.limit) break;
+  }
+  const work = async () => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      const run = await latestRun(deps.client, id);
+      if (opts.status && run && run.status !== opts.status) {
+        tally.skipped++;
+        continue;
+      }
+      const result = await reprocessEvent(deps, id, 'bulk reprocess');
+      if (result.outcome === 'signalled' || result.outcome === 'restarted') tally[result.outcome]++;
+      else tally.skipped++;
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency ?? 8 }, work));
+  return { matched: seen.size, ...tally };
+}

@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUTH_ENV } from './auth-tokens.js';
+import { startApp } from './in-process-app.js';
+
+describe('OpenAPI', () => {
+  let app: FastifyInstance;
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    ({ app, close } = await startApp({ ...AUTH_ENV, WRITE_KEYS: 'shop:pk_openapi_test' }));
+  });
+  afterAll(() => close());
+
+  it('serves the document at /openapi.json, generated from the route schemas', async () => {
+    const res = await app.inject({ method: 'GET', url: '/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json();
+    expect(doc.openapi).toMatch(/^3\./);
+
+    const create = doc.paths['/api/events/create'].post;
+    const body = create.requestBody.content['application/json'].schema;
+    expect(body.properties.event_type).toMatchObject({ type: 'string', pattern: expect.any(String) });
+    expect(Object.keys(body.properties)).toEqual(expect.arrayContaining(['event_id', 'service', 'data', 'metadata', 'user_id', 'correlation_id']));
+    expect(body.required).toContain('event_type');
+    expect(create.responses['202']).toBeDefined();
+    expect(create.security).toEqual([{ bearer: ['events:write'] }]);
+
+    expect(doc.paths['/api/frontend/events'].post.security).toEqual([{ bearer: ['events:write'] }, { writeKey: [] }]);
+    expect(doc.paths['/api/events/{id}'].get.security).toEqual([{ bearer: ['events:read'] }]);
+    expect(doc.components.securitySchemes).toMatchObject({
+      bearer: { type: 'http', scheme: 'bearer' },
+      writeKey: { type: 'apiKey', in: 'header', name: 'X-Write-Key' },
+    });
+    expect(doc.paths['/health'].get.security).toBeUndefined();
+  });
+
+  it('serves the browsable documentation at /docs', async () => {
+    const res = await app.inject({ method: 'GET', url: '/docs' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/html/);
+    expect(res.body).toMatch(/swagger-ui/i);
+  });
+});
