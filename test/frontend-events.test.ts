@@ -3,7 +3,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { get, post, stack, waitForStatus } from './helpers.js';
-import { startInProcessApi } from './in-process-api.js';
+import { startApp } from './in-process-app.js';
 
 const CHROME = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/125.0.0.0 Safari/537.36';
 const uid = () => randomUUID().replaceAll('-', '').slice(0, 12);
@@ -173,9 +173,9 @@ describe('POST /api/frontend/events, batches', () => {
 
 describe('POST /api/frontend/events when JetStream cannot take events', () => {
   it('answers 503 with Retry-After, never 202, and says which events of a batch were not stored', async () => {
-    const api = await startInProcessApi();
+    const api = await startApp();
     try {
-      await api.nc.close();
+      await api.connected.nc.close();
       const single = await api.app.inject({ method: 'POST', url: '/api/frontend/events', payload: click() });
       expect(single.statusCode).toBe(503);
       expect(single.headers['retry-after']).toBe('5');
@@ -195,7 +195,7 @@ describe('POST /api/frontend/events when JetStream cannot take events', () => {
 
 describe('POST /api/frontend/events behind a trusted proxy, with write keys', () => {
   it('records the forwarded client address and the key app, and never the key', async () => {
-    const api = await startInProcessApi({ env: { TRUSTED_PROXIES: '127.0.0.1,10.0.0.0/8', WRITE_KEYS: 'shop:wk_shop_0123456789' } });
+    const api = await startApp({ TRUSTED_PROXIES: '127.0.0.1,10.0.0.0/8', WRITE_KEYS: 'shop:wk_shop_0123456789' });
     try {
       const id = randomUUID();
       // As navigator.sendBeacon sends it: text/plain, the key in the body.

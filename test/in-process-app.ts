@@ -19,7 +19,7 @@ export function capturingLogger(level = 'info'): { log: Logger; lines: string[] 
 
 export function testConfig(env: Record<string, string> = {}): Config {
   const s = stack();
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: s.databaseUrl, NATS_URL: s.natsUrl, TEMPORAL_ADDRESS: s.temporalAddress, ...env });
+  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: s.databaseUrl, NATS_URL: s.natsUrl, TEMPORAL_ADDRESS: s.temporalAddress, ...(!env.PAYLOAD_KEYS && s.payloadKeys), ...env });
 }
 
 export type Connected = ConnectedDeps;

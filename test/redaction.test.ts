@@ -12,7 +12,8 @@ import { loadConfig } from '../src/config.js';
 import { REDACTED } from '../src/events/redact.js';
 import { createPayloadCodec } from '../src/temporal/codec.js';
 import { post, stack, testPool, testTemporal, waitForStatus } from './helpers.js';
-import { startInProcessApi } from './in-process-api.js';
+import { pino } from 'pino';
+import { startApp } from './in-process-app.js';
 
 // A sensitive value sent by a producer must be in none of the places an event lives: the stream,
 // Temporal history, the database and the API's logs. Each secret is unique to this run, so
@@ -31,7 +32,7 @@ function sensitiveEvent() {
 
 /** The payload key the test deployment encrypts Temporal payloads with, if it does. */
 function testPayloadCodec(): PayloadCodec | undefined {
-  const provided = (stack() as { payloadKeys?: { PAYLOAD_KEYS: string; PAYLOAD_KEY_ID?: string } }).payloadKeys;
+  const provided = stack().payloadKeys;
   const file = join(loadConfig().dev.testDataDir, 'payload-key');
   const keys = provided?.PAYLOAD_KEYS ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined);
   if (!keys) return undefined;
@@ -122,7 +123,7 @@ describe('sensitive fields in the API logs', () => {
   it('are absent from every log line, even at trace level and for refused events', async () => {
     let logged = '';
     const capture = new Writable({ write(chunk, _enc, done) { logged += chunk.toString(); done(); } });
-    const api = await startInProcessApi({ logTo: capture, logLevel: 'trace' });
+    const api = await startApp({}, pino({ level: 'trace' }, capture));
     try {
       const e = sensitiveEvent();
       const frontend = { event_type: e.eventType, category: 'business_action', data: e.data, metadata: e.metadata };

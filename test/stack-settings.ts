@@ -6,6 +6,8 @@ export interface TestStack {
   temporalAddress: string;
   temporalCliPath: string;
   temporalUiUrl: string;
+  /** The deployment's Temporal payload key ring, as PAYLOAD_KEYS / PAYLOAD_KEY_ID. */
+  payloadKeys: { PAYLOAD_KEYS: string; PAYLOAD_KEY_ID: string };
 }
 
 declare module 'vitest' {

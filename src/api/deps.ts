@@ -26,7 +26,7 @@ export async function connectAppDeps(config: Config, log: Logger): Promise<Conne
   const deps: AppDeps = {
     config,
     log,
-    publisher: createPublisher(js),
+    publisher: createPublisher(nc),
     repo: createEventsRepo(pool),
     pool,
     temporal,

@@ -1,4 +1,3 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
 import { createInbox, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import type { EventEnvelope } from '../events/envelope.js';
 import { subjectFor } from '../events/subject.js';
@@ -10,6 +9,11 @@ export interface Published {
 }
 
 export type PublishOutcome = ({ ok: true } & Published) | { ok: false; subject: string; error: string };
+
+/** The event, once enriched, is larger than the NATS server takes in one message: a retry cannot help. */
+export class EventTooLargeError extends Error {
+  override name = 'EventTooLargeError';
+}
 
 /** Thrown when JetStream did not confirm the write: the caller must not report the event accepted. */
 export class StreamUnavailableError extends Error {
@@ -32,8 +36,7 @@ interface Waiting {
  * `js.publish` makes a request (a timer, a race and two Error objects with stack traces) per
  * message, which cost more than half of the API's CPU time per event when ingesting batches.
  */
-export function createPublisher(conn: NatsConnection | JetStreamClient, timeoutMs = 5_000) {
-  const nc = connectionOf(conn);
+export function createPublisher(nc: NatsConnection, timeoutMs = 5_000) {
   const inbox = createInbox();
   const waiting = new Map<string, Waiting>();
   let next = 0;
@@ -111,6 +114,11 @@ export function createPublisher(conn: NatsConnection | JetStreamClient, timeoutM
   return {
     /** Resolves only once JetStream has stored the event; the event id deduplicates retries. */
     publish(event: EventEnvelope): Promise<Published> {
+      const size = Buffer.byteLength(JSON.stringify(event));
+      const max = nc.info?.max_payload;
+      if (max && size > max) {
+        return Promise.reject(new EventTooLargeError(`the event is ${size} bytes once enriched; the stream takes at most ${max}`));
+      }
       return new Promise((resolve, reject) =>
         send(event, (o) => (o.ok ? resolve({ subject: o.subject, seq: o.seq, duplicate: o.duplicate }) : reject(new StreamUnavailableError(o.error)))),
       );
@@ -139,11 +147,3 @@ export function createPublisher(conn: NatsConnection | JetStreamClient, timeoutM
 export type Publisher = ReturnType<typeof createPublisher>;
 
 const subjectOf = (e: EventEnvelope) => subjectFor({ source: e.event_source, category: e.event_category, eventType: e.event_type });
-
-/** Callers that still pass a JetStream client get the connection it was made from. */
-function connectionOf(conn: NatsConnection | JetStreamClient): NatsConnection {
-  if ('subscribe' in conn) return conn;
-  const nc = (conn as unknown as { nc?: NatsConnection }).nc;
-  if (!nc || typeof nc.subscribe !== 'function') throw new Error('createPublisher needs the NATS connection');
-  return nc;
-}

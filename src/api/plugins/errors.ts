@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { StreamUnavailableError } from '../../nats/publisher.js';
+import { EventTooLargeError, StreamUnavailableError } from '../../nats/publisher.js';
 import { HttpError } from '../errors.js';
 
 // One error shape for every failure: {"error": {code, message, details?}, "request_id"}.
@@ -18,6 +18,7 @@ function map(err: FastifyError | Error): Mapped {
   if (err instanceof HttpError) {
     return { status: err.statusCode, code: err.code, message: err.message, details: err.details, retryAfter: err.retryAfterSeconds };
   }
+  if (err instanceof EventTooLargeError) return { status: 413, code: 'payload_too_large', message: err.message };
   if (err instanceof StreamUnavailableError) {
     return { status: 503, code: 'stream_unavailable', message: 'the event could not be stored durably; retry later', retryAfter: 5 };
   }
@@ -47,7 +48,9 @@ export const errorsPlugin = fp(
   async (app: FastifyInstance) => {
     app.setErrorHandler((err: FastifyError, req, reply) => {
       const m = map(err);
-      if (m.status >= 500) req.log.error({ err }, 'request failed');
+      // A dependency being down is reported by its health check; the stack adds nothing there.
+      if (m.status === 500) req.log.error({ err }, 'request failed');
+      else if (m.status >= 500) req.log.warn({ code: m.code, message: m.message }, 'request refused: dependency unavailable');
       if (m.retryAfter) void reply.header('retry-after', String(m.retryAfter));
       return reply.code(m.status).send({
         error: { code: m.code, message: m.message, ...(m.details !== undefined && { details: m.details }) },

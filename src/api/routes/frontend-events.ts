@@ -28,7 +28,7 @@ export const frontendEventsRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'publishe
   /** One builder per request: every event of a batch shares its client info and received_at. */
   function builderFor(req: FastifyRequest) {
     const client = readClient({ remoteAddress: req.socket.remoteAddress, headers: req.headers });
-    const app = (req as { writeKeyApp?: string }).writeKeyApp;
+    const app = req.writeKeyApp;
     const ctx = { receivedAt: new Date(), client, ...(app && { app }), maxFutureSkewMs: config.ingest.maxFutureSkewMs };
     return (input: FrontendEventInput) => {
       const event = frontendEnvelope(input, ctx);
