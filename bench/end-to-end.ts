@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -64,9 +65,12 @@ async function run(d: ThrowawayDeployment, db: pg.Pool, eventType: string, label
 async function main(): Promise<void> {
   const { dev } = loadConfig();
   const log = createLogger('bench', 'error');
-  console.log('starting a throwaway deployment (data in .data/bench) ...');
+  console.log('starting a throwaway deployment (data in .data/bench, wiped first) ...');
+  // A fresh deployment each run: figures do not depend on what earlier runs left behind.
+  const dataDir = resolve('.data/bench');
+  await rm(dataDir, { recursive: true, force: true });
   const d = await startThrowawayDeployment({
-    dataDir: resolve('.data/bench'),
+    dataDir,
     cacheDir: dev.cacheDir,
     ...(dev.temporalCliPath && { temporalCliPath: dev.temporalCliPath }),
     env: { LOG_LEVEL: 'error' },

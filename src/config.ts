@@ -39,6 +39,7 @@ const schema = z.object({
 
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(200),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(100),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(5_000),
   WEBHOOK_TIMEOUT: duration.default(10_000),
   RETRY_INITIAL_INTERVAL: duration.default(1_000),
   RETRY_BACKOFF: z.coerce.number().min(1).default(2),
@@ -117,6 +118,7 @@ function toConfig(env: z.infer<typeof schema>) {
     worker: {
       maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTasks: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+      maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS,
       webhookTimeoutMs: env.WEBHOOK_TIMEOUT,
     },
     lifecycle: {

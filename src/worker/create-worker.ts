@@ -33,6 +33,9 @@ export function createWorker({ connection, pool, config, processors = [] }: Work
     }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+    // The bridge opens workflows as fast as events arrive; when more are open than the cache
+    // holds, every workflow task replays its history from scratch instead of resuming.
+    maxCachedWorkflows: config.worker.maxCachedWorkflows,
     ...(dataConverter && { dataConverter }),
   });
 }
