@@ -128,9 +128,11 @@ describe('event lifecycle with a webhook subscriber', () => {
     const ids = [await send(), await send()];
     for (const id of ids) await waitForStatus(id, 'failed');
 
+    // Visibility is eventually consistent: wait until the counts settle on both parked events.
     const summary = await eventually(async () => {
       const s = await get(`/api/events/status-summary?event_type=${eventType}`);
-      return s.body.counts?.failed === 2 ? s.body : undefined;
+      const c = s.body.counts;
+      return c?.failed === 2 && c.processing === 0 && c.pending === 0 ? s.body : undefined;
     }, 15_000, 'the status summary to count 2 failed');
     expect(summary.counts).toMatchObject({ failed: 2, completed: 0, pending: 0, processing: 0, discarded: 0 });
 
