@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import './stack-settings.js';
 
 export const stack = () => inject('stack');
@@ -49,4 +49,19 @@ export function testPool(): pg.Pool {
 export async function testTemporal(): Promise<Client> {
   const connection = await Connection.connect({ address: stack().temporalAddress });
   return new Client({ connection });
+}
+
+/** Once completed: exactly one row, one workflow run, and one completed transition. */
+export async function expectStoredAndProcessedOnce(pool: pg.Pool, temporal: Client, id: string) {
+  await waitForStatus(id, 'completed');
+  const rows = await pool.query('SELECT count(*)::int AS n FROM events WHERE event_id = $1', [id]);
+  expect(rows.rows[0].n).toBe(1);
+  const runs = await eventually(async () => {
+    const found = [];
+    for await (const wf of temporal.workflow.list({ query: `WorkflowId = '${id}'` })) found.push(wf);
+    return found.length > 0 ? found : undefined;
+  });
+  expect(runs).toHaveLength(1);
+  const completed = await pool.query("SELECT count(*)::int AS n FROM event_status_history WHERE event_id = $1 AND status = 'completed'", [id]);
+  expect(completed.rows[0].n).toBe(1);
 }

@@ -4,7 +4,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, post, stack, testPool, testTemporal, waitForStatus } from './helpers.js';
+import { eventually, expectStoredAndProcessedOnce, post, stack, testPool, testTemporal, waitForStatus } from './helpers.js';
 
 // A client-supplied event_id makes an event exactly-once: JetStream answers a repeat inside its
 // duplicate window as `duplicate`, and a repeat that gets past it (after the window) still finds
@@ -31,21 +31,6 @@ describe('idempotency by event_id', () => {
     await temporal.connection.close();
   });
 
-  /** Once completed: exactly one row, one workflow run, and one completed transition. */
-  async function expectStoredAndProcessedOnce(id: string) {
-    await waitForStatus(id, 'completed');
-    const rows = await pool.query('SELECT count(*)::int AS n FROM events WHERE event_id = $1', [id]);
-    expect(rows.rows[0].n).toBe(1);
-    const runs = await eventually(async () => {
-      const found = [];
-      for await (const wf of temporal.workflow.list({ query: `WorkflowId = '${id}'` })) found.push(wf);
-      return found.length > 0 ? found : undefined;
-    });
-    expect(runs).toHaveLength(1);
-    const completed = await pool.query("SELECT count(*)::int AS n FROM event_status_history WHERE event_id = $1 AND status = 'completed'", [id]);
-    expect(completed.rows[0].n).toBe(1);
-  }
-
   it('answers a repeated single frontend event as a duplicate', async () => {
     const id = randomUUID();
     const first = await post('/api/frontend/events', click(id));
@@ -53,7 +38,7 @@ describe('idempotency by event_id', () => {
     expect([first.status, again.status]).toEqual([202, 202]);
     expect(first.body).toMatchObject({ event_id: id, duplicate: false });
     expect(again.body).toMatchObject({ event_id: id, duplicate: true });
-    await expectStoredAndProcessedOnce(id);
+    await expectStoredAndProcessedOnce(pool, temporal, id);
   });
 
   it('stores an id repeated inside one batch once, answering the repeat as a duplicate', async () => {
@@ -67,8 +52,8 @@ describe('idempotency by event_id', () => {
       { index: 1, status: 'accepted', event_id: other, subject: 'events.frontend.user_interaction.idem_click' },
       { index: 2, status: 'duplicate', event_id: id },
     ]);
-    await expectStoredAndProcessedOnce(id);
-    await expectStoredAndProcessedOnce(other);
+    await expectStoredAndProcessedOnce(pool, temporal, id);
+    await expectStoredAndProcessedOnce(pool, temporal, other);
   });
 
   it('answers ids already sent in an earlier batch as duplicates', async () => {
@@ -79,7 +64,7 @@ describe('idempotency by event_id', () => {
     expect(second.status).toBe(202);
     expect(second.body).toMatchObject({ accepted: 1, duplicates: 1 });
     expect(second.body.results.map((r: { status: string; event_id: string }) => [r.status, r.event_id])).toEqual([['duplicate', b], ['accepted', c]]);
-    for (const id of [a, b, c]) await expectStoredAndProcessedOnce(id);
+    for (const id of [a, b, c]) await expectStoredAndProcessedOnce(pool, temporal, id);
   });
 
   it('answers an id first sent to the backend route as a duplicate there too', async () => {
@@ -87,7 +72,7 @@ describe('idempotency by event_id', () => {
     const first = await post('/api/events/create', { event_id: id, event_type: 'idem_backend' });
     const again = await post('/api/events/create', { event_id: id, event_type: 'idem_backend' });
     expect([first.body.duplicate, again.body.duplicate]).toEqual([false, true]);
-    await expectStoredAndProcessedOnce(id);
+    await expectStoredAndProcessedOnce(pool, temporal, id);
   });
 
   it('stores and processes an event once even when it is repeated after the duplicate window', async () => {
@@ -108,7 +93,7 @@ describe('idempotency by event_id', () => {
       const info = await jsm.consumers.info('EVENTS', 'event-bridge');
       return info.ack_floor.stream_seq >= replay.seq ? true : undefined;
     }, 30_000, 'the bridge to acknowledge the replayed message');
-    await expectStoredAndProcessedOnce(id);
+    await expectStoredAndProcessedOnce(pool, temporal, id);
     const stored = await waitForStatus(id, 'completed');
     expect(stored.attempts).toBe(1);
   });

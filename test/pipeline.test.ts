@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventStatusKey, EventTypeKey, EventSourceKey, EventCategoryKey } from '../src/workflows/definitions.js';
-import { eventually, get, post, testPool, testTemporal, waitForStatus } from './helpers.js';
+import { expectStoredAndProcessedOnce, get, post, testPool, testTemporal, waitForStatus } from './helpers.js';
 
 describe('an event over HTTP, end to end', () => {
   let pool: pg.Pool;
@@ -53,17 +53,7 @@ describe('an event over HTTP, end to end', () => {
     expect(first.body).toMatchObject({ event_id: id, duplicate: false });
     expect(second.body).toMatchObject({ event_id: id, duplicate: true });
 
-    await waitForStatus(id, 'completed');
-    const rows = await pool.query('SELECT count(*)::int AS n FROM events WHERE event_id = $1', [id]);
-    expect(rows.rows[0].n).toBe(1);
-    const runs = await eventually(async () => {
-      const found = [];
-      for await (const wf of temporal.workflow.list({ query: `WorkflowId = '${id}'` })) found.push(wf);
-      return found.length > 0 ? found : undefined;
-    });
-    expect(runs).toHaveLength(1);
-    const transitions = await pool.query("SELECT count(*)::int AS n FROM event_status_history WHERE event_id = $1 AND status = 'completed'", [id]);
-    expect(transitions.rows[0].n).toBe(1);
+    await expectStoredAndProcessedOnce(pool, temporal, id);
   });
 
   it('answers 404 for an unknown event and for an unknown workflow', async () => {

@@ -50,7 +50,7 @@ export async function goInstall(opts: GoInstallOptions): Promise<string> {
   const started = Date.now();
   await runToEnd({
     name: `go install ${opts.module}@${opts.version}`,
-    // `env` sets the build variables without this module reading process.env.
+    // `env` sets the build variables without this module reading the environment itself.
     command: 'env',
     args: ['CGO_ENABLED=0', `GOBIN=${temp}`, 'go', 'install', `${opts.module}@${opts.version}`],
     logFile,
