@@ -210,6 +210,20 @@ describe('POST /api/frontend/events behind a trusted proxy, with write keys', ()
       const stored = await waitForStatus(id, 'completed');
       expect(stored.metadata).toMatchObject({ app: 'shop', client: { ip: '198.51.100.20' } });
       expect(JSON.stringify(stored)).not.toContain('wk_shop_0123456789');
+
+      // A forged leftmost hop is not believed, nor X-Forwarded-For from a peer that is no proxy of ours.
+      const ipSeen = async (remoteAddress: string, forwardedFor: string) => {
+        const eventId = randomUUID();
+        const r = await api.app.inject({
+          method: 'POST', url: '/api/frontend/events', remoteAddress,
+          headers: { 'x-write-key': 'wk_shop_0123456789', 'x-forwarded-for': forwardedFor },
+          payload: click({ event_id: eventId }),
+        });
+        expect(r.statusCode).toBe(202);
+        return (await waitForStatus(eventId, 'completed')).metadata.client.ip;
+      };
+      expect(await ipSeen('127.0.0.1', '1.1.1.1, 203.0.113.9, 10.9.9.9')).toBe('203.0.113.9');
+      expect(await ipSeen('198.51.100.7', '203.0.113.1')).toBe('198.51.100.7');
     } finally {
       await api.close();
     }

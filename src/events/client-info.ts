@@ -1,9 +1,8 @@
-import { BlockList, isIP } from 'node:net';
 import UAParser from 'ua-parser-js';
 
-// Who sent a request, as far as the service can tell: the client's IP (X-Forwarded-For is
-// believed only when it was added by a proxy we trust), its user agent raw and parsed, and the
-// page and language its browser announces in headers.
+// Who sent a request, as far as the service can tell: the client's IP (as Fastify reads it:
+// X-Forwarded-For only from TRUSTED_PROXIES), its user agent raw and parsed, and the page and
+// language its browser announces in headers.
 
 export interface ParsedUserAgent {
   browser: { name?: string; version?: string };
@@ -26,14 +25,13 @@ export interface ClientInfo {
 }
 
 export interface RequestLike {
-  remoteAddress?: string;
+  ip?: string;
   headers: Record<string, string | string[] | undefined>;
 }
 
 const UA_CACHE_SIZE = 2_000;
 
-export function createClientInfoReader(trustedProxies: readonly string[]) {
-  const trusted = toBlockList(trustedProxies);
+export function createClientInfoReader() {
   // A site's visitors share few user agents, and parsing one is the costliest step of enrichment.
   const uaCache = new Map<string, ParsedUserAgent>();
 
@@ -49,7 +47,7 @@ export function createClientInfoReader(trustedProxies: readonly string[]) {
 
   return (req: RequestLike): ClientInfo => {
     const ua = header(req.headers, 'user-agent');
-    const ip = clientIp(req.remoteAddress, header(req.headers, 'x-forwarded-for'), trusted);
+    const { ip } = req;
     const language = header(req.headers, 'accept-language')?.split(',')[0]?.split(';')[0]?.trim();
     const referer = header(req.headers, 'referer');
     return {
@@ -70,48 +68,6 @@ export function parseUserAgent(ua: string): ParsedUserAgent {
     // The parser names no type for desktops; a UA it cannot read at all stays "unknown".
     device: compact({ type: r.device.type ?? (r.browser.name || r.os.name ? 'desktop' : 'unknown'), vendor: r.device.vendor, model: r.device.model }),
   };
-}
-
-/**
- * The rightmost address in X-Forwarded-For that is not one of our proxies. Hops are only
- * believed while the hop that reported them is trusted, so a client cannot forge its own IP.
- */
-export function clientIp(remoteAddress: string | undefined, forwardedFor: string | undefined, trusted: BlockList): string | undefined {
-  let ip = remoteAddress ? normalize(remoteAddress) : undefined;
-  if (!ip || !forwardedFor || !isTrusted(trusted, ip)) return ip;
-  const hops = forwardedFor.split(',').map((h) => normalize(h.trim()));
-  for (let i = hops.length - 1; i >= 0; i--) {
-    const hop = hops[i]!;
-    if (!isIP(hop)) return ip;
-    ip = hop;
-    if (!isTrusted(trusted, hop)) return hop;
-  }
-  return ip;
-}
-
-export function toBlockList(entries: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const entry of entries) {
-    const [address, prefix] = entry.split('/') as [string, string | undefined];
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    if (!isIP(address)) throw new Error(`trusted proxy "${entry}" is not an IP address or CIDR range`);
-    if (prefix === undefined) list.addAddress(address, family);
-    else list.addSubnet(address, Number(prefix), family);
-  }
-  return list;
-}
-
-function isTrusted(list: BlockList, ip: string): boolean {
-  return list.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4');
-}
-
-/** `::ffff:1.2.3.4` → `1.2.3.4`; `1.2.3.4:5678` and `[::1]:80` lose their port. */
-function normalize(address: string): string {
-  let a = address;
-  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(a);
-  if (bracketed) a = bracketed[1]!;
-  else if (/^\d+\.\d+\.\d+\.\d+:\d+$/.test(a)) a = a.slice(0, a.lastIndexOf(':'));
-  return a.toLowerCase().startsWith('::ffff:') && isIP(a.slice(7)) === 4 ? a.slice(7) : a;
 }
 
 function header(headers: RequestLike['headers'], name: string): string | undefined {

@@ -22,12 +22,13 @@ const invalid = (message: string, details: unknown) => new HttpError(400, 'valid
 
 export const frontendEventsRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'publisher' | 'config'>> = async (app, { publisher, config }) => {
   const redact = createRedactor(config.sensitiveFields);
-  const readClient = createClientInfoReader(config.ingest.trustedProxies);
+  const readClient = createClientInfoReader();
   const maxEvents = config.ingest.batchMaxEvents;
 
   /** One builder per request: every event of a batch shares its client info and received_at. */
   function builderFor(req: FastifyRequest) {
-    const client = readClient({ remoteAddress: req.socket.remoteAddress, headers: req.headers });
+    // req.ip follows X-Forwarded-For only from TRUSTED_PROXIES (Fastify's trustProxy, set in buildApp).
+    const client = readClient({ ip: req.ip, headers: req.headers });
     const app = req.writeKeyApp;
     const ctx = { receivedAt: new Date(), client, ...(app && { app }), maxFutureSkewMs: config.ingest.maxFutureSkewMs };
     return (input: FrontendEventInput) => {
