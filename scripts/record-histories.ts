@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { loadConfig } from '../src/config.js';
@@ -15,7 +15,8 @@ import { decodeHistoryPayloads } from '../src/temporal/decode-history.js';
 // histories, payloads decrypted, to test/histories/, where the replay test checks that the
 // current workflow code still replays them. Run it after a deliberate, patched() change.
 
-const OUT = resolve('test/histories');
+// The current workflow shape's folder; earlier shapes keep theirs (see test/replay.test.ts).
+const OUT = resolve('test/histories/one-task');
 
 async function main(): Promise<void> {
   const { dev } = loadConfig();
@@ -56,12 +57,13 @@ async function main(): Promise<void> {
     await until(reprocessed, 'completed');
     await until(discarded, 'discarded');
 
+    await mkdir(OUT, { recursive: true });
     for (const [name, id] of Object.entries({ completed, 'failed-reprocessed': reprocessed, discarded })) {
       const handle = client.workflow.getHandle(id);
       await handle.result();
       const history = await decodeHistoryPayloads(await handle.fetchHistory(), config);
       await writeFile(`${OUT}/${name}.json`, `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
-      console.log(`wrote test/histories/${name}.json (${history.events?.length} events)`);
+      console.log(`wrote ${OUT}/${name}.json (${history.events?.length} events)`);
     }
   } finally {
     receiver.close();

@@ -34,8 +34,11 @@ const schema = z.object({
   STREAM_DUPLICATE_WINDOW: duration.default(2 * 60_000),
   BRIDGE_ENABLED: bool.default(true),
   BRIDGE_CONSUMER: z.string().default('event-bridge'),
-  BRIDGE_CONCURRENCY: z.coerce.number().int().positive().default(64),
-  BRIDGE_RETRY_DELAY: duration.default(5_000),
+  BRIDGE_MAX_IN_PROGRESS: z.coerce.number().int().positive().default(48),
+  BRIDGE_RETRY_DELAY: duration.default(1_000),
+  BRIDGE_MAX_DELIVER: z.coerce.number().int().positive().default(10),
+  BRIDGE_RECHECK_AFTER: duration.default(30_000),
+  WORKER_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(3001),
 
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(200),
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(100),
@@ -112,14 +115,17 @@ function toConfig(env: z.infer<typeof schema>) {
     bridge: {
       enabled: env.BRIDGE_ENABLED,
       consumer: env.BRIDGE_CONSUMER,
-      concurrency: env.BRIDGE_CONCURRENCY,
+      maxInProgress: env.BRIDGE_MAX_IN_PROGRESS,
       retryDelayMs: env.BRIDGE_RETRY_DELAY,
+      maxDeliver: env.BRIDGE_MAX_DELIVER,
+      recheckAfterMs: env.BRIDGE_RECHECK_AFTER,
     },
     worker: {
       maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES,
       maxConcurrentWorkflowTasks: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS,
       webhookTimeoutMs: env.WEBHOOK_TIMEOUT,
+      healthPort: env.WORKER_HEALTH_PORT,
     },
     lifecycle: {
       retry: {

@@ -29,14 +29,15 @@ function textIn(value: unknown): string {
 
 /**
  * Every `payloads` list in the history: workflow input and result, activity input and results,
- * local activity results. Skipped: the data of core's local-activity markers, which the SDK
- * writes itself (sequence numbers and timings, no event data) and never passes to a codec.
+ * local activity results. Skipped: what the SDK writes itself and never passes to a codec — the
+ * data of core's local-activity markers (sequence numbers and timings) and of patch markers (the
+ * patch id), neither holding event data.
  */
 function payloadsIn(value: unknown, path = '', found: ProtoPayload[] = []): ProtoPayload[] {
   if (!value || typeof value !== 'object' || value instanceof Uint8Array) return found;
   for (const [key, child] of Object.entries(value)) {
     const at = `${path}.${key}`;
-    if (at.endsWith('markerRecordedEventAttributes.details.data')) continue;
+    if (/markerRecordedEventAttributes\.details\.(data|patch-data)$/.test(at)) continue;
     if (key === 'payloads' && Array.isArray(child)) found.push(...(child as ProtoPayload[]));
     else payloadsIn(child, at, found);
   }

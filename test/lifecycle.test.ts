@@ -114,9 +114,10 @@ describe('event lifecycle with a webhook subscriber', () => {
     expect(res.status).toBe(202);
     expect(res.body.outcome).toBe('restarted');
     expect(res.body.run_id).not.toBe(firstRun);
+    // The run answers `completed` a moment before it closes: wait for both.
     const status = await eventually(async () => {
       const s = await get(`/api/events/${id}/status`);
-      return s.body.workflow.run_id === res.body.run_id && s.body.status === 'completed' ? s.body : undefined;
+      return s.body.workflow.run_id === res.body.run_id && s.body.status === 'completed' && s.body.workflow.execution_status === 'COMPLETED' ? s.body : undefined;
     });
     expect(status.workflow.execution_status).toBe('COMPLETED');
     expect(receiver.deliveredOk(id)).toHaveLength(1);
@@ -154,12 +155,14 @@ describe('event lifecycle with a webhook subscriber', () => {
 
   it('lists an event stuck in processing', async () => {
     await subscribe();
-    receiver.setResponder(() => ({ status: 200, delayMs: 4_000 }));
+    // Slower than processing may take inside the workflow task (5 s): it becomes a normal
+    // activity, and the event shows as `processing` while it runs.
+    receiver.setResponder(() => ({ status: 200, delayMs: 8_000 }));
     const id = await send();
     const stuck = await eventually(async () => {
       const res = await get('/api/events/stuck?older_than=1s');
-      return res.body.items?.find((i: { event_id: string }) => i.event_id === id);
-    }, 10_000, 'the event in /api/events/stuck');
+      return res.body.items?.find((i: { event_id: string; status: string }) => i.event_id === id && i.status === 'processing');
+    }, 20_000, 'the event in /api/events/stuck, processing');
     expect(stuck).toMatchObject({ status: 'processing', execution_status: 'RUNNING' });
     await waitForStatus(id, 'completed');
   });

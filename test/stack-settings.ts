@@ -1,6 +1,7 @@
 // What the global setup hands to the test files (through vitest's provide/inject).
 export interface TestStack {
   apiUrl: string;
+  workerHealthUrl: string;
   databaseUrl: string;
   natsUrl: string;
   temporalAddress: string;

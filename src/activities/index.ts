@@ -1,39 +1,79 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { EventEnvelope } from '../events/envelope.js';
-import type { EventsRepo, Transition } from '../store/events-repo.js';
+import { subjectFor } from '../events/subject.js';
+import { type EventsRepo, SETTLED_STATUSES, type Transition } from '../store/events-repo.js';
+import { isPermanentDbError } from '../store/pg-errors.js';
 import type { ProcessorRegistry } from './processors.js';
+import type { WebhookDeliverer } from './webhooks.js';
 
 export interface ActivityDeps {
-  repo: Pick<EventsRepo, 'insert' | 'recordTransition'>;
+  repo: Pick<EventsRepo, 'insert' | 'begin' | 'insertUnstorable' | 'recordTransition'>;
   processors: ProcessorRegistry;
+  webhooks?: Pick<WebhookDeliverer, 'deliver'>;
+  /** Told when an event settles (completed, failed, discarded) in this process: frees its bridge place. */
+  onSettled?: (eventId: string) => void;
 }
 
-export function createActivities({ repo, processors }: ActivityDeps) {
+export interface BeginResult {
+  /** Set when PostgreSQL refused the event as sent: it is stored without its data, `failed`. */
+  unstorable?: string;
+}
+
+/** A database error that no retry can fix ends the activity at once instead of retrying for ever. */
+async function permanentFailsFast<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (isPermanentDbError(err)) throw ApplicationFailure.nonRetryable(`database refused it: ${err.message} (SQLSTATE ${err.code})`, 'PermanentDatabaseError');
+    throw err;
+  }
+}
+
+export function createActivities({ repo, processors, webhooks, onSettled }: ActivityDeps) {
   return {
+    /** Before the one-task workflow: stores the event alone (histories recorded then replay it). */
     async storeEvent(event: EventEnvelope): Promise<void> {
-      const inserted = await repo.insert(event);
+      const inserted = await permanentFailsFast(() => repo.insert(event));
       log.debug('event stored', { eventId: event.event_id, inserted });
     },
 
+    /**
+     * The start of a run in one round trip: the event stored once, `pending` and `processing`
+     * recorded. An event PostgreSQL can never hold is kept without its data, as `failed`.
+     */
+    async beginEvent({ event, runId, at }: { event: EventEnvelope; runId: string; at: string }): Promise<BeginResult> {
+      try {
+        await repo.begin(event, runId, at);
+        return {};
+      } catch (err) {
+        if (!isPermanentDbError(err)) throw err;
+        const unstorable = `the database cannot store this event: ${err.message} (SQLSTATE ${err.code})`;
+        await permanentFailsFast(() => repo.insertUnstorable(event, runId, at, unstorable));
+        log.warn('event cannot be stored; kept without its data as failed', { eventId: event.event_id, sqlstate: err.code });
+        onSettled?.(event.event_id);
+        return { unstorable };
+      }
+    },
+
     async recordTransition(t: Transition): Promise<void> {
-      await repo.recordTransition(t);
+      await permanentFailsFast(() => repo.recordTransition(t));
+      if (SETTLED_STATUSES.includes(t.status)) onSettled?.(t.eventId);
     },
 
     /**
-     * Runs the matching processors in order. Progress is kept in heartbeat details, so a retry
-     * skips processors that already succeeded instead of running them twice.
+     * Runs the matching built-in processors in order, then delivers to the webhook subscribers
+     * that have not received the event, all at once. Fails when any of them failed, naming each;
+     * the failure is non-retryable only when every failure is.
      */
     async processEvent(event: EventEnvelope): Promise<{ attempt: number }> {
       const ctx = Context.current();
       const { attempt } = ctx.info;
-      const done = new Set<string>((ctx.info.heartbeatDetails as string[] | undefined) ?? []);
-      const { subject, processors: matching } = await processors.matching(event);
-      for (const processor of matching) {
-        if (done.has(processor.name)) continue;
+      const subject = subjectFor({ source: event.event_source, category: event.event_category, eventType: event.event_type });
+      for (const processor of processors.matching(subject)) {
         try {
           await processor.process(event, subject);
         } catch (err) {
-          const nonRetryable = err instanceof ApplicationFailure && err.nonRetryable === true;
+          const nonRetryable = (err instanceof ApplicationFailure && err.nonRetryable === true) || isPermanentDbError(err);
           throw ApplicationFailure.create({
             message: `${processor.name}: ${(err as Error).message}`,
             type: nonRetryable ? 'PermanentProcessorError' : 'ProcessorError',
@@ -41,8 +81,16 @@ export function createActivities({ repo, processors }: ActivityDeps) {
             details: [{ attempt, processor: processor.name }],
           });
         }
-        done.add(processor.name);
-        ctx.heartbeat([...done]);
+      }
+      const failed = (await webhooks?.deliver(event, subject, ctx.cancellationSignal)) ?? [];
+      if (failed.length > 0) {
+        const nonRetryable = failed.every((f) => f.permanent);
+        throw ApplicationFailure.create({
+          message: failed.map((f) => f.error).join('; '),
+          type: nonRetryable ? 'WebhookRejected' : 'WebhookFailed',
+          nonRetryable,
+          details: [{ attempt, subscriptions: failed.map((f) => f.subscriptionId) }],
+        });
       }
       return { attempt };
     },

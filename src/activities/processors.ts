@@ -1,9 +1,10 @@
 import type { EventEnvelope } from '../events/envelope.js';
-import { subjectFor, subjectMatches } from '../events/subject.js';
+import { subjectMatches } from '../events/subject.js';
 
 /**
- * A processor reacts to events whose subject matches one of its patterns (NATS wildcards).
- * It must be idempotent: the process activity may run it again after a crash or a retry.
+ * A processor reacts to events whose subject matches one of its patterns (NATS wildcards), such
+ * as a read-model projection. It must be idempotent: processing may run it again after a crash
+ * or a retry.
  */
 export interface Processor {
   name: string;
@@ -11,22 +12,11 @@ export interface Processor {
   process(event: EventEnvelope, subject: string): Promise<void>;
 }
 
-/** Processors that come and go at run time, such as webhook subscriptions. */
-export interface ProcessorSource {
-  forSubject(subject: string): Promise<Processor[]>;
-}
-
-/**
- * Built-in processors (read-model projections) first, in registration order, then those of the
- * sources (webhook deliveries), so that subscribers hear of an event once it is projected.
- */
-export function createProcessorRegistry(processors: readonly Processor[] = [], sources: readonly ProcessorSource[] = []) {
+/** Built-in processors, run in registration order before any webhook delivery. */
+export function createProcessorRegistry(processors: readonly Processor[] = []) {
   return {
-    async matching(event: EventEnvelope): Promise<{ subject: string; processors: Processor[] }> {
-      const subject = subjectFor({ source: event.event_source, category: event.event_category, eventType: event.event_type });
-      const dynamic = (await Promise.all(sources.map((s) => s.forSubject(subject)))).flat();
-      const fixed = processors.filter((p) => p.subjects.some((pat) => subjectMatches(pat, subject)));
-      return { subject, processors: [...fixed, ...dynamic] };
+    matching(subject: string): Processor[] {
+      return processors.filter((p) => p.subjects.some((pat) => subjectMatches(pat, subject)));
     },
   };
 }

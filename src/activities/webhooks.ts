@@ -1,9 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
 import type { EventEnvelope } from '../events/envelope.js';
 import { subjectMatches } from '../events/subject.js';
-import type { Subscription, SubscriptionsRepo } from '../store/subscriptions-repo.js';
-import type { Processor, ProcessorSource } from './processors.js';
+import type { SubscriptionCache } from '../store/subscriptions-cache.js';
+import type { DeliveryOutcome, Subscription, SubscriptionsRepo } from '../store/subscriptions-repo.js';
 
 // Answers worth retrying: the receiver is down, overloaded or slow. Any other 4xx means the
 // receiver refuses this event, and asking again will not change its mind.
@@ -15,45 +14,67 @@ export function sign(body: string, secret: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-/** Delivers events to webhook subscribers: one processor per matching subscription. */
-export function createWebhookSource(deps: { subscriptions: Pick<SubscriptionsRepo, 'list' | 'wasDelivered' | 'recordDelivery'>; timeoutMs: number }): ProcessorSource {
-  const deliverTo = (s: Subscription): Processor => ({
-    name: `webhook:${s.id}`,
-    subjects: s.subjects,
-    async process(event: EventEnvelope, subject: string) {
-      if (await deps.subscriptions.wasDelivered(event.event_id, s.id)) return;
-      const body = JSON.stringify(event);
-      const headers: Record<string, string> = {
-        'content-type': 'application/json',
-        'user-agent': 'event-service-webhooks',
-        'x-event-id': event.event_id,
-        'x-event-subject': subject,
-        'x-event-type': event.event_type,
-      };
-      if (s.secret) headers[SIGNATURE_HEADER] = sign(body, s.secret);
-      let res: Response;
-      try {
-        res = await fetch(s.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(deps.timeoutMs) });
-      } catch (err) {
-        throw new Error(`POST ${s.url} failed: ${(err as Error).message}`);
-      }
-      await res.body?.cancel();
-      if (res.ok) {
-        await deps.subscriptions.recordDelivery(event.event_id, s.id, res.status);
-        return;
-      }
-      const message = `POST ${s.url} answered ${res.status}`;
-      if (res.status >= 400 && res.status < 500 && !RETRYABLE_4XX.has(res.status)) {
-        throw ApplicationFailure.nonRetryable(message, 'WebhookRejected');
-      }
-      throw new Error(message);
-    },
-  });
+export interface DeliveryFailure {
+  subscriptionId: string;
+  url: string;
+  error: string;
+  /** The subscriber refused the event (a 4xx other than 408/429): retrying will not help. */
+  permanent: boolean;
+}
+
+export interface WebhookDeps {
+  subscriptions: Pick<SubscriptionCache, 'list'>;
+  deliveries: Pick<SubscriptionsRepo, 'deliveredTo' | 'recordAttempt'>;
+  timeoutMs: number;
+}
+
+/**
+ * Delivers an event to every matching subscriber that has not received it yet, all at once.
+ * Each (event, subscriber) delivery keeps its own state in `webhook_deliveries`; one that fails
+ * neither stops nor fails the others. Returns the failures, for the caller to retry or report.
+ */
+export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs }: WebhookDeps) {
+  async function attempt(s: Subscription, event: EventEnvelope, subject: string, cancelled?: AbortSignal): Promise<DeliveryOutcome & { permanent?: boolean }> {
+    const body = JSON.stringify(event);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'event-service-webhooks',
+      'x-event-id': event.event_id,
+      'x-event-subject': subject,
+      'x-event-type': event.event_type,
+    };
+    if (s.secret) headers[SIGNATURE_HEADER] = sign(body, s.secret);
+    let res: Response;
+    try {
+      const timeout = AbortSignal.timeout(timeoutMs);
+      res = await fetch(s.url, { method: 'POST', headers, body, signal: cancelled ? AbortSignal.any([timeout, cancelled]) : timeout });
+    } catch (err) {
+      return { status: 'pending', error: `POST ${s.url} failed: ${(err as Error).message}` };
+    }
+    await res.body?.cancel();
+    if (res.ok) return { status: 'delivered', responseCode: res.status };
+    const permanent = res.status >= 400 && res.status < 500 && !RETRYABLE_4XX.has(res.status);
+    return { status: permanent ? 'failed' : 'pending', responseCode: res.status, error: `POST ${s.url} answered ${res.status}`, permanent };
+  }
 
   return {
-    async forSubject(subject: string): Promise<Processor[]> {
-      const all = await deps.subscriptions.list();
-      return all.filter((s) => s.subjects.some((p) => subjectMatches(p, subject))).map(deliverTo);
+    /** `cancelled` aborts the requests in flight when the activity times out or is cancelled. */
+    async deliver(event: EventEnvelope, subject: string, cancelled?: AbortSignal): Promise<DeliveryFailure[]> {
+      const matching = (await subscriptions.list()).filter((s) => s.subjects.some((p) => subjectMatches(p, subject)));
+      if (matching.length === 0) return [];
+      const done = await deliveries.deliveredTo(event.event_id);
+      const outcomes = await Promise.all(
+        matching.filter((s) => !done.has(s.id)).map(async (s) => {
+          const outcome = await attempt(s, event, subject, cancelled);
+          await deliveries.recordAttempt(event.event_id, s.id, outcome);
+          return { s, outcome };
+        }),
+      );
+      return outcomes
+        .filter(({ outcome }) => outcome.status !== 'delivered')
+        .map(({ s, outcome }) => ({ subscriptionId: s.id, url: s.url, error: outcome.error ?? 'not delivered', permanent: outcome.permanent === true }));
     },
   };
 }
+
+export type WebhookDeliverer = ReturnType<typeof createWebhookDeliverer>;

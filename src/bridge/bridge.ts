@@ -1,4 +1,5 @@
-import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AckPolicy, type Consumer, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
@@ -6,12 +7,15 @@ import { SUBJECT_ROOT } from '../events/subject.js';
 import type { Logger } from '../logger.js';
 import { type DeadLetters, ensureDeadLetterStream } from '../nats/dead-letters.js';
 import { type StartSettings, startEventWorkflow } from '../temporal/start-event-workflow.js';
+import { EventStatusKey } from '../workflows/definitions.js';
 import { createDecoder } from './decode.js';
 import { createMessageHandler, type Outcome, toStreamMessage } from './handle-message.js';
+import { createPlaces } from './places.js';
 
 export interface BridgeDeps {
   js: JetStreamClient;
   jsm: JetStreamManager;
+  /** A client on the worker's own NativeConnection: starts are eager, the first task runs here. */
   temporal: Client;
   stream: Config['stream'];
   bridge: Config['bridge'];
@@ -21,65 +25,144 @@ export interface BridgeDeps {
   log: Logger;
 }
 
+// How long a fetch waits for messages before the loop looks again; bounds how late stop() is.
+const FETCH_EXPIRES_MS = 1_000;
+const MAX_RESTART_DELAY_MS = 30_000;
+
 /**
  * Moves events from the stream into Temporal: one workflow start per message, acked only once
  * the start succeeded (or the workflow already existed), so a crash at any point redelivers.
+ * At most `bridge.maxInProgress` events are in progress at once; the rest wait in the stream.
+ * The consume loop is supervised: if it ends for any reason it is started again with backoff,
+ * and `health()` says whether it is consuming.
  */
 export function createBridge({ js, jsm, temporal, stream, bridge, start, sensitiveFields, deadLetters, log }: BridgeDeps) {
-  const inflight = new Set<Promise<unknown>>();
+  const places = createPlaces({
+    max: bridge.maxInProgress,
+    recheckAfterMs: bridge.recheckAfterMs,
+    async isSettled(eventId) {
+      const d = await temporal.workflow.getHandle(eventId).describe();
+      return d.status.name !== 'RUNNING' || ['completed', 'failed', 'discarded'].includes(d.typedSearchAttributes.get(EventStatusKey) ?? '');
+    },
+  });
   const handle = createMessageHandler({
     decode: createDecoder(sensitiveFields),
     deadLetters,
-    startWorkflow: (event) => startEventWorkflow(temporal, event, start),
+    async startWorkflow(event) {
+      // Taken before the start: with an eager start, the event may settle before the call returns.
+      places.take(event.event_id);
+      try {
+        const started = await startEventWorkflow(temporal, event, { ...start, eager: true });
+        if (!started) places.release(event.event_id);
+        return started;
+      } catch (err) {
+        places.release(event.event_id);
+        throw err;
+      }
+    },
     retryDelayMs: bridge.retryDelayMs,
+    maxDeliver: bridge.maxDeliver,
     log,
   });
-  let messages: ConsumerMessages | undefined;
-  let loop: Promise<void> | undefined;
-  let deadLettered = 0;
 
-  async function run(source: ConsumerMessages, streamCreated: string): Promise<void> {
-    for await (const msg of source) {
-      while (inflight.size >= bridge.concurrency) await Promise.race(inflight);
-      const task: Promise<Outcome> = handle(toStreamMessage(msg, streamCreated), msg)
-        .then((outcome) => {
-          if (outcome === 'dead_lettered') deadLettered++;
-          return outcome;
-        })
-        .finally(() => inflight.delete(task));
-      inflight.add(task);
+  const handling = new Set<Promise<unknown>>();
+  const abort = new AbortController();
+  const state = { consuming: false, restarts: 0, lastError: undefined as string | undefined, deadLettered: 0 };
+  let loop: Promise<void> | undefined;
+  let recheckTimer: NodeJS.Timeout | undefined;
+
+  async function consumer(): Promise<{ consumer: Consumer; created: string }> {
+    await ensureDeadLetterStream(jsm, stream);
+    // Part of the ids made for id-less messages: a recreated stream restarts its sequence at 1.
+    const { created } = await jsm.streams.info(stream.name);
+    await jsm.consumers.add(stream.name, {
+      durable_name: bridge.consumer,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: `${SUBJECT_ROOT}.>`,
+      ack_wait: nanos(30_000),
+      max_ack_pending: bridge.maxInProgress * 4,
+    });
+    return { consumer: await js.consumers.get(stream.name, bridge.consumer), created };
+  }
+
+  async function consume(): Promise<void> {
+    const { consumer: source, created } = await consumer();
+    state.consuming = true;
+    log.info({ consumer: bridge.consumer, maxInProgress: bridge.maxInProgress }, 'bridge consuming');
+    while (!abort.signal.aborted) {
+      await places.whenFree(abort.signal);
+      if (abort.signal.aborted) break;
+      const batch = await source.fetch({ max_messages: places.free, expires: FETCH_EXPIRES_MS });
+      for await (const msg of batch) {
+        const key = `message:${msg.seq}`;
+        places.take(key);
+        const task: Promise<Outcome> = handle(toStreamMessage(msg, created), msg, msg.info.deliveryCount)
+          .then((outcome) => {
+            if (outcome === 'dead_lettered') state.deadLettered++;
+            return outcome;
+          })
+          .finally(() => {
+            places.release(key);
+            handling.delete(task);
+          });
+        handling.add(task);
+      }
+    }
+  }
+
+  async function supervise(): Promise<void> {
+    let failures = 0;
+    while (!abort.signal.aborted) {
+      try {
+        await consume();
+        failures = 0;
+      } catch (err) {
+        failures++;
+        state.lastError = (err as Error).message;
+        log.error({ err: state.lastError, failures }, 'bridge loop stopped; restarting');
+      }
+      state.consuming = false;
+      if (abort.signal.aborted) break;
+      state.restarts++;
+      await sleep(Math.min(500 * 2 ** failures, MAX_RESTART_DELAY_MS), undefined, { signal: abort.signal }).catch(() => undefined);
     }
   }
 
   return {
     /** Messages terminated as never valid (and kept in the dead-letter stream) since start. */
     get deadLetterCount(): number {
-      return deadLettered;
+      return state.deadLettered;
+    },
+
+    /** Frees the event's place: its status settled (called by this process's activities). */
+    settled(eventId: string): void {
+      places.release(eventId);
+    },
+
+    health() {
+      return { consuming: state.consuming, inProgress: places.size, restarts: state.restarts, ...(state.lastError && { lastError: state.lastError }) };
+    },
+
+    /** Messages in the stream the bridge has not taken yet, and those taken but not acked. */
+    async backlog(): Promise<{ pending: number; ackPending: number }> {
+      const info = await jsm.consumers.info(stream.name, bridge.consumer);
+      return { pending: info.num_pending, ackPending: info.num_ack_pending };
     },
 
     async start(): Promise<void> {
-      await ensureDeadLetterStream(jsm, stream);
-      // Part of the ids made for id-less messages: a recreated stream restarts its sequence at 1.
-      const { created } = await jsm.streams.info(stream.name);
-      await jsm.consumers.add(stream.name, {
-        durable_name: bridge.consumer,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        filter_subject: `${SUBJECT_ROOT}.>`,
-        ack_wait: nanos(30_000),
-        max_ack_pending: bridge.concurrency * 4,
-      });
-      const consumer = await js.consumers.get(stream.name, bridge.consumer);
-      messages = await consumer.consume({ max_messages: bridge.concurrency });
-      loop = run(messages, created).catch((err) => log.error({ err }, 'bridge loop stopped'));
-      log.info({ consumer: bridge.consumer, concurrency: bridge.concurrency }, 'bridge consuming');
+      // The first consumer setup runs here so that a bad stream or consumer fails the start.
+      await consumer();
+      loop = supervise();
+      recheckTimer = setInterval(() => void places.recheck(), bridge.recheckAfterMs / 2).unref();
     },
 
     /** Stops pulling, then waits for the messages in hand to be started and acked. */
     async stop(): Promise<void> {
-      await messages?.close();
+      abort.abort();
+      clearInterval(recheckTimer);
       await loop;
-      await Promise.all(inflight);
+      await Promise.all(handling);
     },
   };
 }

@@ -8,7 +8,7 @@ import { createMessageHandler } from './handle-message.js';
 // The order of settling matters more than anything else here, so it is checked with recording
 // stand-ins; the real path (NATS, Temporal, PostgreSQL) is covered in test/dead-letters.test.ts.
 
-function setup({ recordFails = false, startFails = false } = {}) {
+function setup({ recordFails = false, startFails = false as false | Error } = {}) {
   const calls: string[] = [];
   const handle = createMessageHandler({
     decode: createDecoder(['password']),
@@ -21,10 +21,11 @@ function setup({ recordFails = false, startFails = false } = {}) {
     },
     startWorkflow: async (event: EventEnvelope) => {
       calls.push(`start:${event.event_type}`);
-      if (startFails) throw new Error('temporal down');
+      if (startFails) throw startFails;
       return true;
     },
     retryDelayMs: 1234,
+    maxDeliver: 3,
     log: pino({ level: 'silent' }),
   });
   const msg = {
@@ -47,10 +48,29 @@ describe('settling a message', () => {
     expect(calls).toEqual(['start:thing_done', 'ack']);
   });
 
-  it('naks with the retry delay when the workflow cannot be started', async () => {
-    const { calls, handle, msg } = setup({ startFails: true });
-    expect(await handle(message('{"data":{}}'), msg)).toBe('retry');
-    expect(calls).toEqual(['start:thing_done', 'nak:1234']);
+  const unavailable = Object.assign(new Error('14 UNAVAILABLE: connection refused'), { code: 14 });
+  const refused = Object.assign(new Error('3 INVALID_ARGUMENT: blob size exceeds limit'), { code: 3 });
+  const odd = new Error('something odd');
+
+  it('naks with a growing delay, for ever, while Temporal is unreachable', async () => {
+    const { calls, handle, msg } = setup({ startFails: unavailable });
+    expect(await handle(message('{"data":{}}'), msg, 1)).toBe('retry');
+    expect(await handle(message('{"data":{}}'), msg, 2)).toBe('retry');
+    expect(await handle(message('{"data":{}}'), msg, 50)).toBe('retry');
+    expect(calls.filter((c) => c.startsWith('nak'))).toEqual(['nak:1234', 'nak:2468', 'nak:60000']);
+  });
+
+  it('dead-letters at once a start that Temporal refuses for good', async () => {
+    const { calls, handle, msg } = setup({ startFails: refused });
+    expect(await handle(message('{"data":{}}'), msg, 1)).toBe('dead_lettered');
+    expect(calls).toEqual(['start:thing_done', 'record:workflow cannot be started', 'term']);
+  });
+
+  it('dead-letters a start failing for an unknown reason after max deliveries, not before', async () => {
+    const { calls, handle, msg } = setup({ startFails: odd });
+    expect(await handle(message('{"data":{}}'), msg, 2)).toBe('retry');
+    expect(await handle(message('{"data":{}}'), msg, 3)).toBe('dead_lettered');
+    expect(calls.slice(-2)).toEqual(['record:workflow cannot be started', 'term']);
   });
 
   it('records a dead letter before it terminates the message', async () => {

@@ -6,6 +6,8 @@ import { startStack } from './stack.js';
 
 export interface ThrowawayDeployment {
   apiUrl: string;
+  /** The worker's own health server: /health/live, /health/ready. */
+  workerHealthUrl: string;
   databaseUrl: string;
   natsUrl: string;
   temporalAddress: string;
@@ -27,9 +29,9 @@ export async function startThrowawayDeployment(opts: {
   env: Record<string, string>;
   log: Logger;
 }): Promise<ThrowawayDeployment> {
-  const [temporalPort, temporalUiPort, natsPort, postgresPort, apiPort] = await Promise.all(
-    Array.from({ length: 5 }, () => findFreePort()),
-  ) as [number, number, number, number, number];
+  const [temporalPort, temporalUiPort, natsPort, postgresPort, apiPort, workerHealthPort] = await Promise.all(
+    Array.from({ length: 6 }, () => findFreePort()),
+  ) as [number, number, number, number, number, number];
   // Encrypted as in production, with a key of this deployment's own unless the caller gives one.
   const payloadKeys = opts.env.PAYLOAD_KEYS
     ? { PAYLOAD_KEYS: opts.env.PAYLOAD_KEYS, PAYLOAD_KEY_ID: opts.env.PAYLOAD_KEY_ID ?? opts.env.PAYLOAD_KEYS.split(',').at(-1)!.split(':')[0]! }
@@ -49,6 +51,7 @@ export async function startThrowawayDeployment(opts: {
   });
   const urls = {
     apiUrl: `http://127.0.0.1:${apiPort}`,
+    workerHealthUrl: `http://127.0.0.1:${workerHealthPort}`,
     databaseUrl: stack.databaseUrl!,
     natsUrl: stack.natsUrl!,
     temporalAddress: stack.temporalAddress!,
@@ -60,6 +63,7 @@ export async function startThrowawayDeployment(opts: {
       CODEC_CORS_ORIGINS: `http://localhost:${temporalUiPort},http://127.0.0.1:${temporalUiPort}`,
       ...opts.env,
       PORT: String(apiPort),
+      WORKER_HEALTH_PORT: String(workerHealthPort),
       HOST: '127.0.0.1',
       DATABASE_URL: urls.databaseUrl,
       NATS_URL: urls.natsUrl,

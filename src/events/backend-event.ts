@@ -1,12 +1,12 @@
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { BACKEND_CATEGORY } from './subject.js';
-import { type EventEnvelope, jsonObject, token } from './envelope.js';
+import { type EventEnvelope, jsonObject, storableText, token } from './envelope.js';
 
 // What a backend service sends to POST /api/events/create. Unknown fields are refused (strict)
 // rather than silently dropped, so a typo in a producer shows up at once.
 
-const shortText = z.string().min(1).max(100);
+const shortText = storableText.min(1).max(100);
 
 export const backendEventInput = z.strictObject({
   event_id: z.uuid().optional(),

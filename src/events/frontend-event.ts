@@ -2,14 +2,14 @@ import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import type { ClientInfo } from './client-info.js';
 import { correctTimestamp, enrichMetadata } from './enrich.js';
-import { type EventEnvelope, jsonObject, token } from './envelope.js';
+import { type EventEnvelope, jsonObject, mustBeStorable, storableText, token } from './envelope.js';
 import { FRONTEND_CATEGORIES } from './subject.js';
 
 // What a browser sends to POST /api/frontend/events. Unknown top-level fields are refused
 // (strict), per event in a batch, so an SDK's typo shows at once; `metadata` stays open because
 // pages attach their own context, but the keys the service sets there always win.
 
-const shortText = z.string().min(1).max(100);
+const shortText = storableText.min(1).max(100);
 const isoTime = z.iso.datetime({ offset: true });
 
 export const frontendMetadata = z.looseObject({
@@ -17,7 +17,7 @@ export const frontendMetadata = z.looseObject({
   referrer: z.string().max(2048).optional(),
   language: z.string().max(35).optional(),
   sdk: z.strictObject({ name: z.string().min(1).max(100), version: z.string().min(1).max(50) }).optional(),
-});
+}).superRefine(mustBeStorable);
 
 export const frontendEventInput = z.strictObject({
   event_id: z.uuid().optional(),

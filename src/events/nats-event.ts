@@ -1,6 +1,6 @@
 import { v5 as uuidv5 } from 'uuid';
 import { z } from 'zod';
-import { jsonObject, token } from './envelope.js';
+import { jsonObject, storableText, token } from './envelope.js';
 import { SOURCES } from './subject.js';
 
 // What a service may publish straight to `events.<source>.<category>.<type>`. The names may be
@@ -13,8 +13,8 @@ export const producerEnvelope = z.strictObject({
   event_type: token.optional(),
   event_source: z.enum(SOURCES).optional(),
   event_category: token.optional(),
-  user_id: z.string().max(100).optional(),
-  session_id: z.string().max(100).optional(),
+  user_id: storableText.max(100).optional(),
+  session_id: storableText.max(100).optional(),
   data: jsonObject.default({}),
   metadata: jsonObject.default({}),
   timestamp: z.iso.datetime({ offset: true }).optional(),

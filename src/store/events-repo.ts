@@ -1,4 +1,5 @@
 import type { EventEnvelope, EventStatus } from '../events/envelope.js';
+import type { PoolClient } from 'pg';
 import type { Pool } from './pool.js';
 
 export interface Transition {
@@ -8,8 +9,14 @@ export interface Transition {
   status: EventStatus;
   attempts: number;
   error?: string;
+  /** Operator actions: why, and who asked (the token subject). */
+  reason?: string;
+  actor?: string;
   at: string;
 }
+
+/** An event's status is final for now: the workflow ends or parks waiting for an operator. */
+export const SETTLED_STATUSES: readonly EventStatus[] = ['completed', 'failed', 'discarded'];
 
 export interface StoredEvent extends EventEnvelope {
   status: EventStatus;
@@ -26,42 +33,40 @@ export function createEventsRepo(pool: Pool) {
   return {
     /** Inserts the event once; a second insert of the same id changes nothing. Returns true if new. */
     async insert(e: EventEnvelope): Promise<boolean> {
-      const res = await pool.query(
-        `INSERT INTO events (event_id, event_type, event_source, event_category, user_id, session_id, data, metadata, timestamp, received_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (event_id) DO NOTHING`,
-        [e.event_id, e.event_type, e.event_source, e.event_category, e.user_id ?? null, e.session_id ?? null,
-          e.data, e.metadata, e.timestamp, e.received_at],
-      );
-      return res.rowCount === 1;
+      return insertEvent(pool, e);
+    },
+
+    /**
+     * The start of a run in one transaction: the event stored (once), then its `pending` and
+     * `processing` transitions as seq 1 and 2 of this run. Repeating it changes nothing.
+     */
+    async begin(e: EventEnvelope, runId: string, at: string): Promise<void> {
+      await beginRun(pool, e, runId, at);
+    },
+
+    /**
+     * For an event PostgreSQL refuses to hold as sent: a row without its data and metadata, so
+     * that the event is still listed, with its status `failed` and the reason.
+     */
+    async insertUnstorable(e: EventEnvelope, runId: string, at: string, reason: string): Promise<void> {
+      await inTransaction(pool, async (c) => {
+        await c.query(
+          `INSERT INTO events (event_id, event_type, event_source, event_category, data, metadata, timestamp, received_at)
+           VALUES ($1, $2, $3, $4, '{}', $5, $6, $7) ON CONFLICT (event_id) DO NOTHING`,
+          [e.event_id, e.event_type, e.event_source, e.event_category, { unstorable: true }, e.timestamp, e.received_at],
+        );
+        await writeTransition(c, { eventId: e.event_id, runId, seq: 1, status: 'pending', attempts: 0, at });
+        await writeTransition(c, { eventId: e.event_id, runId, seq: 2, status: 'failed', attempts: 0, error: reason, at });
+      });
     },
 
     /**
      * Records a transition: a history row and the status column, in one transaction. A repeat of
-     * the same (event, run, seq) — an activity retry — writes nothing.
+     * the same (event, run, seq) — an activity retry — writes nothing. When an event fails, the
+     * deliveries still pending are failed with it.
      */
     async recordTransition(t: Transition): Promise<void> {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const inserted = await client.query(
-          `INSERT INTO event_status_history (event_id, run_id, seq, status, attempts, error, at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id, run_id, seq) DO NOTHING`,
-          [t.eventId, t.runId, t.seq, t.status, t.attempts, t.error ?? null, t.at],
-        );
-        if (inserted.rowCount === 1) {
-          await client.query(
-            `UPDATE events SET status = $2, attempts = $3, last_error = $4, updated_at = $5 WHERE event_id = $1`,
-            [t.eventId, t.status, t.attempts, t.error ?? null, t.at],
-          );
-        }
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
+      await writeTransition(pool, t);
     },
 
     async get(eventId: string): Promise<StoredEvent | undefined> {
@@ -71,12 +76,13 @@ export function createEventsRepo(pool: Pool) {
 
     async history(eventId: string): Promise<Omit<Transition, 'eventId'>[]> {
       const res = await pool.query(
-        `SELECT run_id, seq, status, attempts, error, at FROM event_status_history WHERE event_id = $1 ORDER BY at, id`,
+        `SELECT run_id, seq, status, attempts, error, reason, actor, at FROM event_status_history WHERE event_id = $1 ORDER BY at, id`,
         [eventId],
       );
       return res.rows.map((r) => ({
         runId: r.run_id, seq: r.seq, status: r.status, attempts: r.attempts,
-        ...(r.error && { error: r.error }), at: r.at.toISOString(),
+        ...(r.error && { error: r.error }), ...(r.reason && { reason: r.reason }), ...(r.actor && { actor: r.actor }),
+        at: r.at.toISOString(),
       }));
     },
   };
@@ -96,4 +102,66 @@ function toStored(row: Record<string, unknown>): StoredEvent {
   if (out.user_id === null) delete out.user_id;
   if (out.session_id === null) delete out.session_id;
   return out as unknown as StoredEvent;
+}
+
+type Queryable = Pick<PoolClient, 'query'>;
+
+async function inTransaction<T>(pool: Pool, work: (c: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+const EVENT_INSERT_COLUMNS = 'event_id, event_type, event_source, event_category, user_id, session_id, data, metadata, timestamp, received_at';
+const eventValues = (e: EventEnvelope) => [e.event_id, e.event_type, e.event_source, e.event_category, e.user_id ?? null,
+  e.session_id ?? null, e.data, e.metadata, e.timestamp, e.received_at];
+
+async function insertEvent(c: Queryable, e: EventEnvelope): Promise<boolean> {
+  const res = await c.query(
+    `INSERT INTO events (${EVENT_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (event_id) DO NOTHING`,
+    eventValues(e),
+  );
+  return res.rowCount === 1;
+}
+
+// Each statement below is one round trip and, being one statement, atomic: a transition's
+// history row, the status column and the deliveries it fails are written together or not at all.
+
+async function beginRun(c: Queryable, e: EventEnvelope, runId: string, at: string): Promise<void> {
+  await c.query(
+    `WITH stored AS (
+       INSERT INTO events (${EVENT_INSERT_COLUMNS}, status, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'processing', $12)
+       ON CONFLICT (event_id) DO UPDATE SET status = 'processing', attempts = 0, last_error = NULL, updated_at = EXCLUDED.updated_at
+     )
+     INSERT INTO event_status_history (event_id, run_id, seq, status, attempts, at)
+     VALUES ($1, $11, 1, 'pending', 0, $12), ($1, $11, 2, 'processing', 0, $12)
+     ON CONFLICT (event_id, run_id, seq) DO NOTHING`,
+    [...eventValues(e), runId, at],
+  );
+}
+
+async function writeTransition(c: Queryable, t: Transition): Promise<void> {
+  await c.query(
+    `WITH written AS (
+       INSERT INTO event_status_history (event_id, run_id, seq, status, attempts, error, reason, actor, at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id, run_id, seq) DO NOTHING
+       RETURNING event_id
+     ), moved AS (
+       UPDATE events SET status = $4, attempts = $5, last_error = $6, updated_at = $9
+        WHERE event_id IN (SELECT event_id FROM written)
+     )
+     UPDATE webhook_deliveries SET status = 'failed', updated_at = $9
+      WHERE $4 = 'failed' AND status = 'pending' AND event_id IN (SELECT event_id FROM written)`,
+    [t.eventId, t.runId, t.seq, t.status, t.attempts, t.error ?? null, t.reason ?? null, t.actor ?? null, t.at],
+  );
 }

@@ -9,6 +9,26 @@ export interface Subscription {
   created_at: string;
 }
 
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface DeliveryOutcome {
+  /** `pending`: failed this time, will be retried; `failed`: the subscriber refused it for good. */
+  status: DeliveryStatus;
+  responseCode?: number;
+  error?: string;
+}
+
+export interface Delivery {
+  subscription_id: string;
+  url: string | null;
+  status: DeliveryStatus;
+  attempts: number;
+  response_code: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+  updated_at: string;
+}
+
 export function createSubscriptionsRepo(pool: Pool) {
   const toSubscription = (r: Record<string, unknown>): Subscription => ({ ...(r as unknown as Subscription), created_at: (r.created_at as Date).toISOString() });
   return {
@@ -25,15 +45,35 @@ export function createSubscriptionsRepo(pool: Pool) {
     async remove(id: string): Promise<boolean> {
       return ((await pool.query('DELETE FROM subscriptions WHERE id = $1', [id])).rowCount ?? 0) > 0;
     },
-    async wasDelivered(eventId: string, subscriptionId: string): Promise<boolean> {
-      const res = await pool.query('SELECT 1 FROM webhook_deliveries WHERE event_id = $1 AND subscription_id = $2', [eventId, subscriptionId]);
-      return res.rowCount === 1;
+    /** Subscriptions that have received the event: a retry or a reprocess skips them. */
+    async deliveredTo(eventId: string): Promise<Set<string>> {
+      const res = await pool.query(`SELECT subscription_id FROM webhook_deliveries WHERE event_id = $1 AND status = 'delivered'`, [eventId]);
+      return new Set(res.rows.map((r) => r.subscription_id as string));
     },
-    async recordDelivery(eventId: string, subscriptionId: string, statusCode: number): Promise<void> {
+    /** One delivery attempt's outcome; a delivered row is never changed again. */
+    async recordAttempt(eventId: string, subscriptionId: string, outcome: DeliveryOutcome): Promise<void> {
       await pool.query(
-        'INSERT INTO webhook_deliveries (event_id, subscription_id, status_code) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
-        [eventId, subscriptionId, statusCode],
+        `INSERT INTO webhook_deliveries AS d (event_id, subscription_id, status, attempts, response_code, last_error, delivered_at, updated_at)
+         VALUES ($1, $2, $3::varchar, 1, $4, $5, CASE WHEN $3 = 'delivered' THEN now() END, now())
+         ON CONFLICT (event_id, subscription_id) DO UPDATE
+           SET status = EXCLUDED.status, attempts = d.attempts + 1, response_code = EXCLUDED.response_code,
+               last_error = EXCLUDED.last_error, delivered_at = EXCLUDED.delivered_at, updated_at = now()
+         WHERE d.status <> 'delivered'`,
+        [eventId, subscriptionId, outcome.status, outcome.responseCode ?? null, outcome.error ?? null],
       );
+    },
+    async deliveries(eventId: string): Promise<Delivery[]> {
+      const res = await pool.query(
+        `SELECT d.subscription_id, s.url, d.status, d.attempts, d.response_code, d.last_error, d.delivered_at, d.updated_at
+           FROM webhook_deliveries d LEFT JOIN subscriptions s ON s.id = d.subscription_id
+          WHERE d.event_id = $1 ORDER BY d.subscription_id`,
+        [eventId],
+      );
+      return res.rows.map((r) => ({
+        subscription_id: r.subscription_id, url: r.url, status: r.status, attempts: r.attempts,
+        response_code: r.response_code, last_error: r.last_error,
+        delivered_at: r.delivered_at?.toISOString() ?? null, updated_at: r.updated_at.toISOString(),
+      }));
     },
   };
 }

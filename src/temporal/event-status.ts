@@ -2,7 +2,12 @@ import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import { EventStatusKey, type EventWorkflowState, statusQuery } from '../workflows/definitions.js';
 import { workflowUiUrl } from './client.js';
 
-export interface EventWorkflowStatus extends EventWorkflowState {
+export interface EventWorkflowStatus {
+  /** The workflow's own answer to the `status` query; absent when no worker could answer. */
+  state?: EventWorkflowState;
+  queryError?: string;
+  /** EventStatus as visibility has it. */
+  searchAttributeStatus: string;
   workflowId: string;
   runId: string;
   executionStatus: string;
@@ -12,8 +17,8 @@ export interface EventWorkflowStatus extends EventWorkflowState {
 }
 
 /**
- * The event's status as Temporal knows it: the workflow's own `status` query when a worker can
- * answer, else the EventStatus search attribute. Undefined when there is no such workflow.
+ * The event's workflow as Temporal knows it, with the workflow's own `status` query when a
+ * worker can answer (the error when not). Undefined when there is no such workflow.
  */
 export async function getEventWorkflowStatus(client: Client, eventId: string, uiUrl: string): Promise<EventWorkflowStatus | undefined> {
   const handle = client.workflow.getHandle(eventId);
@@ -24,15 +29,13 @@ export async function getEventWorkflowStatus(client: Client, eventId: string, ui
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }
-  const fromAttributes: EventWorkflowState = {
-    eventId,
-    status: (description.typedSearchAttributes.get(EventStatusKey) ?? 'pending') as EventWorkflowState['status'],
-    attempts: 0,
-    transitions: [],
-  };
-  const state = await handle.query(statusQuery).catch(() => fromAttributes);
+  const queried = await handle.query(statusQuery).then(
+    (state) => ({ state }),
+    (err: Error) => ({ queryError: err.message }),
+  );
   return {
-    ...state,
+    ...queried,
+    searchAttributeStatus: description.typedSearchAttributes.get(EventStatusKey) ?? 'pending',
     workflowId: description.workflowId,
     runId: description.runId,
     executionStatus: description.status.name,

@@ -1,6 +1,6 @@
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { EventEnvelope } from '../events/envelope.js';
-import { discardSignal, EventStatusKey, reprocessSignal } from '../workflows/definitions.js';
+import { discardSignal, EventStatusKey, type OperatorRequest, reprocessSignal } from '../workflows/definitions.js';
 import { type StartSettings, startEventRun } from './start-event-workflow.js';
 
 // Operator actions on one event. A parked (running, failed) workflow is signalled; a closed one
@@ -29,11 +29,11 @@ async function latestRun(client: Client, eventId: string) {
   }
 }
 
-export async function reprocessEvent(deps: OperatorDeps, eventId: string, reason?: string): Promise<OperatorOutcome> {
+export async function reprocessEvent(deps: OperatorDeps, eventId: string, request: OperatorRequest = {}): Promise<OperatorOutcome> {
   const run = await latestRun(deps.client, eventId);
   if (run?.running) {
     if (run.status !== 'failed') return { outcome: 'conflict', status: run.status };
-    await deps.client.workflow.getHandle(eventId, run.runId).signal(reprocessSignal, { ...(reason && { reason }) });
+    await deps.client.workflow.getHandle(eventId, run.runId).signal(reprocessSignal, request);
     return { outcome: 'signalled', run_id: run.runId };
   }
   const event = await deps.loadEvent(eventId);
@@ -42,11 +42,11 @@ export async function reprocessEvent(deps: OperatorDeps, eventId: string, reason
   return { outcome: 'restarted', run_id: handle.firstExecutionRunId };
 }
 
-export async function discardEvent(deps: Pick<OperatorDeps, 'client'>, eventId: string, reason?: string): Promise<OperatorOutcome> {
+export async function discardEvent(deps: Pick<OperatorDeps, 'client'>, eventId: string, request: OperatorRequest = {}): Promise<OperatorOutcome> {
   const run = await latestRun(deps.client, eventId);
   if (!run) return { outcome: 'not_found' };
   if (!run.running || run.status !== 'failed') return { outcome: 'conflict', status: run.status };
-  await deps.client.workflow.getHandle(eventId, run.runId).signal(discardSignal, { ...(reason && { reason }) });
+  await deps.client.workflow.getHandle(eventId, run.runId).signal(discardSignal, request);
   return { outcome: 'signalled', run_id: run.runId };
 }
 
@@ -55,7 +55,7 @@ export async function discardEvent(deps: Pick<OperatorDeps, 'client'>, eventId: 
  * run, so each event id is handled once, and only if its latest run still has the status asked
  * for (an older, closed run of an event since reprocessed must not trigger it again).
  */
-export async function reprocessMatching(deps: OperatorDeps, query: string, opts: { status?: string; limit: number; concurrency?: number }) {
+export async function reprocessMatching(deps: OperatorDeps, query: string, opts: { status?: string; limit: number; concurrency?: number; request?: OperatorRequest }) {
   const seen = new Set<string>();
   const tally = { signalled: 0, restarted: 0, skipped: 0 };
   const queue: string[] = [];
@@ -72,7 +72,7 @@ export async function reprocessMatching(deps: OperatorDeps, query: string, opts:
         tally.skipped++;
         continue;
       }
-      const result = await reprocessEvent(deps, id, 'bulk reprocess');
+      const result = await reprocessEvent(deps, id, opts.request ?? { reason: 'bulk reprocess' });
       if (result.outcome === 'signalled' || result.outcome === 'restarted') tally[result.outcome]++;
       else tally.skipped++;
     }

@@ -6,6 +6,8 @@ import { eventWorkflow } from '../workflows/event-workflow.js';
 
 export interface StartSettings {
   taskQueue: string;
+  /** Ask for the first workflow task in the start's answer: the client must be on the worker's NativeConnection. */
+  eager?: boolean;
   lifecycle: Pick<EventWorkflowInput, 'parkTimeoutMs'> & { retry: EventWorkflowInput['retry'] };
 }
 
@@ -20,6 +22,7 @@ export function startEventRun(client: Client, event: EventEnvelope, settings: St
     args: [{ event, retry: settings.lifecycle.retry, parkTimeoutMs: settings.lifecycle.parkTimeoutMs }],
     workflowIdReusePolicy: reuse === 'reject' ? WorkflowIdReusePolicy.REJECT_DUPLICATE : WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     typedSearchAttributes: initialSearchAttributes(event),
+    ...(settings.eager && { requestEagerStart: true }),
   });
 }
 

@@ -10,7 +10,7 @@ import {
 // schema (tokens, enums, ISO dates) and quoted here, so no input can change the query's shape.
 
 export interface EventFilter {
-  status?: EventStatus;
+  status?: EventStatus | readonly EventStatus[];
   event_type?: string;
   source?: string;
   category?: string;
@@ -25,7 +25,8 @@ const quote = (v: string) => `'${v.replace(/[\\']/g, '\\$&')}'`;
 
 export function visibilityQuery(f: EventFilter): string {
   const clauses = [`WorkflowType = ${quote(EVENT_WORKFLOW_TYPE)}`];
-  if (f.status) clauses.push(`${EventStatusKey.name} = ${quote(f.status)}`);
+  if (typeof f.status === 'string') clauses.push(`${EventStatusKey.name} = ${quote(f.status)}`);
+  else if (f.status) clauses.push(`${EventStatusKey.name} IN (${f.status.map(quote).join(', ')})`);
   if (f.event_type) clauses.push(`${EventTypeKey.name} = ${quote(f.event_type)}`);
   if (f.source) clauses.push(`${EventSourceKey.name} = ${quote(f.source)}`);
   if (f.category) clauses.push(`${EventCategoryKey.name} = ${quote(f.category)}`);

@@ -2,8 +2,9 @@ import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from '../config.js';
 import { createActivities } from '../activities/index.js';
 import { createProcessorRegistry, type Processor } from '../activities/processors.js';
-import { createWebhookSource } from '../activities/webhooks.js';
+import { createWebhookDeliverer } from '../activities/webhooks.js';
 import { createEventsRepo } from '../store/events-repo.js';
+import type { SubscriptionCache } from '../store/subscriptions-cache.js';
 import { createSubscriptionsRepo } from '../store/subscriptions-repo.js';
 import type { Pool } from '../store/pool.js';
 import { createDataConverter } from '../temporal/codec.js';
@@ -15,10 +16,12 @@ export interface WorkerDeps {
   connection: NativeConnection;
   pool: Pool;
   config: Pick<Config, 'env' | 'temporal' | 'worker' | 'payloadCodec'>;
+  subscriptions: SubscriptionCache;
   processors?: Processor[];
+  onSettled?: (eventId: string) => void;
 }
 
-export function createWorker({ connection, pool, config, processors = [] }: WorkerDeps): Promise<Worker> {
+export function createWorker({ connection, pool, config, subscriptions, processors = [], onSettled }: WorkerDeps): Promise<Worker> {
   const dataConverter = createDataConverter(config);
   return Worker.create({
     connection,
@@ -27,9 +30,9 @@ export function createWorker({ connection, pool, config, processors = [] }: Work
     workflowsPath: WORKFLOWS_PATH,
     activities: createActivities({
       repo: createEventsRepo(pool),
-      processors: createProcessorRegistry(processors, [
-        createWebhookSource({ subscriptions: createSubscriptionsRepo(pool), timeoutMs: config.worker.webhookTimeoutMs }),
-      ]),
+      processors: createProcessorRegistry(processors),
+      webhooks: createWebhookDeliverer({ subscriptions, deliveries: createSubscriptionsRepo(pool), timeoutMs: config.worker.webhookTimeoutMs }),
+      ...(onSettled && { onSettled }),
     }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,

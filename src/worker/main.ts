@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { createBridge } from '../bridge/bridge.js';
+import { type Bridge, createBridge } from '../bridge/bridge.js';
 import { createDataConverter } from '../temporal/codec.js';
 import { loadConfig, required } from '../config.js';
 import { createRedactor } from '../events/redact.js';
@@ -10,11 +10,13 @@ import { connectNats } from '../nats/connection.js';
 import { createDeadLetters } from '../nats/dead-letters.js';
 import { ensureStream } from '../nats/stream.js';
 import { handleShutdown, type ShutdownStep } from '../shutdown.js';
-import { connectTemporal } from '../temporal/client.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { migrate } from '../store/migrate.js';
 import { createPool } from '../store/pool.js';
+import { createSubscriptionCache } from '../store/subscriptions-cache.js';
+import { createSubscriptionsRepo } from '../store/subscriptions-repo.js';
 import { createWorker } from './create-worker.js';
+import { startWorkerHealthServer } from './health-server.js';
 import { installRuntimeLogger } from './runtime-logger.js';
 
 // Process entry for the worker: the Temporal worker (workflows and activities) and, unless
@@ -32,27 +34,41 @@ async function main(): Promise<void> {
   const operator = await Connection.connect({ address });
   await ensureSearchAttributes(operator, config.temporal.namespace, log).finally(() => operator.close());
   const connection = await NativeConnection.connect({ address });
-  const worker = await createWorker({ connection, pool, config });
+  const subscriptions = createSubscriptionCache({ pool, repo: createSubscriptionsRepo(pool), log });
+  let bridge: Bridge | undefined;
+  const worker = await createWorker({ connection, pool, config, subscriptions, onSettled: (eventId) => bridge?.settled(eventId) });
   const steps: ShutdownStep[] = [];
+  // Polling before the bridge starts anything, so that the first eager starts find this worker.
+  const running = worker.run();
 
   if (config.bridge.enabled) {
     const nc = await connectNats(required(config.natsUrl, 'NATS_URL'), 'event-service-bridge', log);
     const jsm = await jetstreamManager(nc);
     await ensureStream(jsm, config.stream);
-    const temporal = await connectTemporal(address, config);
+    // On the worker's own connection, so that starts are eager: the first workflow task comes
+    // back in the start's answer and runs here, without a trip through the task queue.
+    const dataConverter = createDataConverter(config);
+    const temporal = new Client({ connection, namespace: config.temporal.namespace, ...(dataConverter && { dataConverter }) });
     const js = jetstream(nc);
-    const bridge = createBridge({
+    bridge = createBridge({
       js, jsm, temporal, stream: config.stream, bridge: config.bridge, log,
       start: { taskQueue: config.temporal.taskQueue, lifecycle: config.lifecycle },
       sensitiveFields: config.sensitiveFields,
       deadLetters: createDeadLetters({ js, jsm, stream: config.stream, redact: createRedactor(config.sensitiveFields) }),
     });
     await bridge.start();
-    steps.push(['bridge', () => bridge.stop()], ['nats', () => nc.drain()], ['temporal client', () => temporal.connection.close()]);
+    const started = bridge;
+    steps.push(['bridge', () => started.stop()], ['nats', () => nc.drain()]);
   }
 
-  const running = worker.run();
-  steps.push(['worker', async () => { worker.shutdown(); await running; }], ['temporal', () => connection.close()], ['database', () => pool.end()]);
+  const health = await startWorkerHealthServer(config.worker.healthPort, config.http.host, { workerState: () => worker.getState(), bridge, log });
+  steps.push(
+    ['worker', async () => { worker.shutdown(); await running; }],
+    ['health', () => new Promise((resolve) => health.close(resolve))],
+    ['subscriptions', () => subscriptions.close()],
+    ['temporal', () => connection.close()],
+    ['database', () => pool.end()],
+  );
   handleShutdown(log, () => steps);
   log.info({ taskQueue: config.temporal.taskQueue, bridge: config.bridge.enabled }, 'worker running');
   await running;

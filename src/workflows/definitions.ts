@@ -6,6 +6,8 @@ import type { EventEnvelope, EventStatus } from '../events/envelope.js';
 // workflow's signals, query, search attributes and input.
 
 export const EVENT_WORKFLOW_TYPE = 'eventWorkflow';
+/** patched() id of the workflow shape that finishes an event in one workflow task. */
+export const ONE_TASK_PATCH = 'one-task';
 
 export const EventStatusKey = defineSearchAttributeKey('EventStatus', SearchAttributeType.KEYWORD);
 export const EventTypeKey = defineSearchAttributeKey('EventType', SearchAttributeType.KEYWORD);
@@ -34,6 +36,9 @@ export interface TransitionRecord {
   at: string;
   attempts: number;
   error?: string;
+  /** Operator actions: why, and who asked (the token subject). */
+  reason?: string;
+  actor?: string;
 }
 
 export interface EventWorkflowState {
@@ -44,12 +49,14 @@ export interface EventWorkflowState {
   transitions: TransitionRecord[];
 }
 
-export interface ReprocessSignal {
+/** What an operator's signal carries: kept in the transition it causes. */
+export interface OperatorRequest {
   reason?: string;
+  actor?: string;
 }
 
-export const reprocessSignal = defineSignal<[ReprocessSignal?]>('reprocess');
-export const discardSignal = defineSignal<[{ reason?: string }?]>('discard');
+export const reprocessSignal = defineSignal<[OperatorRequest?]>('reprocess');
+export const discardSignal = defineSignal<[OperatorRequest?]>('discard');
 export const statusQuery = defineQuery<EventWorkflowState>('status');
 
 /** Search attributes a workflow starts with: everything an operator filters on. */

@@ -1,10 +1,13 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancelledFailure,
   condition,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  TemporalFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -16,84 +19,154 @@ import {
   type EventWorkflowState,
   EventStatusKey,
   EventStatusSinceKey,
+  ONE_TASK_PATCH,
+  type OperatorRequest,
   reprocessSignal,
   statusQuery,
 } from './definitions.js';
+import { eventWorkflowBeforeOneTask } from './event-workflow-before-one-task.js';
 
-// Bookkeeping writes (store, transitions) are short database writes that must eventually
-// succeed: they run as local activities (no round trip through the task queue, still recorded
-// in history) and retry without a limit. Only processing follows the configured policy and can
-// end in `failed`.
-const { storeEvent, recordTransition } = proxyLocalActivities<Activities>({
+// Bookkeeping writes are short database writes that must eventually succeed: local activities
+// (no round trip through the task queue, still recorded in history) retried without a limit —
+// except a database error no retry can fix, which the activity reports as non-retryable.
+const { beginEvent, recordTransition } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30s',
   localRetryThreshold: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
+/** Processing tries this often in the workflow task before it becomes a normal activity. */
+const LOCAL_ATTEMPTS = 2;
+// Below the 10 s workflow task timeout (the SDK extends a task at 80 % of it), so that
+// processing that runs long leaves the task and shows as `processing` in the meantime.
+const LOCAL_PROCESSING_TIMEOUT = '5s';
+
+type Outcome = { ok: true } | { ok: false; error: string };
+
 /**
  * One run per event: store it, process it, and move it through
  * pending → processing → completed | failed; a failed event stays parked, waiting for an
  * operator's `reprocess` (back to processing) or `discard`, until the park timeout.
+ *
+ * On the happy path the whole run is one workflow task: storing and both first transitions are
+ * one local activity, processing's first attempts another, the end a third, and the search
+ * attributes are upserted once, when the task ends. Processing that fails or runs long falls back
+ * to a normal activity with the configured retry policy.
  */
 export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWorkflowState> {
+  if (!patched(ONE_TASK_PATCH)) return eventWorkflowBeforeOneTask(input);
   const { event, retry } = input;
-  const { processEvent } = proxyActivities<Activities>({
-    startToCloseTimeout: '5m',
-    heartbeatTimeout: '1m',
-    retry: {
-      initialInterval: retry.initialIntervalMs,
-      backoffCoefficient: retry.backoffCoefficient,
-      maximumInterval: retry.maximumIntervalMs,
-      maximumAttempts: retry.maximumAttempts,
-    },
+  const { processEvent: processLocally } = proxyLocalActivities<Activities>({
+    // Both attempts together: a slow subscriber moves to the normal activity after this long.
+    scheduleToCloseTimeout: LOCAL_PROCESSING_TIMEOUT,
+    retry: { initialInterval: retry.initialIntervalMs, backoffCoefficient: retry.backoffCoefficient, maximumInterval: retry.maximumIntervalMs, maximumAttempts: LOCAL_ATTEMPTS },
   });
 
   const state: EventWorkflowState = { eventId: event.event_id, status: 'pending', attempts: 0, transitions: [] };
-  let operatorAction: 'reprocess' | 'discard' | undefined;
+  type Request = { action: 'reprocess' | 'discard' } & OperatorRequest;
+  let request: Request | undefined;
   setHandler(statusQuery, () => state);
-  setHandler(reprocessSignal, () => {
-    if (state.status === 'failed') operatorAction = 'reprocess';
+  setHandler(reprocessSignal, (r) => {
+    if (state.status === 'failed') request = { action: 'reprocess', ...r };
   });
-  setHandler(discardSignal, () => {
-    if (state.status === 'failed') operatorAction = 'discard';
+  setHandler(discardSignal, (r) => {
+    if (state.status === 'failed') request = { action: 'discard', ...r };
   });
 
   const runId = workflowInfo().runId;
   let seq = 0;
-  async function transition(status: EventStatus, error?: string): Promise<void> {
-    const now = new Date();
-    const at = now.toISOString();
+  // What EventStatus says: the bridge starts the run with `pending`.
+  let published: { status: EventStatus; since?: Date } = { status: 'pending' };
+  let since = new Date();
+
+  function note(status: EventStatus, at: string, extra: { error?: string } & OperatorRequest = {}): void {
     seq += 1;
-    await recordTransition({ eventId: event.event_id, runId, seq, status, attempts: state.attempts, error, at });
-    upsertSearchAttributes([{ key: EventStatusKey, value: status }, { key: EventStatusSinceKey, value: now }]);
+    since = new Date(at);
     state.status = status;
-    state.lastError = error ?? state.lastError;
-    state.transitions.push({ status, at, attempts: state.attempts, ...(error !== undefined && { error }) });
+    state.lastError = extra.error ?? state.lastError;
+    state.transitions.push({ status, at, attempts: state.attempts, ...extra });
   }
 
-  await storeEvent(event);
-  await transition('pending');
-  for (;;) {
-    await transition('processing');
-    try {
-      const { attempt } = await processEvent(event);
-      state.attempts += attempt;
-      await transition('completed');
-      return state;
-    } catch (err) {
-      if (!(err instanceof ActivityFailure)) throw err;
-      const failure = err.cause instanceof ApplicationFailure ? err.cause : undefined;
-      const attempt = (failure?.details?.[0] as { attempt?: number } | undefined)?.attempt ?? retry.maximumAttempts;
-      state.attempts += attempt;
-      await transition('failed', failure?.message ?? err.message);
-    }
+  async function transition(status: EventStatus, extra: { error?: string } & OperatorRequest = {}): Promise<void> {
+    const at = new Date().toISOString();
+    await recordTransition({ eventId: event.event_id, runId, seq: seq + 1, status, attempts: state.attempts, at, ...extra });
+    note(status, at, extra);
+  }
 
-    operatorAction = undefined;
-    const acted = await condition(() => operatorAction !== undefined, input.parkTimeoutMs);
-    if (!acted) return state;
-    if (operatorAction === 'discard') {
-      await transition('discarded');
+  /** One upsert per workflow task: called only where the task is about to end. */
+  function publishStatus(): void {
+    if (published.status === state.status && published.since === since) return;
+    upsertSearchAttributes([{ key: EventStatusKey, value: state.status }, { key: EventStatusSinceKey, value: since }]);
+    published = { status: state.status, since };
+  }
+
+  async function process(): Promise<Outcome> {
+    let failure = await attempt(() => processLocally(event), LOCAL_ATTEMPTS);
+    if (failure.final) return failure.outcome;
+    const remaining = retry.maximumAttempts - failure.attempts;
+    if (remaining <= 0) return failure.outcome;
+    const { processEvent } = proxyActivities<Activities>({
+      startToCloseTimeout: '5m',
+      heartbeatTimeout: '1m',
+      retry: { initialInterval: retry.initialIntervalMs, backoffCoefficient: retry.backoffCoefficient, maximumInterval: retry.maximumIntervalMs, maximumAttempts: remaining },
+    });
+    publishStatus();
+    failure = await attempt(() => processEvent(event), remaining);
+    return failure.outcome;
+  }
+
+  async function attempt(run: () => Promise<{ attempt: number }>, budget: number): Promise<{ outcome: Outcome; attempts: number; final: boolean }> {
+    try {
+      const { attempt: used } = await run();
+      state.attempts += used;
+      return { outcome: { ok: true }, attempts: used, final: true };
+    } catch (err) {
+      // A normal activity's failure comes wrapped in an ActivityFailure, a local one's as it is.
+      const failure = err instanceof ActivityFailure ? err.cause : err;
+      if (!(failure instanceof TemporalFailure) || failure instanceof CancelledFailure) throw err;
+      const cause = failure instanceof ApplicationFailure ? failure : undefined;
+      const used = (cause?.details?.[0] as { attempt?: number } | undefined)?.attempt ?? budget;
+      state.attempts += used;
+      return { outcome: { ok: false, error: failure.message }, attempts: used, final: cause?.nonRetryable === true };
+    }
+  }
+
+  const startedAt = new Date().toISOString();
+  const { unstorable } = await beginEvent({ event, runId, at: startedAt });
+  note('pending', startedAt);
+  if (unstorable) {
+    note('failed', startedAt, { error: unstorable });
+  } else {
+    note('processing', startedAt);
+    const outcome = await process();
+    if (outcome.ok) {
+      await transition('completed');
+      publishStatus();
       return state;
     }
+    await transition('failed', { error: outcome.error });
+  }
+
+  for (;;) {
+    publishStatus();
+    request = undefined;
+    const acted = await condition(() => request !== undefined, input.parkTimeoutMs);
+    // Set by a signal handler while waiting, which the compiler cannot see.
+    const taken = request as Request | undefined;
+    if (!acted || !taken) return state;
+    const { action, ...operator } = taken;
+    if (action === 'discard') {
+      await transition('discarded', operator);
+      publishStatus();
+      return state;
+    }
+    await transition('processing', operator);
+    const outcome: Outcome = unstorable ? { ok: false, error: unstorable } : await process();
+    if (outcome.ok) {
+      await transition('completed');
+      publishStatus();
+      return state;
+    }
+    await transition('failed', { error: outcome.error });
   }
 }

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
@@ -44,10 +45,39 @@ function map(err: FastifyError | Error): Mapped {
   return { status: 500, code: 'internal', message: 'internal error' };
 }
 
+// A client still sending a body we refused must be allowed to finish, or it sees a broken pipe
+// instead of our 413 (Node's fetch reports "fetch failed"), cannot tell "too large" from "network
+// down", and retries. Up to this much of the rest is read and thrown away; past it, or after the
+// time limit, the answer is sent and the connection closed.
+const DRAIN_CAP_BYTES = 64 * 1024 * 1024;
+const DRAIN_TIMEOUT_MS = 10_000;
+
+function drain(raw: IncomingMessage): Promise<boolean> {
+  if (raw.complete || raw.destroyed) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let seen = 0;
+    const finish = (complete: boolean) => {
+      clearTimeout(timer);
+      raw.off('data', onData).off('end', onEnd).off('error', onFail).off('close', onFail);
+      resolve(complete);
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > DRAIN_CAP_BYTES) finish(false);
+    };
+    const onEnd = () => finish(true);
+    const onFail = () => finish(false);
+    const timer = setTimeout(() => finish(false), DRAIN_TIMEOUT_MS);
+    raw.on('data', onData).once('end', onEnd).once('error', onFail).once('close', onFail);
+    raw.resume();
+  });
+}
+
 export const errorsPlugin = fp(
   async (app: FastifyInstance) => {
-    app.setErrorHandler((err: FastifyError, req, reply) => {
+    app.setErrorHandler(async (err: FastifyError, req, reply) => {
       const m = map(err);
+      if (m.status === 413 && !(await drain(req.raw))) void reply.header('connection', 'close');
       // A dependency being down is reported by its health check; the stack adds nothing there.
       if (m.status === 500) req.log.error({ err }, 'request failed');
       else if (m.status >= 500) req.log.warn({ code: m.code, message: m.message }, 'request refused: dependency unavailable');

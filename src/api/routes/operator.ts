@@ -2,16 +2,22 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type OperatorDeps, type OperatorOutcome, discardEvent, reprocessEvent, reprocessMatching } from '../../temporal/operator.js';
 import { visibilityQuery, visibilityUiUrl } from '../../temporal/visibility.js';
+import type { OperatorRequest } from '../../workflows/definitions.js';
 import type { AppDeps } from '../app.js';
 import { HttpError, notFound } from '../errors.js';
 import { eventFilter } from './visibility.js';
 
 const idParams = z.object({ id: z.uuid() });
-const reasonBody = z.strictObject({ reason: z.string().max(500).optional() }).optional();
+// Optional: `curl -XPOST .../reprocess` with no body at all is a valid request.
+const reasonBody = z.strictObject({ reason: z.string().max(500).optional() }).nullish();
 const bulkBody = eventFilter.extend({
   dry_run: z.boolean().default(false),
   limit: z.number().int().positive().max(10_000).default(1_000),
 });
+
+function operatorRequest(reason: string | undefined, actor: string | undefined): OperatorRequest {
+  return { ...(reason && { reason }), ...(actor && { actor }) };
+}
 
 function answer(eventId: string, result: OperatorOutcome, action: string) {
   if (result.outcome === 'not_found') throw notFound(`event ${eventId}`);
@@ -30,11 +36,11 @@ export const operatorRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { temp
   const admin = { scope: 'events:admin' } as const;
 
   app.post('/events/:id/reprocess', { config: admin, schema: { params: idParams, body: reasonBody } }, async (req, reply) =>
-    reply.code(202).send(answer(req.params.id, await reprocessEvent(deps, req.params.id, req.body?.reason), 'reprocessed')),
+    reply.code(202).send(answer(req.params.id, await reprocessEvent(deps, req.params.id, operatorRequest(req.body?.reason, req.tokenSubject)), 'reprocessed')),
   );
 
   app.post('/events/:id/discard', { config: admin, schema: { params: idParams, body: reasonBody } }, async (req, reply) =>
-    reply.code(202).send(answer(req.params.id, await discardEvent(deps, req.params.id, req.body?.reason), 'discarded')),
+    reply.code(202).send(answer(req.params.id, await discardEvent(deps, req.params.id, operatorRequest(req.body?.reason, req.tokenSubject)), 'discarded')),
   );
 
   app.post('/events/reprocess', { config: admin, schema: { body: bulkBody } }, async (req, reply) => {
@@ -48,7 +54,7 @@ export const operatorRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { temp
       const { count } = await temporal.workflow.count(query);
       return reply.send({ dry_run: true, matched: count, query, follow });
     }
-    const result = await reprocessMatching(deps, query, { ...(filter.status && { status: filter.status }), limit });
+    const result = await reprocessMatching(deps, query, { ...(filter.status && { status: filter.status }), limit, request: operatorRequest('bulk reprocess', req.tokenSubject) });
     return reply.code(202).send({ dry_run: false, ...result, query, follow });
   });
 };

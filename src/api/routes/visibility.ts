@@ -39,7 +39,8 @@ export const visibilityRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { te
   app.get('/events/stuck', { config: read, schema: { querystring: page.extend({ older_than: olderThan }) } }, async (req) => {
     const { page_size, page_token, older_than } = req.query;
     const before = new Date(Date.now() - parseDuration(older_than)).toISOString();
-    const query = visibilityQuery({ status: 'processing', running: true, status_before: before });
+    // `pending` too: a run whose first workflow task never ran (no worker) is stuck as well.
+    const query = visibilityQuery({ status: ['pending', 'processing'], running: true, status_before: before });
     return { ...(await listEventExecutions(temporal, query, page_size, page_token)), query, temporal_ui: ui(query) };
   });
 };

@@ -1,0 +1,45 @@
+// What PostgreSQL can hold. `text` and `jsonb` refuse the NUL character, jsonb refuses a lone
+// UTF-16 surrogate (JSON.stringify writes it as a `\udxxx` escape jsonb will not decode), and
+// very deep nesting overflows the server's stack. An event carrying any of these would be
+// accepted by JetStream and then fail to store for ever, so ingestion refuses it up front.
+
+/** Deeper than any real event; far below what overflows jsonb parsing or our own walk. */
+export const MAX_JSON_DEPTH = 64;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Why a string cannot be stored, or undefined when it can. */
+export function unstorableText(s: string): string | undefined {
+  if (s.includes('\u0000')) return 'contains a NUL character (\\u0000), which PostgreSQL cannot store';
+  if (LONE_SURROGATE.test(s)) return 'contains a lone UTF-16 surrogate, which is not valid Unicode';
+  return undefined;
+}
+
+export interface Unstorable {
+  /** Dotted path from the value's root, e.g. `data.items.3.name`. */
+  path: (string | number)[];
+  message: string;
+}
+
+/** The first place in a JSON value that PostgreSQL could not store, or undefined. */
+export function findUnstorable(value: unknown, path: (string | number)[] = [], depth = 0): Unstorable | undefined {
+  if (typeof value === 'string') {
+    const why = unstorableText(value);
+    return why ? { path, message: why } : undefined;
+  }
+  if (typeof value === 'number') {
+    return Number.isFinite(value) ? undefined : { path, message: 'is not a finite number' };
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth >= MAX_JSON_DEPTH) return { path, message: `nests deeper than ${MAX_JSON_DEPTH} levels` };
+  const entries: [string | number, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
+  for (const [key, v] of entries) {
+    if (typeof key === 'string') {
+      const why = unstorableText(key);
+      if (why) return { path: [...path, key], message: `has a key that ${why}` };
+    }
+    const found = findUnstorable(v, [...path, key], depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
