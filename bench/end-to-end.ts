@@ -2,46 +2,46 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { startThrowawayDeployment, type ThrowawayDeployment } from '../src/dev/throwaway-deployment.js';
 import { createLogger } from '../src/logger.js';
+import { measureCeilings } from './limits/ceilings.js';
+import { printCeilings, ratio } from './limits/print.js';
+import { postEvent, steadyLoad } from './load.js';
+import { cpuMeter, rssMb } from './proc.js';
 import { fmt, pool, summarize } from './stats.js';
 
-// `npm run bench [-- --events 3000 --concurrency 50]`: brings up a throwaway deployment and runs
-// the same load twice — with no processors, then with one webhook subscriber (a local receiver
-// answering 200) — so the cost of a delivery shows. For each it posts N events over HTTP, waits
-// until every one is completed, and prints ingestion rate (acks/s), end-to-end rate
-// (completions/s) and latency from received_at to the completed transition.
+// `npm run bench [-- --events 3000 --concurrency 50 --steady 20 --soak 0]`: on a throwaway
+// deployment, first the machine's ceilings (bench/limits), then the project:
+//  1. burst: N events posted at once, with no processors and then with one webhook subscriber;
+//     ingestion rate, end-to-end rate, drain time, latency received→completed, CPU per event;
+//  2. steady load at half the sustainable rate (the burst's): end-to-end latency;
+//  3. ingestion while processing runs flat out: a backlog, then a steady 500 events/s offered;
+//  4. with --soak S: S seconds at 0.8 × the sustainable rate, memory of the API and the worker.
+// Figures are printed beside the ceilings as ratios; nothing is asserted.
 
 const { values: args } = parseArgs({
-  options: { events: { type: 'string', default: '3000' }, concurrency: { type: 'string', default: '50' } },
+  options: {
+    events: { type: 'string', default: '3000' },
+    concurrency: { type: 'string', default: '50' },
+    steady: { type: 'string', default: '20' },
+    soak: { type: 'string', default: '0' },
+  },
 });
 const N = Number(args.events);
 const C = Number(args.concurrency);
 
-async function run(d: ThrowawayDeployment, db: pg.Pool, eventType: string, label: string): Promise<void> {
-  const run = `${eventType}_${Date.now()}`;
-  const ackMs: number[] = [];
-  const began = performance.now();
-  await pool(N, C, async (i) => {
-    const t0 = performance.now();
-    const res = await fetch(`${d.apiUrl}/api/events/create`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ event_type: eventType, data: { run, i }, user_id: `u${i % 100}` }),
-    });
-    if (res.status !== 202) throw new Error(`event ${i}: HTTP ${res.status} ${await res.text()}`);
-    await res.arrayBuffer();
-    ackMs.push(performance.now() - t0);
-  });
-  const ingestSeconds = (performance.now() - began) / 1000;
+interface Completion { latencies: number[]; firstReceived: number; lastCompleted: number }
 
+async function completions(db: pg.Pool, run: string, count: number): Promise<Completion> {
   for (;;) {
     const r = await db.query(`SELECT count(*)::int AS n FROM events WHERE data->>'run' = $1 AND status = 'completed'`, [run]);
-    if (r.rows[0].n >= N) break;
-    await new Promise((r) => setTimeout(r, 250));
+    if (r.rows[0].n >= count) break;
+    await sleep(250);
   }
   const { rows } = await db.query(
     `SELECT e.received_at, h.at AS completed_at FROM events e
@@ -49,20 +49,75 @@ async function run(d: ThrowawayDeployment, db: pg.Pool, eventType: string, label
       WHERE e.data->>'run' = $1`,
     [run],
   );
-  const latencies = rows.map((r) => r.completed_at.getTime() - r.received_at.getTime());
-  const firstReceived = Math.min(...rows.map((r) => r.received_at.getTime()));
-  const lastCompleted = Math.max(...rows.map((r) => r.completed_at.getTime()));
-  const e2eSeconds = (lastCompleted - firstReceived) / 1000;
-  const ack = summarize(ackMs);
-  const lat = summarize(latencies);
+  return {
+    latencies: rows.map((r) => r.completed_at.getTime() - r.received_at.getTime()),
+    firstReceived: Math.min(...rows.map((r) => r.received_at.getTime())),
+    lastCompleted: Math.max(...rows.map((r) => r.completed_at.getTime())),
+  };
+}
 
-  console.log(`\n${label}: ${fmt(N)} events, ${C} concurrent posts`);
-  console.log(`  ingestion (202 acks)        ${fmt(N / ingestSeconds)} events/s   ack p50 ${fmt(ack.p50, 1)} ms, p95 ${fmt(ack.p95, 1)} ms, p99 ${fmt(ack.p99, 1)} ms`);
-  console.log(`  end to end (completed)      ${fmt(N / e2eSeconds)} events/s   over ${fmt(e2eSeconds, 1)} s`);
+async function burst(d: ThrowawayDeployment, db: pg.Pool, eventType: string, label: string, ceiling: number) {
+  const run = `${eventType}_${Date.now()}`;
+  // PostgreSQL works in per-connection children of its postmaster, which this cannot see.
+  const { postgres: _postgres, ...measured } = d.pids;
+  const cpu = cpuMeter(measured);
+  const ackMs: number[] = [];
+  const began = performance.now();
+  await pool(N, C, async (i) => void ackMs.push(await postEvent(d.apiUrl, eventType, { run, i })));
+  const ingestSeconds = (performance.now() - began) / 1000;
+  const done = await completions(db, run, N);
+  const used = cpu();
+  const e2eSeconds = (done.lastCompleted - done.firstReceived) / 1000;
+  const e2eRate = N / e2eSeconds;
+  const ack = summarize(ackMs);
+  const lat = summarize(done.latencies);
+  console.log(`\n${label}: burst of ${fmt(N)} events, ${C} concurrent posts`);
+  console.log(`  ingestion (202 acks)        ${fmt(N / ingestSeconds)} events/s   ack p50 ${fmt(ack.p50, 1)} ms, p99 ${fmt(ack.p99, 1)} ms`);
+  console.log(`  end to end (completed)      ${fmt(e2eRate)} events/s = ${ratio(e2eRate, ceiling)} (local-activity ceiling)   drained in ${fmt(e2eSeconds, 1)} s`);
   console.log(`  latency received→completed  p50 ${fmt(lat.p50)} ms, p95 ${fmt(lat.p95)} ms, p99 ${fmt(lat.p99)} ms, max ${fmt(lat.max)} ms`);
+  console.log(`  CPU per event               ${Object.entries(used).map(([name, ms]) => `${name} ${fmt(ms / N, 1)} ms`).join(', ')}`);
+  return e2eRate;
+}
+
+async function steady(d: ThrowawayDeployment, db: pg.Pool, rate: number, seconds: number, label: string) {
+  const run = `steady_${Date.now()}`;
+  const acks = await steadyLoad(rate, seconds, (i) => postEvent(d.apiUrl, 'bench_steady', { run, i }));
+  const done = await completions(db, run, acks.length);
+  const ack = summarize(acks);
+  const lat = summarize(done.latencies);
+  console.log(`\n${label}: ${fmt(rate)} events/s offered for ${seconds} s`);
+  console.log(`  ack                         p50 ${fmt(ack.p50, 1)} ms, p99 ${fmt(ack.p99, 1)} ms`);
+  console.log(`  latency received→completed  p50 ${fmt(lat.p50)} ms, p95 ${fmt(lat.p95)} ms, p99 ${fmt(lat.p99)} ms`);
+}
+
+/** A backlog is posted as fast as possible, then 500 events/s are offered while it drains. */
+async function ingestionUnderProcessing(d: ThrowawayDeployment, db: pg.Pool, backlog: number) {
+  const run = `backlog_${Date.now()}`;
+  await pool(backlog, C, async (i) => void (await postEvent(d.apiUrl, 'bench_backlog', { run, i })));
+  const acks = await steadyLoad(500, 10, (i) => postEvent(d.apiUrl, 'bench_backlog', { run: `${run}_steady`, i }));
+  const ack = summarize(acks);
+  const pending = (await db.query(`SELECT count(*)::int AS n FROM events WHERE data->>'run' = $1 AND status = 'completed'`, [run])).rows[0].n;
+  console.log(`\ningestion while processing runs flat out: backlog of ${fmt(backlog)}, then 500 events/s offered for 10 s`);
+  console.log(`  ack                         p50 ${fmt(ack.p50, 1)} ms, p95 ${fmt(ack.p95, 1)} ms, p99 ${fmt(ack.p99, 1)} ms (backlog completed meanwhile: ${fmt(pending)})`);
+  await completions(db, run, backlog);
+  await completions(db, `${run}_steady`, acks.length);
+}
+
+async function soak(d: ThrowawayDeployment, db: pg.Pool, rate: number, seconds: number) {
+  console.log(`\nsoak: ${fmt(rate)} events/s for ${seconds} s; resident memory (MB)`);
+  const slices = 5;
+  const sample = (label: string) => console.log(`  ${label.padEnd(10)} api ${fmt(rssMb(d.pids.api))}, worker ${fmt(rssMb(d.pids.worker))}, temporal ${fmt(rssMb(d.pids.temporal))}`);
+  sample('start');
+  for (let s = 1; s <= slices; s++) {
+    const run = `soak_${Date.now()}`;
+    const acks = await steadyLoad(rate, seconds / slices, (i) => postEvent(d.apiUrl, 'bench_soak', { run, i }));
+    await completions(db, run, acks.length);
+    sample(`${Math.round((s * seconds) / slices)} s`);
+  }
 }
 
 async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const { dev } = loadConfig();
   const log = createLogger('bench', 'error');
   console.log('starting a throwaway deployment (data in .data/bench, wiped first) ...');
@@ -87,7 +142,11 @@ async function main(): Promise<void> {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   try {
-    await run(d, db, 'bench_plain', 'no processors');
+    const ceilings = await measureCeilings(d, { workflows: 1500, inFlight: 48, seconds: 5 });
+    printCeilings(ceilings);
+    const ceiling = ceilings.localActivitiesWorkflowPerSecond;
+
+    const sustainable = await burst(d, db, 'bench_plain', 'no processors', ceiling);
 
     const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
     const sub = await fetch(`${d.apiUrl}/api/subscriptions`, {
@@ -96,8 +155,12 @@ async function main(): Promise<void> {
       body: JSON.stringify({ url, subjects: ['events.backend.service.bench_webhook'], secret: 'bench-secret-0123456789' }),
     });
     if (sub.status !== 201) throw new Error(`subscription: HTTP ${sub.status} ${await sub.text()}`);
-    await run(d, db, 'bench_webhook', 'one webhook subscriber');
+    await burst(d, db, 'bench_webhook', 'one webhook subscriber', ceiling);
     console.log(`  deliveries received         ${fmt(delivered)}`);
+
+    await steady(d, db, Math.max(1, Math.round(sustainable / 2)), Number(args.steady), 'steady load at half the sustainable rate');
+    await ingestionUnderProcessing(d, db, N);
+    if (Number(args.soak) > 0) await soak(d, db, Math.round(sustainable * 0.8), Number(args.soak));
   } finally {
     receiver.close();
     await db.end();

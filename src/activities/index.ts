@@ -14,6 +14,14 @@ export interface ActivityDeps {
   onSettled?: (eventId: string) => void;
 }
 
+/** Where the `completed` transition goes if processing succeeds. */
+export interface CompletionRecord {
+  runId: string;
+  seq: number;
+  /** Attempts spent before this activity, by earlier runs of processing in this run. */
+  attemptsBefore: number;
+}
+
 export interface BeginResult {
   /** Set when PostgreSQL refused the event as sent: it is stored without its data, `failed`. */
   unstorable?: string;
@@ -30,6 +38,46 @@ async function permanentFailsFast<T>(work: () => Promise<T>): Promise<T> {
 }
 
 export function createActivities({ repo, processors, webhooks, onSettled }: ActivityDeps) {
+  async function recordTransition(t: Transition): Promise<void> {
+    await permanentFailsFast(() => repo.recordTransition(t));
+    if (SETTLED_STATUSES.includes(t.status)) onSettled?.(t.eventId);
+  }
+
+  /**
+   * Runs the matching built-in processors in order, then delivers to the webhook subscribers
+   * that have not received the event, all at once. Fails when any of them failed, naming each;
+   * the failure is non-retryable only when every failure is.
+   */
+  async function processEvent(event: EventEnvelope): Promise<{ attempt: number }> {
+    const ctx = Context.current();
+    const { attempt } = ctx.info;
+    const subject = subjectFor({ source: event.event_source, category: event.event_category, eventType: event.event_type });
+    for (const processor of processors.matching(subject)) {
+      try {
+        await processor.process(event, subject);
+      } catch (err) {
+        const nonRetryable = (err instanceof ApplicationFailure && err.nonRetryable === true) || isPermanentDbError(err);
+        throw ApplicationFailure.create({
+          message: `${processor.name}: ${(err as Error).message}`,
+          type: nonRetryable ? 'PermanentProcessorError' : 'ProcessorError',
+          nonRetryable,
+          details: [{ attempt, processor: processor.name }],
+        });
+      }
+    }
+    const failed = (await webhooks?.deliver(event, subject, ctx.cancellationSignal)) ?? [];
+    if (failed.length > 0) {
+      const nonRetryable = failed.every((f) => f.permanent);
+      throw ApplicationFailure.create({
+        message: failed.map((f) => f.error).join('; '),
+        type: nonRetryable ? 'WebhookRejected' : 'WebhookFailed',
+        nonRetryable,
+        details: [{ attempt, subscriptions: failed.map((f) => f.subscriptionId) }],
+      });
+    }
+    return { attempt };
+  }
+
   return {
     /** Before the one-task workflow: stores the event alone (histories recorded then replay it). */
     async storeEvent(event: EventEnvelope): Promise<void> {
@@ -55,44 +103,18 @@ export function createActivities({ repo, processors, webhooks, onSettled }: Acti
       }
     },
 
-    async recordTransition(t: Transition): Promise<void> {
-      await permanentFailsFast(() => repo.recordTransition(t));
-      if (SETTLED_STATUSES.includes(t.status)) onSettled?.(t.eventId);
-    },
+    recordTransition,
+    processEvent,
 
     /**
-     * Runs the matching built-in processors in order, then delivers to the webhook subscribers
-     * that have not received the event, all at once. Fails when any of them failed, naming each;
-     * the failure is non-retryable only when every failure is.
+     * Processing and, when it succeeds, the `completed` transition, in one activity: one round
+     * trip less on the happy path. Returns the attempt that succeeded and the transition's time.
      */
-    async processEvent(event: EventEnvelope): Promise<{ attempt: number }> {
-      const ctx = Context.current();
-      const { attempt } = ctx.info;
-      const subject = subjectFor({ source: event.event_source, category: event.event_category, eventType: event.event_type });
-      for (const processor of processors.matching(subject)) {
-        try {
-          await processor.process(event, subject);
-        } catch (err) {
-          const nonRetryable = (err instanceof ApplicationFailure && err.nonRetryable === true) || isPermanentDbError(err);
-          throw ApplicationFailure.create({
-            message: `${processor.name}: ${(err as Error).message}`,
-            type: nonRetryable ? 'PermanentProcessorError' : 'ProcessorError',
-            nonRetryable,
-            details: [{ attempt, processor: processor.name }],
-          });
-        }
-      }
-      const failed = (await webhooks?.deliver(event, subject, ctx.cancellationSignal)) ?? [];
-      if (failed.length > 0) {
-        const nonRetryable = failed.every((f) => f.permanent);
-        throw ApplicationFailure.create({
-          message: failed.map((f) => f.error).join('; '),
-          type: nonRetryable ? 'WebhookRejected' : 'WebhookFailed',
-          nonRetryable,
-          details: [{ attempt, subscriptions: failed.map((f) => f.subscriptionId) }],
-        });
-      }
-      return { attempt };
+    async processAndComplete({ event, completion }: { event: EventEnvelope; completion: CompletionRecord }): Promise<{ attempt: number; at: string }> {
+      const { attempt } = await processEvent(event);
+      const at = new Date().toISOString();
+      await recordTransition({ eventId: event.event_id, runId: completion.runId, seq: completion.seq, status: 'completed', attempts: completion.attemptsBefore + attempt, at });
+      return { attempt, at };
     },
   };
 }

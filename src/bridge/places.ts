@@ -40,8 +40,12 @@ export function createPlaces({ max, recheckAfterMs, isSettled, now = Date.now }:
     async whenFree(signal?: AbortSignal): Promise<void> {
       while (held.size >= max && !signal?.aborted) {
         await new Promise<void>((resolve) => {
-          waiters.push(resolve);
-          signal?.addEventListener('abort', () => resolve(), { once: true });
+          const done = () => {
+            signal?.removeEventListener('abort', done);
+            resolve();
+          };
+          waiters.push(done);
+          signal?.addEventListener('abort', done, { once: true });
         });
       }
     },

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { runInBackground } from './priority.js';
 
 export interface ExitInfo { code: number | null; signal: NodeJS.Signals | null; error?: Error }
 
@@ -15,6 +16,8 @@ export interface ChildSpec {
   uid?: number;
   gid?: number;
   cwd?: string;
+  /** Run at a lower CPU priority than the API (see priority.ts). */
+  background?: boolean;
   log: { warn(obj: object, msg: string): void };
 }
 
@@ -75,6 +78,7 @@ export function spawnManaged(spec: ChildSpec): ManagedChild {
   } finally {
     closeSync(fd);
   }
+  if (spec.background) runInBackground(child.pid);
 
   let running = true;
   let stopping = false;

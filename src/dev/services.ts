@@ -3,6 +3,7 @@ import { childEnv } from '../config.js';
 import type { Logger } from '../logger.js';
 import { modulePath, runningFromSource } from '../source-path.js';
 import { dieWithParent } from './child-process.js';
+import { runInBackground } from './priority.js';
 
 const ENTRIES = {
   api: modulePath('../api/server', import.meta.url),
@@ -14,6 +15,8 @@ const nodeArgs = ['--max-semi-space-size=64', ...(runningFromSource ? ['--import
 export interface Services {
   /** Resolves once GET /health answers 200. */
   ready: Promise<void>;
+  /** Process ids by name (api, worker), for benchmarks that read CPU time and memory. */
+  pids: Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -33,6 +36,8 @@ export function spawnServices(opts: {
   for (const [name, entry] of Object.entries(ENTRIES)) {
     const { command, args, detached } = dieWithParent(process.execPath, [...nodeArgs, entry], 'SIGTERM');
     const child = spawn(command, args, { env: childEnv(opts.env), stdio: ['ignore', opts.stdio ?? 'inherit', 'inherit'], detached });
+    // Processing has the stream to buffer it; ingestion answers clients (priority.ts).
+    if (name === 'worker') runInBackground(child.pid);
     child.on('exit', (code) => {
       children.delete(name);
       if (!stopping) opts.onExit?.(name, code);
@@ -53,6 +58,7 @@ export function spawnServices(opts: {
 
   return {
     ready,
+    pids: Object.fromEntries([...children].flatMap(([name, child]) => (child.pid === undefined ? [] : [[name, child.pid]]))),
     async stop() {
       stopping = true;
       await Promise.all(

@@ -25,11 +25,13 @@ export interface RunningStack {
   natsUrl?: string;
   natsMonitorUrl?: string;
   databaseUrl?: string;
+  /** Process ids of the services it started, by name (temporal, nats, postgres): benchmarks read their CPU time. */
+  pids: Record<string, number>;
   /** Stops every service this stack started: stop signal, then SIGKILL after a timeout. */
   stop(): Promise<void>;
 }
 
-type Started = Omit<RunningStack, 'stop'> & { child: ManagedChild };
+type Started = Omit<RunningStack, 'stop' | 'pids'> & { child: ManagedChild };
 
 /** Starts the requested services in parallel and resolves once every one of them serves. */
 export async function startStack(opts: StackOptions): Promise<RunningStack> {
@@ -96,6 +98,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     natsUrl: pick('natsUrl'),
     natsMonitorUrl: pick('natsMonitorUrl'),
     databaseUrl: pick('databaseUrl'),
+    pids: Object.fromEntries(started.flatMap((s) => (s.child.pid === undefined ? [] : [[s.child.name, s.child.pid]]))),
     stop,
   };
 }

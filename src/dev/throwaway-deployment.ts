@@ -14,6 +14,8 @@ export interface ThrowawayDeployment {
   temporalUiUrl: string;
   /** The key ring the API and worker encrypt Temporal payloads with, for clients that must read them. */
   payloadKeys: PayloadKeyEnv;
+  /** Process ids by name: api, worker, temporal, nats, postgres. */
+  pids: Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -84,5 +86,5 @@ export async function startThrowawayDeployment(opts: {
     await stop();
     throw err;
   }
-  return { ...urls, payloadKeys, stop };
+  return { ...urls, payloadKeys, pids: { ...stack.pids, ...services.pids }, stop };
 }

@@ -41,22 +41,23 @@ const LOCAL_ATTEMPTS = 2;
 // processing that runs long leaves the task and shows as `processing` in the meantime.
 const LOCAL_PROCESSING_TIMEOUT = '5s';
 
-type Outcome = { ok: true } | { ok: false; error: string };
+/** Processing's end: on success the `completed` transition is already recorded, at `at`. */
+type Outcome = { ok: true; at: string } | { ok: false; error: string };
 
 /**
  * One run per event: store it, process it, and move it through
  * pending → processing → completed | failed; a failed event stays parked, waiting for an
  * operator's `reprocess` (back to processing) or `discard`, until the park timeout.
  *
- * On the happy path the whole run is one workflow task: storing and both first transitions are
- * one local activity, processing's first attempts another, the end a third, and the search
- * attributes are upserted once, when the task ends. Processing that fails or runs long falls back
- * to a normal activity with the configured retry policy.
+ * On the happy path the whole run is one workflow task with two local activities: storing with
+ * both first transitions, then processing with the `completed` transition; the search attributes
+ * are upserted once, when the task ends. Processing that fails or runs long falls back to a
+ * normal activity with the configured retry policy.
  */
 export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWorkflowState> {
   if (!patched(ONE_TASK_PATCH)) return eventWorkflowBeforeOneTask(input);
   const { event, retry } = input;
-  const { processEvent: processLocally } = proxyLocalActivities<Activities>({
+  const { processAndComplete: processLocally } = proxyLocalActivities<Activities>({
     // Both attempts together: a slow subscriber moves to the normal activity after this long.
     scheduleToCloseTimeout: LOCAL_PROCESSING_TIMEOUT,
     retry: { initialInterval: retry.initialIntervalMs, backoffCoefficient: retry.backoffCoefficient, maximumInterval: retry.maximumIntervalMs, maximumAttempts: LOCAL_ATTEMPTS },
@@ -100,26 +101,28 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
     published = { status: state.status, since };
   }
 
+  /** Processing, and the `completed` transition with it when it succeeds. */
   async function process(): Promise<Outcome> {
-    let failure = await attempt(() => processLocally(event), LOCAL_ATTEMPTS);
+    const input = () => ({ event, completion: { runId, seq: seq + 1, attemptsBefore: state.attempts } });
+    let failure = await attempt(() => processLocally(input()), LOCAL_ATTEMPTS);
     if (failure.final) return failure.outcome;
     const remaining = retry.maximumAttempts - failure.attempts;
     if (remaining <= 0) return failure.outcome;
-    const { processEvent } = proxyActivities<Activities>({
+    const { processAndComplete } = proxyActivities<Activities>({
       startToCloseTimeout: '5m',
       heartbeatTimeout: '1m',
       retry: { initialInterval: retry.initialIntervalMs, backoffCoefficient: retry.backoffCoefficient, maximumInterval: retry.maximumIntervalMs, maximumAttempts: remaining },
     });
     publishStatus();
-    failure = await attempt(() => processEvent(event), remaining);
+    failure = await attempt(() => processAndComplete(input()), remaining);
     return failure.outcome;
   }
 
-  async function attempt(run: () => Promise<{ attempt: number }>, budget: number): Promise<{ outcome: Outcome; attempts: number; final: boolean }> {
+  async function attempt(run: () => Promise<{ attempt: number; at: string }>, budget: number): Promise<{ outcome: Outcome; attempts: number; final: boolean }> {
     try {
-      const { attempt: used } = await run();
+      const { attempt: used, at } = await run();
       state.attempts += used;
-      return { outcome: { ok: true }, attempts: used, final: true };
+      return { outcome: { ok: true, at }, attempts: used, final: true };
     } catch (err) {
       // A normal activity's failure comes wrapped in an ActivityFailure, a local one's as it is.
       const failure = err instanceof ActivityFailure ? err.cause : err;
@@ -140,7 +143,7 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
     note('processing', startedAt);
     const outcome = await process();
     if (outcome.ok) {
-      await transition('completed');
+      note('completed', outcome.at);
       publishStatus();
       return state;
     }
@@ -163,7 +166,7 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
     await transition('processing', operator);
     const outcome: Outcome = unstorable ? { ok: false, error: unstorable } : await process();
     if (outcome.ok) {
-      await transition('completed');
+      note('completed', outcome.at);
       publishStatus();
       return state;
     }

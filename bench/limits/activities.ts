@@ -1,0 +1,4 @@
+export const ceilingActivities = {
+  async noop(): Promise<void> {},
+};
+export type CeilingActivities = typeof ceilingActivities;
