@@ -59,8 +59,7 @@ async function completions(db: pg.Pool, run: string, count: number): Promise<Com
 async function burst(d: ThrowawayDeployment, db: pg.Pool, eventType: string, label: string, ceiling: number) {
   const run = `${eventType}_${Date.now()}`;
   // PostgreSQL works in per-connection children of its postmaster, which this cannot see.
-  const { postgres: _postgres, ...measured } = d.pids;
-  const cpu = cpuMeter(measured);
+  const cpu = cpuMeter(Object.fromEntries(Object.entries(d.pids).filter(([name]) => name !== 'postgres')));
   const ackMs: number[] = [];
   const began = performance.now();
   await pool(N, C, async (i) => void ackMs.push(await postEvent(d.apiUrl, eventType, { run, i })));
