@@ -124,6 +124,21 @@ describe('event workflow', () => {
     expect((await handle.describe()).typedSearchAttributes.get(EventStatusKey)).toBe('discarded');
   });
 
+  it('ends an event the database refuses as failed, kept without its data, instead of retrying for ever', async () => {
+    // Ingestion refuses this; a producer on an older version, or a path not yet guarded, must still end.
+    const event = { ...makeEvent(), data: { s: 'a\u0000b' } };
+    const handle = await start(event);
+    const parked = await eventually(async () => {
+      const s = await handle.query(statusQuery);
+      return s.status === 'failed' ? s : undefined;
+    }, 15_000);
+    expect(parked.lastError).toMatch(/cannot store this event.*SQLSTATE 22/);
+    expect(parked.transitions.map((t) => t.status)).toEqual(['pending', 'failed']);
+    expect(await statusInDb(event.event_id)).toMatchObject({ status: 'failed', last_error: expect.stringContaining('SQLSTATE') });
+    expect(calls.get(event.event_id)).toBeUndefined();
+    expect((await handle.describe()).typedSearchAttributes.get(EventStatusKey)).toBe('failed');
+  });
+
   afterAll(() => {
     failuresLeft = new Map();
     calls = new Map();
