@@ -47,7 +47,7 @@ describe('errors a client can read', () => {
     const big = JSON.stringify({ event_type: 'too_big', data: { s: 'x'.repeat(3 * 1024 * 1024) } });
     const res = await fetch(`${stack().apiUrl}/api/events/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
     expect(res.status).toBe(413);
-    expect((await res.json()).error.code).toBe('payload_too_large');
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
   });
 });
 
@@ -125,7 +125,7 @@ describe('the bridge is supervised', () => {
     await waitForStatus(id, 'completed', 45_000);
     const ready = await eventually(async () => {
       const res = await fetch(`${stack().workerHealthUrl}/health/ready`);
-      const body = await res.json();
+      const body = (await res.json()) as { checks: { bridge: { consuming: boolean; restarts: number; backlog: unknown } } };
       return res.status === 200 && body.checks.bridge.consuming ? body : undefined;
     });
     expect(ready.checks.bridge.restarts).toBeGreaterThanOrEqual(1);

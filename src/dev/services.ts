@@ -20,6 +20,16 @@ export interface Services {
   stop(): Promise<void>;
 }
 
+export type ServiceName = keyof typeof ENTRIES;
+
+/** One service process (the worker niced: processing has the stream to buffer it, priority.ts). */
+export function spawnService(name: ServiceName, env: Record<string, string | undefined>, stdio: 'inherit' | 'ignore' = 'inherit'): ChildProcess {
+  const { command, args, detached } = dieWithParent(process.execPath, [...nodeArgs, ENTRIES[name]], 'SIGTERM');
+  const child = spawn(command, args, { env: childEnv(env), stdio: ['ignore', stdio, 'inherit'], detached });
+  if (name === 'worker') runInBackground(child.pid);
+  return child;
+}
+
 /**
  * Runs the API and the worker as two processes, as in production, with the given settings.
  * If either exits on its own, `onExit` hears about it (the dev launcher then stops everything).
@@ -33,11 +43,8 @@ export function spawnServices(opts: {
 }): Services {
   const children = new Map<string, ChildProcess>();
   let stopping = false;
-  for (const [name, entry] of Object.entries(ENTRIES)) {
-    const { command, args, detached } = dieWithParent(process.execPath, [...nodeArgs, entry], 'SIGTERM');
-    const child = spawn(command, args, { env: childEnv(opts.env), stdio: ['ignore', opts.stdio ?? 'inherit', 'inherit'], detached });
-    // Processing has the stream to buffer it; ingestion answers clients (priority.ts).
-    if (name === 'worker') runInBackground(child.pid);
+  for (const name of Object.keys(ENTRIES) as ServiceName[]) {
+    const child = spawnService(name, opts.env, opts.stdio);
     child.on('exit', (code) => {
       children.delete(name);
       if (!stopping) opts.onExit?.(name, code);
