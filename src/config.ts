@@ -44,6 +44,7 @@ const schema = z.object({
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().positive().default(100),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(5_000),
   WEBHOOK_TIMEOUT: duration.default(10_000),
+  WEBHOOK_ALLOW_PRIVATE_DESTINATIONS: bool.optional(),
   RETRY_INITIAL_INTERVAL: duration.default(1_000),
   RETRY_BACKOFF: z.coerce.number().min(1).default(2),
   RETRY_MAX_INTERVAL: duration.default(5 * 60_000),
@@ -125,6 +126,8 @@ function toConfig(env: z.infer<typeof schema>) {
       maxConcurrentWorkflowTasks: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
       maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS,
       webhookTimeoutMs: env.WEBHOOK_TIMEOUT,
+      /** Private, loopback and link-local webhook destinations: allowed by default only outside production. */
+      webhookAllowPrivate: env.WEBHOOK_ALLOW_PRIVATE_DESTINATIONS ?? env.NODE_ENV !== 'production',
       healthPort: env.WORKER_HEALTH_PORT,
     },
     lifecycle: {

@@ -1,6 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, get, post, stack, waitForStatus } from './helpers.js';
+import { eventually, get, post, stack, testPool, waitForStatus } from './helpers.js';
 import { startReceiver } from './webhook-receiver.js';
 
 // The test deployment retries processing 3 times, 100-200 ms apart (test/stack-settings.ts).
@@ -50,6 +50,17 @@ describe('event lifecycle with a webhook subscriber', () => {
     expect(more).toHaveLength(0);
     expect(JSON.parse(delivery!.body)).toMatchObject({ event_id: id, event_type: eventType, data: { order: 7 } });
     expect(delivery!.headers['x-event-signature']).toBe(`sha256=${createHmac('sha256', secret).update(delivery!.body).digest('hex')}`);
+    // Standard Webhooks, checked as a subscriber would: id, recent timestamp, signature over both.
+    const { 'webhook-id': msgId, 'webhook-timestamp': ts, 'webhook-signature': signature } = delivery!.headers as Record<string, string>;
+    expect(msgId).toBe(id);
+    expect(Math.abs(Date.now() / 1000 - Number(ts))).toBeLessThan(300);
+    expect(signature).toBe(`v1,${createHmac('sha256', secret).update(`${msgId}.${ts}.${delivery!.body}`).digest('base64')}`);
+    // At rest the secret is sealed with the payload key ring.
+    const pool = testPool();
+    const stored = (await pool.query('SELECT secret FROM subscriptions WHERE id = $1', [subscriptionId])).rows[0].secret as string;
+    await pool.end();
+    expect(stored).toMatch(/^sealed:v1:/);
+    expect(stored).not.toContain(secret);
   });
 
   it('parks a failing event as failed after the retries, then completes it on reprocess, delivered once', async () => {

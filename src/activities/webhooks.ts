@@ -1,5 +1,8 @@
 import { createHmac } from 'node:crypto';
+import { isIP } from 'node:net';
+import { fetch, type Response } from 'undici';
 import type { EventEnvelope } from '../events/envelope.js';
+import { checkDestination, destinationAgent, PrivateDestinationError } from './destinations.js';
 import { subjectMatches } from '../events/subject.js';
 import type { SubscriptionCache } from '../store/subscriptions-cache.js';
 import type { DeliveryOutcome, Subscription, SubscriptionsRepo } from '../store/subscriptions-repo.js';
@@ -8,10 +11,23 @@ import type { DeliveryOutcome, Subscription, SubscriptionsRepo } from '../store/
 // receiver refuses this event, and asking again will not change its mind.
 const RETRYABLE_4XX = new Set([408, 429]);
 
-export const SIGNATURE_HEADER = 'x-event-signature';
+/** Kept for subscribers written before Standard Webhooks; deprecated. */
+export const LEGACY_SIGNATURE_HEADER = 'x-event-signature';
 
-export function sign(body: string, secret: string): string {
+export function legacySign(body: string, secret: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/**
+ * Standard Webhooks (https://www.standardwebhooks.com): the signed content is
+ * `${id}.${timestamp}.${body}`, so a captured request cannot be replayed later under a new time.
+ * A `whsec_` secret is base64 after the prefix, as the standard's libraries expect; any other
+ * secret is used as its UTF-8 bytes.
+ */
+export function standardWebhookHeaders(id: string, timestampSeconds: number, body: string, secret: string): Record<string, string> {
+  const key = secret.startsWith('whsec_') ? Buffer.from(secret.slice('whsec_'.length), 'base64') : Buffer.from(secret, 'utf8');
+  const signature = createHmac('sha256', key).update(`${id}.${timestampSeconds}.${body}`).digest('base64');
+  return { 'webhook-id': id, 'webhook-timestamp': String(timestampSeconds), 'webhook-signature': `v1,${signature}` };
 }
 
 export interface DeliveryFailure {
@@ -26,6 +42,8 @@ export interface WebhookDeps {
   subscriptions: Pick<SubscriptionCache, 'list'>;
   deliveries: Pick<SubscriptionsRepo, 'deliveredTo' | 'recordAttempt'>;
   timeoutMs: number;
+  /** Deliver to private, loopback and link-local addresses (development, tests). */
+  allowPrivate: boolean;
 }
 
 /**
@@ -33,7 +51,8 @@ export interface WebhookDeps {
  * Each (event, subscriber) delivery keeps its own state in `webhook_deliveries`; one that fails
  * neither stops nor fails the others. Returns the failures, for the caller to retry or report.
  */
-export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs }: WebhookDeps) {
+export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs, allowPrivate }: WebhookDeps) {
+  const dispatcher = destinationAgent(allowPrivate);
   async function attempt(s: Subscription, event: EventEnvelope, subject: string, cancelled?: AbortSignal): Promise<DeliveryOutcome & { permanent?: boolean }> {
     const body = JSON.stringify(event);
     const headers: Record<string, string> = {
@@ -43,13 +62,22 @@ export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs }:
       'x-event-subject': subject,
       'x-event-type': event.event_type,
     };
-    if (s.secret) headers[SIGNATURE_HEADER] = sign(body, s.secret);
+    if (s.secret) {
+      Object.assign(headers, standardWebhookHeaders(event.event_id, Math.floor(Date.now() / 1000), body, s.secret));
+      headers[LEGACY_SIGNATURE_HEADER] = legacySign(body, s.secret);
+    }
     let res: Response;
     try {
+      // The agent checks names after resolution; an address written in the URL is checked here.
+      if (isIP(new URL(s.url).hostname.replace(/^\[|\]$/g, ''))) await checkDestination(s.url, allowPrivate);
       const timeout = AbortSignal.timeout(timeoutMs);
-      res = await fetch(s.url, { method: 'POST', headers, body, signal: cancelled ? AbortSignal.any([timeout, cancelled]) : timeout });
+      res = await fetch(s.url, { method: 'POST', headers, body, signal: cancelled ? AbortSignal.any([timeout, cancelled]) : timeout, ...(dispatcher && { dispatcher }) });
     } catch (err) {
-      return { status: 'pending', error: `POST ${s.url} failed: ${(err as Error).message}` };
+      const cause = (err as Error & { cause?: Error }).cause;
+      if (err instanceof PrivateDestinationError || cause instanceof PrivateDestinationError) {
+        return { status: 'failed', error: `POST ${s.url} refused: ${(cause ?? err as Error).message}`, permanent: true };
+      }
+      return { status: 'pending', error: `POST ${s.url} failed: ${cause?.message ?? (err as Error).message}` };
     }
     await res.body?.cancel();
     if (res.ok) return { status: 'delivered', responseCode: res.status };

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { SecretBox } from '../crypto/secret-box.js';
 import type { Pool } from './pool.js';
 
 export interface Subscription {
@@ -29,13 +30,20 @@ export interface Delivery {
   updated_at: string;
 }
 
-export function createSubscriptionsRepo(pool: Pool) {
-  const toSubscription = (r: Record<string, unknown>): Subscription => ({ ...(r as unknown as Subscription), created_at: (r.created_at as Date).toISOString() });
+const PLAIN: SecretBox = { seal: (s) => s, open: (s) => s };
+
+/** `box` seals signing secrets at rest; it must be the same key ring in every process. */
+export function createSubscriptionsRepo(pool: Pool, box: SecretBox = PLAIN) {
+  const toSubscription = (r: Record<string, unknown>): Subscription => ({
+    ...(r as unknown as Subscription),
+    secret: r.secret === null ? null : box.open(r.secret as string),
+    created_at: (r.created_at as Date).toISOString(),
+  });
   return {
     async create(s: { url: string; subjects: string[]; secret?: string }): Promise<Subscription> {
       const res = await pool.query(
         'INSERT INTO subscriptions (id, url, subjects, secret) VALUES ($1, $2, $3, $4) RETURNING *',
-        [randomUUID(), s.url, s.subjects, s.secret ?? null],
+        [randomUUID(), s.url, s.subjects, s.secret === undefined ? null : box.seal(s.secret)],
       );
       return toSubscription(res.rows[0]);
     },

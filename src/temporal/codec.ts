@@ -1,7 +1,7 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { type DataConverter, METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { type Config, ConfigError } from '../config.js';
+import { open, seal } from '../crypto/aes-gcm.js';
 
 // Every payload the service hands to Temporal (workflow input, query results, signal arguments,
 // activity input and output) is encrypted with AES-256-GCM before it leaves the process, so event
@@ -12,8 +12,6 @@ export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
 
 const ProtoPayload = proto.temporal.api.common.v1.Payload;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 const KEY_BYTES = 32;
 
 export interface KeyRing {
@@ -50,15 +48,10 @@ export function createEncryptionCodec(ring: KeyRing): PayloadCodec {
   const currentKeyIdBytes = text.encode(ring.currentKeyId);
   const encodingBytes = text.encode(ENCRYPTED_ENCODING);
 
-  const encrypt = (payload: Payload): Payload => {
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', currentKey, iv);
-    const ciphertext = Buffer.concat([cipher.update(ProtoPayload.encode(payload).finish()), cipher.final()]);
-    return {
-      metadata: { [METADATA_ENCODING_KEY]: encodingBytes, [KEY_ID_METADATA]: currentKeyIdBytes },
-      data: Buffer.concat([iv, cipher.getAuthTag(), ciphertext]),
-    };
-  };
+  const encrypt = (payload: Payload): Payload => ({
+    metadata: { [METADATA_ENCODING_KEY]: encodingBytes, [KEY_ID_METADATA]: currentKeyIdBytes },
+    data: seal(currentKey, ProtoPayload.encode(payload).finish()),
+  });
 
   const decrypt = (payload: Payload): Payload => {
     const metadata = payload.metadata ?? {};
@@ -69,15 +62,13 @@ export function createEncryptionCodec(ring: KeyRing): PayloadCodec {
     const keyId = Buffer.from(keyIdBytes).toString();
     const key = ring.keys.get(keyId);
     if (!key) throw new PayloadDecryptionError(`payload encrypted with key "${keyId}", which is not in PAYLOAD_KEYS`);
-    const data = Buffer.from(payload.data ?? []);
-    if (data.length < IV_BYTES + TAG_BYTES) throw new PayloadDecryptionError('encrypted payload is too short');
-    const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));
-    decipher.setAuthTag(data.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
     let clear: Buffer;
     try {
-      clear = Buffer.concat([decipher.update(data.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]);
-    } catch {
-      throw new PayloadDecryptionError(`payload encrypted with key "${keyId}" failed authentication: tampered, or the key was replaced`);
+      clear = open(key, payload.data ?? new Uint8Array());
+    } catch (err) {
+      throw new PayloadDecryptionError(
+        (err as Error).message.includes('too short') ? 'encrypted payload is too short' : `payload encrypted with key "${keyId}" failed authentication: tampered, or the key was replaced`,
+      );
     }
     return ProtoPayload.decode(clear);
   };

@@ -31,7 +31,7 @@ export function createWorker({ connection, pool, config, subscriptions, processo
     activities: createActivities({
       repo: createEventsRepo(pool),
       processors: createProcessorRegistry(processors),
-      webhooks: createWebhookDeliverer({ subscriptions, deliveries: createSubscriptionsRepo(pool), timeoutMs: config.worker.webhookTimeoutMs }),
+      webhooks: createWebhookDeliverer({ subscriptions, deliveries: createSubscriptionsRepo(pool), timeoutMs: config.worker.webhookTimeoutMs, allowPrivate: config.worker.webhookAllowPrivate }),
       ...(onSettled && { onSettled }),
     }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { type Bridge, createBridge } from '../bridge/bridge.js';
 import { createDataConverter } from '../temporal/codec.js';
+import { secretBoxFor } from '../crypto/secret-box.js';
 import { loadConfig, required } from '../config.js';
 import { createRedactor } from '../events/redact.js';
 import { createLogger } from '../logger.js';
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
   const operator = await Connection.connect({ address });
   await ensureSearchAttributes(operator, config.temporal.namespace, log).finally(() => operator.close());
   const connection = await NativeConnection.connect({ address });
-  const subscriptions = createSubscriptionCache({ pool, repo: createSubscriptionsRepo(pool), log });
+  const subscriptions = createSubscriptionCache({ pool, repo: createSubscriptionsRepo(pool, secretBoxFor(config)), log });
   let bridge: Bridge | undefined;
   const worker = await createWorker({ connection, pool, config, subscriptions, onSettled: (eventId) => bridge?.settled(eventId) });
   const steps: ShutdownStep[] = [];

@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { checkDestination, PrivateDestinationError } from '../../activities/destinations.js';
+import { secretBoxFor } from '../../crypto/secret-box.js';
 import { createSubscriptionsRepo, type Subscription } from '../../store/subscriptions-repo.js';
 import type { AppDeps } from '../app.js';
-import { notFound } from '../errors.js';
+import { HttpError, notFound } from '../errors.js';
 
 // A subject pattern: events.<source>.<category>.<type> tokens, `*` for one token, `>` at the end.
 const subjectPattern = z
@@ -19,13 +21,19 @@ const createBody = z.strictObject({
 /** What the API shows of a subscription: never the secret, only whether there is one. */
 const view = ({ secret, ...s }: Subscription) => ({ ...s, signed: secret !== null });
 
-export const subscriptionsRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { pool }) => {
-  const subscriptions = createSubscriptionsRepo(pool);
+export const subscriptionsRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { pool, config }) => {
+  const subscriptions = createSubscriptionsRepo(pool, secretBoxFor(config));
   const admin = { scope: 'events:admin' } as const;
 
-  app.post('/subscriptions', { config: admin, schema: { body: createBody } }, async (req, reply) =>
-    reply.code(201).send(view(await subscriptions.create(req.body))),
-  );
+  app.post('/subscriptions', { config: admin, schema: { body: createBody } }, async (req, reply) => {
+    try {
+      await checkDestination(req.body.url, config.worker.webhookAllowPrivate);
+    } catch (err) {
+      const reason = err instanceof PrivateDestinationError ? err.message : `${new URL(req.body.url).hostname} cannot be resolved: ${(err as Error).message}`;
+      throw new HttpError(400, 'destination_refused', `webhook destination refused: ${reason}`);
+    }
+    return reply.code(201).send(view(await subscriptions.create(req.body)));
+  });
 
   app.get('/subscriptions', { config: admin }, async () => ({ subscriptions: (await subscriptions.list()).map(view) }));
 
