@@ -15,7 +15,7 @@ import { postEvent, steadyLoad } from './load.js';
 import { cpuMeter, rssMb } from './proc.js';
 import { fmt, pool, summarize } from './stats.js';
 
-// `npm run bench [-- --events 3000 --concurrency 50 --steady 20 --soak 0]`: on a throwaway
+// `npm run bench [-- --events 3000 --concurrency 50 --steady 20 --soak 0 --workers 1]`: on a throwaway
 // deployment, first the machine's ceilings (bench/limits), then the project:
 //  1. burst: N events posted at once, with no processors and then with one webhook subscriber;
 //     ingestion rate, end-to-end rate, drain time, latency received→completed, CPU per event;
@@ -30,6 +30,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '50' },
     steady: { type: 'string', default: '20' },
     soak: { type: 'string', default: '0' },
+    workers: { type: 'string', default: '1' },
   },
 });
 const N = Number(args.events);
@@ -75,6 +76,7 @@ async function burst(d: ThrowawayDeployment, db: pg.Pool, eventType: string, lab
   console.log(`  end to end (completed)      ${fmt(e2eRate)} events/s = ${ratio(e2eRate, ceiling)} (local-activity ceiling)   drained in ${fmt(e2eSeconds, 1)} s`);
   console.log(`  latency received→completed  p50 ${fmt(lat.p50)} ms, p95 ${fmt(lat.p95)} ms, p99 ${fmt(lat.p99)} ms, max ${fmt(lat.max)} ms`);
   console.log(`  CPU per event               ${Object.entries(used).map(([name, ms]) => `${name} ${fmt(ms / N, 1)} ms`).join(', ')}`);
+  console.log(`  resident memory             ${Object.entries(d.pids).filter(([n]) => n !== 'postgres').map(([name, pid]) => `${name} ${fmt(rssMb(pid))} MB`).join(', ')}`);
   return e2eRate;
 }
 
@@ -129,6 +131,7 @@ async function main(): Promise<void> {
     ...(dev.temporalCliPath && { temporalCliPath: dev.temporalCliPath }),
     env: { LOG_LEVEL: 'error' },
     log,
+    workers: Number(args.workers),
   });
   const db = new pg.Pool({ connectionString: d.databaseUrl, max: 2 });
   let delivered = 0;

@@ -32,6 +32,7 @@ const schema = z.object({
   STREAM_MAX_MESSAGES: z.coerce.number().int().positive().default(1_000_000),
   STREAM_MAX_AGE: duration.default(30 * 86_400_000),
   STREAM_DUPLICATE_WINDOW: duration.default(2 * 60_000),
+  STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   BRIDGE_ENABLED: bool.default(true),
   BRIDGE_CONSUMER: z.string().default('event-bridge'),
   BRIDGE_MAX_IN_PROGRESS: z.coerce.number().int().positive().default(48),
@@ -92,6 +93,9 @@ const schema = z.object({
 
 export type Config = ReturnType<typeof toConfig>;
 
+/** Every environment variable the service reads (deployment files are checked against it). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 function toConfig(env: z.infer<typeof schema>) {
   const cacheHome = env.XDG_CACHE_HOME ?? resolve(homedir(), '.cache');
   return {
@@ -112,6 +116,7 @@ function toConfig(env: z.infer<typeof schema>) {
       maxMessages: env.STREAM_MAX_MESSAGES,
       maxAgeMs: env.STREAM_MAX_AGE,
       duplicateWindowMs: env.STREAM_DUPLICATE_WINDOW,
+      replicas: env.STREAM_REPLICAS,
     },
     bridge: {
       enabled: env.BRIDGE_ENABLED,

@@ -40,11 +40,18 @@ export function spawnServices(opts: {
   log: Logger;
   onExit?: (name: string, code: number | null) => void;
   stdio?: 'inherit' | 'ignore';
+  /** Worker processes (each with its bridge); the extra ones serve their health on a free port. */
+  workers?: number;
 }): Services {
   const children = new Map<string, ChildProcess>();
   let stopping = false;
-  for (const name of Object.keys(ENTRIES) as ServiceName[]) {
-    const child = spawnService(name, opts.env, opts.stdio);
+  const processes: [string, ServiceName, Record<string, string | undefined>][] = [
+    ['api', 'api', opts.env],
+    ['worker', 'worker', opts.env],
+    ...Array.from({ length: (opts.workers ?? 1) - 1 }, (_, i) => [`worker-${i + 2}`, 'worker', { ...opts.env, WORKER_HEALTH_PORT: '0' }] as [string, ServiceName, Record<string, string | undefined>]),
+  ];
+  for (const [name, service, env] of processes) {
+    const child = spawnService(service, env, opts.stdio);
     child.on('exit', (code) => {
       children.delete(name);
       if (!stopping) opts.onExit?.(name, code);
@@ -55,7 +62,7 @@ export function spawnServices(opts: {
   const ready = (async () => {
     const deadline = Date.now() + 180_000;
     for (;;) {
-      if (children.size < 2) throw new Error('a service exited before it was ready');
+      if (children.size < processes.length) throw new Error('a service exited before it was ready');
       const ok = await fetch(`${opts.apiUrl}/health`).then((r) => r.ok, () => false);
       if (ok) return;
       if (Date.now() > deadline) throw new Error(`${opts.apiUrl}/health did not become healthy within 180 s`);

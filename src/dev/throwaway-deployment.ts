@@ -30,6 +30,8 @@ export async function startThrowawayDeployment(opts: {
   temporalCliPath?: string;
   env: Record<string, string>;
   log: Logger;
+  /** Worker processes, 1 by default. */
+  workers?: number;
 }): Promise<ThrowawayDeployment> {
   const [temporalPort, temporalUiPort, natsPort, postgresPort, apiPort, workerHealthPort] = await Promise.all(
     Array.from({ length: 6 }, () => findFreePort()),
@@ -75,6 +77,7 @@ export async function startThrowawayDeployment(opts: {
     apiUrl: urls.apiUrl,
     log: opts.log,
     onExit: (name, code) => opts.log.error({ service: name, code }, 'service exited'),
+    ...(opts.workers && { workers: opts.workers }),
   });
   const stop = async () => {
     await services.stop();

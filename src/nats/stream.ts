@@ -14,6 +14,7 @@ export async function ensureStream(jsm: JetStreamManager, stream: Config['stream
     max_msgs: stream.maxMessages,
     max_age: nanos(stream.maxAgeMs),
     duplicate_window: nanos(stream.duplicateWindowMs),
+    num_replicas: stream.replicas,
   };
   try {
     const { config: current } = await jsm.streams.info(stream.name);
