@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     const rows = results.map((r) => [r.fault, fmt(r.sent), fmt(r.acked), fmt(r.completed), fmt(r.lost), fmt(r.duplicated), fmt(r.undelivered), fmt(r.deadLettered), `${fmt(r.recoverMs / 1000, 1)} s`]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     for (const row of [header, ...rows]) console.log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));
+    for (const r of results.filter((x) => x.lostSample.length > 0)) console.log(`\n${r.fault}: lost, for example`, r.lostSample);
     const broken = results.some((r) => r.lost + r.duplicated + r.undelivered + r.deadLettered > 0);
     console.log(broken ? '\nPROMISE BROKEN' : '\nevery event answered 202 was stored once, completed and delivered');
     process.exitCode = broken ? 1 : 0;

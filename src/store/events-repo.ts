@@ -136,16 +136,25 @@ async function insertEvent(c: Queryable, e: EventEnvelope): Promise<boolean> {
 // Each statement below is one round trip and, being one statement, atomic: a transition's
 // history row, the status column and the deliveries it fails are written together or not at all.
 
+// A repeat of the same run's start (a local activity run again after a worker crash, while the
+// event has moved on) must change nothing: the status is set only when this run's transitions
+// are new. A new row is inserted as `processing`; an existing one (a new run of a stored event)
+// is moved back to `processing` by the UPDATE, which sees only rows from before the statement.
 async function beginRun(c: Queryable, e: EventEnvelope, runId: string, at: string): Promise<void> {
   await c.query(
     `WITH stored AS (
        INSERT INTO events (${EVENT_INSERT_COLUMNS}, status, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'processing', $12)
-       ON CONFLICT (event_id) DO UPDATE SET status = 'processing', attempts = 0, last_error = NULL, updated_at = EXCLUDED.updated_at
+       ON CONFLICT (event_id) DO NOTHING
+       RETURNING event_id
+     ), written AS (
+       INSERT INTO event_status_history (event_id, run_id, seq, status, attempts, at)
+       VALUES ($1, $11, 1, 'pending', 0, $12), ($1, $11, 2, 'processing', 0, $12)
+       ON CONFLICT (event_id, run_id, seq) DO NOTHING
+       RETURNING seq
      )
-     INSERT INTO event_status_history (event_id, run_id, seq, status, attempts, at)
-     VALUES ($1, $11, 1, 'pending', 0, $12), ($1, $11, 2, 'processing', 0, $12)
-     ON CONFLICT (event_id, run_id, seq) DO NOTHING`,
+     UPDATE events SET status = 'processing', attempts = 0, last_error = NULL, updated_at = $12
+      WHERE event_id = $1 AND NOT EXISTS (SELECT 1 FROM stored) AND EXISTS (SELECT 1 FROM written)`,
     [...eventValues(e), runId, at],
   );
 }

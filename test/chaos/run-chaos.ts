@@ -27,6 +27,8 @@ export interface FaultResult {
   undelivered: number;
   deadLettered: number;
   recoverMs: number;
+  /** A few of the lost events as PostgreSQL has them, to start the investigation from. */
+  lostSample: { event_id: string; status: string | null; last_error: string | null }[];
 }
 
 const EVENT_TYPE = 'chaos';
@@ -101,7 +103,7 @@ async function drained(db: pg.Pool, ids: string[], timeoutMs: number): Promise<v
 
 async function check(db: pg.Pool, ids: string[], received: Map<string, number>) {
   const { rows } = await db.query(
-    `SELECT e.event_id, e.status,
+    `SELECT e.event_id, e.status, e.last_error,
             (SELECT count(*)::int FROM event_status_history h WHERE h.event_id = e.event_id AND h.status = 'completed') AS completions,
             (SELECT count(*)::int FROM webhook_deliveries w WHERE w.event_id = e.event_id AND w.status = 'delivered') AS deliveries
        FROM events e WHERE e.event_id = ANY($1::uuid[])`,
@@ -110,7 +112,10 @@ async function check(db: pg.Pool, ids: string[], received: Map<string, number>) 
   const completed = rows.filter((r) => r.status === 'completed').length;
   const duplicated = rows.filter((r) => r.completions > 1 || r.deliveries > 1).length;
   const undelivered = ids.filter((id) => !received.has(id)).length;
-  return { completed, lost: ids.length - completed, duplicated, undelivered };
+  const byId = new Map(rows.map((r) => [r.event_id as string, r]));
+  const lostSample = ids.filter((id) => byId.get(id)?.status !== 'completed').slice(0, 5)
+    .map((id) => ({ event_id: id, status: byId.get(id)?.status ?? null, last_error: byId.get(id)?.last_error ?? null }));
+  return { completed, lost: ids.length - completed, duplicated, undelivered, lostSample };
 }
 
 async function deadLetters(natsUrl: string): Promise<number> {
