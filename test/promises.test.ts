@@ -42,6 +42,43 @@ describe('input PostgreSQL could never store is refused at ingestion, naming the
   });
 });
 
+describe('found by npm run fuzz', () => {
+  it('refuses times PostgreSQL cannot store, and a skew correction that would make one', async () => {
+    for (const timestamp of ['0000-01-01T00:00:00Z', '2024-01-01T00:00:00+23:59']) {
+      const res = await post('/api/events/create', { event_type: 'probe_time', timestamp });
+      expect(res.status, timestamp).toBe(400);
+      expect(res.body.error.details[0].path).toBe('timestamp');
+    }
+    const res = await post('/api/frontend/events', { events: [
+      { event_type: 'probe_skew', category: 'system_event', timestamp: '2024-01-01T00:00:00Z', sent_at: '9999-12-31T23:59:59.999Z' },
+      { event_type: 'fine', category: 'system_event' },
+    ] });
+    expect(res.status).toBe(202);
+    expect(res.body.results[0]).toMatchObject({ status: 'rejected', errors: [{ path: 'sent_at' }] });
+  });
+
+  it('rejects a batch item too large for a stream message once enriched, instead of asking for a retry', async () => {
+    const pad = 'p'.repeat(1024 * 1024 - 200);
+    const res = await post('/api/frontend/events', { events: [{ event_type: 'small', category: 'system_event' }, { event_type: 'padded', category: 'system_event', data: { pad } }] });
+    expect(res.status).toBe(202);
+    expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'rejected']);
+    expect(res.body.results[1].errors[0].message).toContain('bytes once enriched');
+  });
+
+  it('answers a bad URL, an over-long id and oversized headers with the JSON error body', async () => {
+    for (const [path, headers, status] of [
+      ['/api/events/%E0%A4%A/status', {}, 400],
+      [`/api/events/${'a'.repeat(2000)}`, {}, 414],
+      ['/api/events/00000000-0000-0000-0000-000000000000', { authorization: `Bearer ${'a'.repeat(17_000)}` }, 431],
+    ] as const) {
+      const res = await fetch(`${stack().apiUrl}${path}`, { headers });
+      expect(res.status, path.slice(0, 40)).toBe(status);
+      const body = (await res.json()) as { error: { code: string; message: string }; request_id: string };
+      expect(body).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) }, request_id: expect.any(String) });
+    }
+  });
+});
+
 describe('errors a client can read', () => {
   it("answers an oversized body with a 413 that Node's fetch receives", async () => {
     const big = JSON.stringify({ event_type: 'too_big', data: { s: 'x'.repeat(3 * 1024 * 1024) } });

@@ -10,7 +10,7 @@ import type { EventsRepo } from '../store/events-repo.js';
 import type { Pool } from '../store/pool.js';
 import { authPlugin } from './plugins/auth.js';
 import { corsPlugin } from './plugins/cors.js';
-import { errorsPlugin } from './plugins/errors.js';
+import { clientErrorHandler, errorsPlugin, frameworkErrorHandler } from './plugins/errors.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { backendEventRoutes } from './routes/backend-events.js';
@@ -47,6 +47,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     // X-Forwarded-For is believed only from the proxies we run; anyone else could forge it.
     ...(deps.config.ingest.trustedProxies.length > 0 && { trustProxy: [...deps.config.ingest.trustedProxies] }),
+    // Errors met before routing (a bad URL, a path parameter too long) and before there is a
+    // request at all (headers too large) get the same JSON error body as every other.
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { BACKEND_CATEGORY } from './subject.js';
-import { type EventEnvelope, jsonObject, storableText, token } from './envelope.js';
+import { type EventEnvelope, jsonObject, storableText, storableTime, token } from './envelope.js';
 
 // What a backend service sends to POST /api/events/create. Unknown fields are refused (strict)
 // rather than silently dropped, so a typo in a producer shows up at once.
@@ -18,7 +18,7 @@ export const backendEventInput = z.strictObject({
   session_id: shortText.optional(),
   correlation_id: shortText.optional(),
   causation_id: shortText.optional(),
-  timestamp: z.iso.datetime({ offset: true }).optional(),
+  timestamp: storableTime.optional(),
 });
 
 export type BackendEventInput = z.infer<typeof backendEventInput>;

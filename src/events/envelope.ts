@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { findUnstorable, unstorableText } from './storable.js';
+import { findUnstorable, isStorableTime, unstorableText } from './storable.js';
 import { TOKEN_PATTERN, TOKEN_RULE } from './subject.js';
 
 // The event envelope: what is published to the stream, carried by the workflow and stored.
@@ -12,6 +12,8 @@ export function mustBeStorable(value: unknown, ctx: z.RefinementCtx): void {
   if (found) ctx.addIssue({ code: 'custom', path: found.path, message: found.message });
 }
 export const jsonObject = z.record(z.string(), z.unknown()).superRefine(mustBeStorable);
+/** An ISO 8601 time with its offset, in the range PostgreSQL stores. */
+export const storableTime = z.iso.datetime({ offset: true }).refine(isStorableTime, 'a time from year 1 to 9999, with an offset within ±15:59');
 /** Free text that PostgreSQL can store (no NUL, no lone surrogate). */
 export const storableText = z.string().superRefine((s, ctx) => {
   const why = unstorableText(s);
@@ -29,8 +31,8 @@ export const envelopeSchema = z.strictObject({
   session_id: storableText.max(100).optional(),
   data: jsonObject,
   metadata: jsonObject,
-  timestamp: z.iso.datetime({ offset: true }),
-  received_at: z.iso.datetime({ offset: true }),
+  timestamp: storableTime,
+  received_at: storableTime,
 });
 
 export type EventEnvelope = z.infer<typeof envelopeSchema>;

@@ -17,7 +17,8 @@ export type ItemResult =
   | { index: number; status: 'rejected'; errors: ItemError[] }
   | { index: number; status: 'failed'; event_id: string; error: string };
 
-export type Outcome = { ok: true; subject: string; duplicate: boolean } | { ok: false; error: string };
+/** `tooLarge`: the event was not sent, it can never fit in a stream message; a retry cannot help. */
+export type Outcome = { ok: true; subject: string; duplicate: boolean } | { ok: false; error: string; tooLarge?: boolean };
 
 export interface PlannedBatch {
   /** The events to publish, first occurrence of each id only. */
@@ -39,7 +40,7 @@ export function toItemErrors(error: z.ZodError): ItemError[] {
  * Validates and builds each item. An id repeated inside the batch is published once; its later
  * positions share the first one's fate (duplicate if that one was stored, failed if not).
  */
-export function planBatch(items: readonly unknown[], build: (input: FrontendEventInput) => EventEnvelope): PlannedBatch {
+export function planBatch(items: readonly unknown[], build: (input: FrontendEventInput) => EventEnvelope | ItemError[]): PlannedBatch {
   const results: ItemResult[] = new Array(items.length);
   const rejected: PlannedBatch['rejected'] = [];
   const toPublish: EventEnvelope[] = [];
@@ -56,6 +57,12 @@ export function planBatch(items: readonly unknown[], build: (input: FrontendEven
       return;
     }
     const event = build(parsed.data);
+    if (Array.isArray(event)) {
+      const r = { index, status: 'rejected' as const, errors: event };
+      results[index] = r;
+      rejected.push(r);
+      return;
+    }
     const first = firstById.get(event.event_id);
     if (first !== undefined) {
       repeats.push([index, first]);
@@ -74,14 +81,16 @@ export function planBatch(items: readonly unknown[], build: (input: FrontendEven
         const index = publishedAt[k]!;
         const event_id = toPublish[k]!.event_id;
         results[index] = !o.ok
-          ? { index, status: 'failed', event_id, error: o.error }
+          ? o.tooLarge
+            ? { index, status: 'rejected', errors: [{ path: '(event)', message: o.error }] }
+            : { index, status: 'failed', event_id, error: o.error }
           : o.duplicate
             ? { index, status: 'duplicate', event_id }
             : { index, status: 'accepted', event_id, subject: o.subject };
       });
       for (const [index, first] of repeats) {
-        const r = results[first] as Extract<ItemResult, { event_id: string }>;
-        results[index] = r.status === 'failed' ? { ...r, index } : { index, status: 'duplicate', event_id: r.event_id };
+        const r = results[first]!;
+        results[index] = r.status === 'failed' || r.status === 'rejected' ? { ...r, index } : { index, status: 'duplicate', event_id: r.event_id };
       }
       return results;
     },

@@ -2,7 +2,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import type { ClientInfo } from './client-info.js';
 import { correctTimestamp, enrichMetadata } from './enrich.js';
-import { type EventEnvelope, jsonObject, mustBeStorable, storableText, token } from './envelope.js';
+import { type EventEnvelope, jsonObject, mustBeStorable, storableText, storableTime, token } from './envelope.js';
 import { FRONTEND_CATEGORIES } from './subject.js';
 
 // What a browser sends to POST /api/frontend/events. Unknown top-level fields are refused
@@ -10,7 +10,7 @@ import { FRONTEND_CATEGORIES } from './subject.js';
 // pages attach their own context, but the keys the service sets there always win.
 
 const shortText = storableText.min(1).max(100);
-const isoTime = z.iso.datetime({ offset: true });
+const isoTime = storableTime;
 
 export const frontendMetadata = z.looseObject({
   page_url: z.string().max(2048).optional(),

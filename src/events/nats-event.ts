@@ -1,6 +1,6 @@
 import { v5 as uuidv5 } from 'uuid';
 import { z } from 'zod';
-import { jsonObject, storableText, token } from './envelope.js';
+import { jsonObject, storableText, storableTime, token } from './envelope.js';
 import { SOURCES } from './subject.js';
 
 // What a service may publish straight to `events.<source>.<category>.<type>`. The names may be
@@ -17,8 +17,8 @@ export const producerEnvelope = z.strictObject({
   session_id: storableText.max(100).optional(),
   data: jsonObject.default({}),
   metadata: jsonObject.default({}),
-  timestamp: z.iso.datetime({ offset: true }).optional(),
-  received_at: z.iso.datetime({ offset: true }).optional(),
+  timestamp: storableTime.optional(),
+  received_at: storableTime.optional(),
 });
 
 export type ProducerEnvelope = z.infer<typeof producerEnvelope>;

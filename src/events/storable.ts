@@ -43,3 +43,16 @@ export function findUnstorable(value: unknown, path: (string | number)[] = [], d
   }
   return undefined;
 }
+
+/**
+ * An ISO 8601 time PostgreSQL's timestamptz takes: a year from 1 to 9999 (it has no year 0, and
+ * clients' year-0 or five-digit years are mistakes) and an offset within ±15:59.
+ */
+export function isStorableTime(iso: string): boolean {
+  const ms = Date.parse(iso);
+  if (!Number.isFinite(ms)) return false;
+  const year = new Date(ms).getUTCFullYear();
+  if (year < 1 || year > 9999) return false;
+  const offset = /([+-])(\d{2}):?(\d{2})$/.exec(iso);
+  return !offset || Number(offset[2]) <= 15;
+}

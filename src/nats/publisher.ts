@@ -8,7 +8,7 @@ export interface Published {
   duplicate: boolean;
 }
 
-export type PublishOutcome = ({ ok: true } & Published) | { ok: false; subject: string; error: string };
+export type PublishOutcome = ({ ok: true } & Published) | { ok: false; subject: string; error: string; tooLarge?: boolean };
 
 /** The event, once enriched, is larger than the NATS server takes in one message: a retry cannot help. */
 export class EventTooLargeError extends Error {
@@ -111,14 +111,18 @@ export function createPublisher(nc: NatsConnection, timeoutMs = 5_000) {
     if (queued.push(w) === 1) setImmediate(flush);
   }
 
+  /** Why the event can never be one stream message, or undefined when it can. */
+  function tooLarge(event: EventEnvelope): string | undefined {
+    const size = Buffer.byteLength(JSON.stringify(event));
+    const max = nc.info?.max_payload;
+    return max && size > max ? `the event is ${size} bytes once enriched; the stream takes at most ${max}` : undefined;
+  }
+
   return {
     /** Resolves only once JetStream has stored the event; the event id deduplicates retries. */
     publish(event: EventEnvelope): Promise<Published> {
-      const size = Buffer.byteLength(JSON.stringify(event));
-      const max = nc.info?.max_payload;
-      if (max && size > max) {
-        return Promise.reject(new EventTooLargeError(`the event is ${size} bytes once enriched; the stream takes at most ${max}`));
-      }
+      const why = tooLarge(event);
+      if (why) return Promise.reject(new EventTooLargeError(why));
       return new Promise((resolve, reject) =>
         send(event, (o) => (o.ok ? resolve({ subject: o.subject, seq: o.seq, duplicate: o.duplicate }) : reject(new StreamUnavailableError(o.error)))),
       );
@@ -126,19 +130,23 @@ export function createPublisher(nc: NatsConnection, timeoutMs = 5_000) {
 
     /**
      * Publishes every event before awaiting any ack, so a batch costs one round trip rather than
-     * one per event. Each event gets its own outcome: a batch can be partly stored.
+     * one per event. Each event gets its own outcome: a batch can be partly stored. An event too
+     * large for a stream message is not sent, and its outcome says so (`tooLarge`).
      */
     publishMany(events: readonly EventEnvelope[]): Promise<PublishOutcome[]> {
       const outcomes = new Array<PublishOutcome>(events.length);
       let left = events.length;
       return new Promise((resolve) => {
         if (left === 0) return resolve(outcomes);
-        events.forEach((event, i) =>
-          send(event, (o) => {
+        events.forEach((event, i) => {
+          const settle = (o: PublishOutcome) => {
             outcomes[i] = o;
             if (--left === 0) resolve(outcomes);
-          }),
-        );
+          };
+          const why = tooLarge(event);
+          if (why) settle({ ok: false, subject: subjectOf(event), error: why, tooLarge: true });
+          else send(event, settle);
+        });
       });
     },
   };

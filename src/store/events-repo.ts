@@ -53,7 +53,8 @@ export function createEventsRepo(pool: Pool) {
         await c.query(
           `INSERT INTO events (event_id, event_type, event_source, event_category, data, metadata, timestamp, received_at)
            VALUES ($1, $2, $3, $4, '{}', $5, $6, $7) ON CONFLICT (event_id) DO NOTHING`,
-          [e.event_id, e.event_type, e.event_source, e.event_category, { unstorable: true }, e.timestamp, e.received_at],
+          // The time the service set, not the one sent: that may be what the database refused.
+          [e.event_id, e.event_type, e.event_source, e.event_category, { unstorable: true }, e.received_at, e.received_at],
         );
         await writeTransition(c, { eventId: e.event_id, runId, seq: 1, status: 'pending', attempts: 0, at });
         await writeTransition(c, { eventId: e.event_id, runId, seq: 2, status: 'failed', attempts: 0, error: reason, at });

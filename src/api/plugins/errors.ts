@@ -1,5 +1,7 @@
-import type { IncomingMessage } from 'node:http';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { EventTooLargeError, StreamUnavailableError } from '../../nats/publisher.js';
@@ -33,6 +35,10 @@ function map(err: FastifyError | Error): Mapped {
   }
   const fe = err as FastifyError;
   switch (fe.code) {
+    case 'FST_ERR_BAD_URL':
+      return { status: 400, code: 'bad_url', message: 'the URL is not valid (a malformed percent-encoding?)' };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return { status: 414, code: 'uri_too_long', message: 'a path parameter is too long' };
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { status: 413, code: 'payload_too_large', message: fe.message };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -73,6 +79,33 @@ function drain(raw: IncomingMessage): Promise<boolean> {
   });
 }
 
+function errorBody(m: Mapped, requestId: string) {
+  return { error: { code: m.code, message: m.message, ...(m.details !== undefined && { details: m.details }) }, request_id: requestId };
+}
+
+/** Fastify's `frameworkErrors`: errors met before routing (a bad URL, a path parameter too long). */
+export function frameworkErrorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const m = map(err);
+  void reply.code(m.status).send(errorBody(m, req.id));
+}
+
+/**
+ * Errors Node's HTTP parser meets before there is a request (headers too large, a malformed
+ * request line): no request id exists yet, so the id is made here. Fastify's `clientErrorHandler`.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large', 'the request headers are larger than the server takes (16 KiB)']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout', 'the request took too long to arrive']
+        : [400, 'bad_request', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ error: { code, message }, request_id: randomUUID() });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
 export const errorsPlugin = fp(
   async (app: FastifyInstance) => {
     app.setErrorHandler(async (err: FastifyError, req, reply) => {
@@ -82,10 +115,7 @@ export const errorsPlugin = fp(
       if (m.status === 500) req.log.error({ err }, 'request failed');
       else if (m.status >= 500) req.log.warn({ code: m.code, message: m.message }, 'request refused: dependency unavailable');
       if (m.retryAfter) void reply.header('retry-after', String(m.retryAfter));
-      return reply.code(m.status).send({
-        error: { code: m.code, message: m.message, ...(m.details !== undefined && { details: m.details }) },
-        request_id: req.id,
-      });
+      return reply.code(m.status).send(errorBody(m, req.id));
     });
     app.setNotFoundHandler((req, reply) =>
       reply.code(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url}` }, request_id: req.id }),

@@ -2,7 +2,9 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createClientInfoReader } from '../../events/client-info.js';
-import { type ItemResult, planBatch, toItemErrors } from '../../events/frontend-batch.js';
+import type { EventEnvelope } from '../../events/envelope.js';
+import { type ItemError, type ItemResult, planBatch, toItemErrors } from '../../events/frontend-batch.js';
+import { isStorableTime } from '../../events/storable.js';
 import { frontendBatchInput, frontendEnvelope, frontendEventInput, type FrontendEventInput } from '../../events/frontend-event.js';
 import { createRedactor } from '../../events/redact.js';
 import type { AppDeps } from '../app.js';
@@ -31,8 +33,12 @@ export const frontendEventsRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'publishe
     const client = readClient({ ip: req.ip, headers: req.headers });
     const app = req.writeKeyApp;
     const ctx = { receivedAt: new Date(), client, ...(app && { app }), maxFutureSkewMs: config.ingest.maxFutureSkewMs };
-    return (input: FrontendEventInput) => {
+    return (input: FrontendEventInput): EventEnvelope | ItemError[] => {
       const event = frontendEnvelope(input, ctx);
+      // sent_at far from the client's timestamp can correct it out of any storable range.
+      if (!isStorableTime(event.timestamp)) {
+        return [{ path: 'sent_at', message: `correcting the clock skew gives ${event.timestamp}, which is not a time from year 1 to 9999: check timestamp and sent_at` }];
+      }
       event.data = redact(event.data);
       event.metadata = redact(event.metadata);
       return event;
@@ -61,6 +67,7 @@ export const frontendEventsRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'publishe
         const parsed = frontendEventInput.safeParse(body);
         if (!parsed.success) throw invalid('invalid body', toItemErrors(parsed.error));
         const event = build(parsed.data);
+        if (Array.isArray(event)) throw invalid('invalid body', event);
         const { subject, duplicate } = await publisher.publish(event);
         req.log.debug({ eventId: event.event_id, subject, duplicate }, 'event accepted');
         return reply.code(202).send({ event_id: event.event_id, status: 'pending', subject, duplicate });
@@ -79,6 +86,10 @@ export const frontendEventsRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'publishe
         throw invalid('no event in the batch is valid', plan.rejected.map(({ index, errors }) => ({ index, errors })));
       }
       const results = plan.settle(await publisher.publishMany(plan.toPublish));
+      if (!results.some((r) => r.status === 'accepted' || r.status === 'duplicate' || r.status === 'failed')) {
+        // Every valid event turned out too large for a stream message once enriched.
+        throw new HttpError(413, 'payload_too_large', 'no event of the batch fits in a stream message once enriched', results);
+      }
       const settled = results.filter((r): r is Exclude<ItemResult, { status: 'failed' }> => r.status !== 'failed');
       const count = (status: string) => results.filter((r) => r.status === status).length;
       const answer = { results: settled, accepted: count('accepted'), duplicates: count('duplicate'), rejected: count('rejected') };
