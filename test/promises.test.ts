@@ -65,6 +65,18 @@ describe('found by npm run fuzz', () => {
     expect(res.body.results[1].errors[0].message).toContain('bytes once enriched');
   });
 
+  it('answers concurrent reprocesses of a closed event 202 or 409, never 500', async () => {
+    const id = (await post('/api/events/create', { event_type: 'probe_race', data: {} })).body.event_id as string;
+    await waitForStatus(id, 'completed');
+    await eventually(async () => ((await get(`/api/events/${id}/status`)).body.workflow?.execution_status === 'COMPLETED' ? true : undefined));
+    const answers = await Promise.all(Array.from({ length: 6 }, () => fetch(`${stack().apiUrl}/api/events/${id}/reprocess`, { method: 'POST' })));
+    // A run takes milliseconds, so a later request may restart the event again: 202 too.
+    const statuses = answers.map((r) => r.status);
+    expect(statuses).toContain(202);
+    expect(statuses.filter((s) => s !== 202 && s !== 409)).toEqual([]);
+    expect((await post(`/api/events/${id}/discard`, { reason: 'a\u0000b' })).status).toBe(400);
+  });
+
   it('answers a bad URL, an over-long id and oversized headers with the JSON error body', async () => {
     for (const [path, headers, status] of [
       ['/api/events/%E0%A4%A/status', {}, 400],

@@ -1,4 +1,4 @@
-import { type Client, WorkflowNotFoundError } from '@temporalio/client';
+import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { EventEnvelope } from '../events/envelope.js';
 import { discardSignal, EventStatusKey, type OperatorRequest, reprocessSignal } from '../workflows/definitions.js';
 import { type StartSettings, startEventRun } from './start-event-workflow.js';
@@ -38,8 +38,14 @@ export async function reprocessEvent(deps: OperatorDeps, eventId: string, reques
   }
   const event = await deps.loadEvent(eventId);
   if (!event) return { outcome: 'not_found' };
-  const handle = await startEventRun(deps.client, event, deps.start, 'allow');
-  return { outcome: 'restarted', run_id: handle.firstExecutionRunId };
+  try {
+    const handle = await startEventRun(deps.client, event, deps.start, 'allow');
+    return { outcome: 'restarted', run_id: handle.firstExecutionRunId };
+  } catch (err) {
+    // Another reprocess of the same event started its new run first: this one is running now.
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { outcome: 'conflict', status: 'processing' };
+    throw err;
+  }
 }
 
 export async function discardEvent(deps: Pick<OperatorDeps, 'client'>, eventId: string, request: OperatorRequest = {}): Promise<OperatorOutcome> {

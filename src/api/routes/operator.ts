@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type OperatorDeps, type OperatorOutcome, discardEvent, reprocessEvent, reprocessMatching } from '../../temporal/operator.js';
 import { visibilityQuery, visibilityUiUrl } from '../../temporal/visibility.js';
+import { storableText } from '../../events/envelope.js';
 import type { OperatorRequest } from '../../workflows/definitions.js';
 import type { AppDeps } from '../app.js';
 import { HttpError, notFound } from '../errors.js';
@@ -9,7 +10,7 @@ import { eventFilter } from './visibility.js';
 
 const idParams = z.object({ id: z.uuid() });
 // Optional: `curl -XPOST .../reprocess` with no body at all is a valid request.
-const reasonBody = z.strictObject({ reason: z.string().max(500).optional() }).nullish();
+const reasonBody = z.strictObject({ reason: storableText.max(500).optional() }).nullish();
 const bulkBody = eventFilter.extend({
   dry_run: z.boolean().default(false),
   limit: z.number().int().positive().max(10_000).default(1_000),
