@@ -143,6 +143,19 @@ describe('webhook subscribers are isolated from each other', () => {
     expect(after.deliveries.map((d: { status: string }) => d.status)).toEqual(['delivered', 'delivered']);
   });
 
+  it('keeps the reason of a reprocess that starts a new run of a closed event', async () => {
+    const id = (await post('/api/events/create', { event_type: 'probe_reason', data: {} })).body.event_id as string;
+    await waitForStatus(id, 'completed');
+    await eventually(async () => ((await get(`/api/events/${id}/status`)).body.workflow?.execution_status === 'COMPLETED' ? true : undefined));
+    const res = await post(`/api/events/${id}/reprocess`, { reason: 'replay after the fix' });
+    expect(res.body.outcome).toBe('restarted');
+    const status = await eventually(async () => {
+      const s = (await get(`/api/events/${id}/status`)).body;
+      return s.workflow.run_id === res.body.run_id && s.status === 'completed' ? s : undefined;
+    });
+    expect(status.transitions.find((t: { status: string }) => t.status === 'processing')).toMatchObject({ reason: 'replay after the fix' });
+  });
+
   it('keeps the operator\'s reason in the transition, the status answer and PostgreSQL', async () => {
     bad.setResponder(() => ({ status: 410 }));
     const id = (await post('/api/events/create', { event_type: eventType, data: { n: 2 } })).body.event_id as string;

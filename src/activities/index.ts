@@ -3,6 +3,7 @@ import type { EventEnvelope } from '../events/envelope.js';
 import { subjectFor } from '../events/subject.js';
 import { type EventsRepo, SETTLED_STATUSES, type Transition } from '../store/events-repo.js';
 import { isPermanentDbError } from '../store/pg-errors.js';
+import type { OperatorRequest } from '../workflows/definitions.js';
 import type { ProcessorRegistry } from './processors.js';
 import type { WebhookDeliverer } from './webhooks.js';
 
@@ -89,9 +90,9 @@ export function createActivities({ repo, processors, webhooks, onSettled }: Acti
      * The start of a run in one round trip: the event stored once, `pending` and `processing`
      * recorded. An event PostgreSQL can never hold is kept without its data, as `failed`.
      */
-    async beginEvent({ event, runId, at }: { event: EventEnvelope; runId: string; at: string }): Promise<BeginResult> {
+    async beginEvent({ event, runId, at, operator }: { event: EventEnvelope; runId: string; at: string; operator?: OperatorRequest }): Promise<BeginResult> {
       try {
-        await repo.begin(event, runId, at);
+        await repo.begin(event, runId, at, operator);
         return {};
       } catch (err) {
         if (!isPermanentDbError(err)) throw err;

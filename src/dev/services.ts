@@ -9,8 +9,13 @@ const ENTRIES = {
   api: modulePath('../api/server', import.meta.url),
   worker: modulePath('../worker/main', import.meta.url),
 } as const;
-// A larger young generation cuts the garbage collector's share of ingesting batches by ~20%.
-const nodeArgs = ['--max-semi-space-size=64', ...(runningFromSource ? ['--import', 'tsx'] : [])];
+// As `npm run serve:api` / `serve:worker` run them. A larger young generation cuts the garbage
+// collector's share of ingesting batches by ~20% in the API; in the worker it only costs memory
+// (two isolates, ~150 MB more resident, for no measurable gain).
+const nodeArgs: Record<ServiceName, string[]> = {
+  api: ['--max-semi-space-size=64', ...(runningFromSource ? ['--import', 'tsx'] : [])],
+  worker: runningFromSource ? ['--import', 'tsx'] : [],
+};
 
 export interface Services {
   /** Resolves once GET /health answers 200. */
@@ -24,7 +29,7 @@ export type ServiceName = keyof typeof ENTRIES;
 
 /** One service process (the worker niced: processing has the stream to buffer it, priority.ts). */
 export function spawnService(name: ServiceName, env: Record<string, string | undefined>, stdio: 'inherit' | 'ignore' = 'inherit'): ChildProcess {
-  const { command, args, detached } = dieWithParent(process.execPath, [...nodeArgs, ENTRIES[name]], 'SIGTERM');
+  const { command, args, detached } = dieWithParent(process.execPath, [...nodeArgs[name], ENTRIES[name]], 'SIGTERM');
   const child = spawn(command, args, { env: childEnv(env), stdio: ['ignore', stdio, 'inherit'], detached });
   if (name === 'worker') runInBackground(child.pid);
   return child;

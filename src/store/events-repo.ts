@@ -40,8 +40,8 @@ export function createEventsRepo(pool: Pool) {
      * The start of a run in one transaction: the event stored (once), then its `pending` and
      * `processing` transitions as seq 1 and 2 of this run. Repeating it changes nothing.
      */
-    async begin(e: EventEnvelope, runId: string, at: string): Promise<void> {
-      await beginRun(pool, e, runId, at);
+    async begin(e: EventEnvelope, runId: string, at: string, operator: { reason?: string; actor?: string } = {}): Promise<void> {
+      await beginRun(pool, e, runId, at, operator);
     },
 
     /**
@@ -141,7 +141,7 @@ async function insertEvent(c: Queryable, e: EventEnvelope): Promise<boolean> {
 // event has moved on) must change nothing: the status is set only when this run's transitions
 // are new. A new row is inserted as `processing`; an existing one (a new run of a stored event)
 // is moved back to `processing` by the UPDATE, which sees only rows from before the statement.
-async function beginRun(c: Queryable, e: EventEnvelope, runId: string, at: string): Promise<void> {
+async function beginRun(c: Queryable, e: EventEnvelope, runId: string, at: string, operator: { reason?: string; actor?: string }): Promise<void> {
   await c.query(
     `WITH stored AS (
        INSERT INTO events (${EVENT_INSERT_COLUMNS}, status, updated_at)
@@ -149,14 +149,14 @@ async function beginRun(c: Queryable, e: EventEnvelope, runId: string, at: strin
        ON CONFLICT (event_id) DO NOTHING
        RETURNING event_id
      ), written AS (
-       INSERT INTO event_status_history (event_id, run_id, seq, status, attempts, at)
-       VALUES ($1, $11, 1, 'pending', 0, $12), ($1, $11, 2, 'processing', 0, $12)
+       INSERT INTO event_status_history (event_id, run_id, seq, status, attempts, at, reason, actor)
+       VALUES ($1, $11, 1, 'pending', 0, $12, NULL, NULL), ($1, $11, 2, 'processing', 0, $12, $13, $14)
        ON CONFLICT (event_id, run_id, seq) DO NOTHING
        RETURNING seq
      )
      UPDATE events SET status = 'processing', attempts = 0, last_error = NULL, updated_at = $12
       WHERE event_id = $1 AND NOT EXISTS (SELECT 1 FROM stored) AND EXISTS (SELECT 1 FROM written)`,
-    [...eventValues(e), runId, at],
+    [...eventValues(e), runId, at, operator.reason ?? null, operator.actor ?? null],
   );
 }
 

@@ -39,7 +39,7 @@ export async function reprocessEvent(deps: OperatorDeps, eventId: string, reques
   const event = await deps.loadEvent(eventId);
   if (!event) return { outcome: 'not_found' };
   try {
-    const handle = await startEventRun(deps.client, event, deps.start, 'allow');
+    const handle = await startEventRun(deps.client, event, deps.start, 'allow', request);
     return { outcome: 'restarted', run_id: handle.firstExecutionRunId };
   } catch (err) {
     // Another reprocess of the same event started its new run first: this one is running now.

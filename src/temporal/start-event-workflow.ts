@@ -1,7 +1,7 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { EventEnvelope } from '../events/envelope.js';
-import { type EventWorkflowInput, initialSearchAttributes } from '../workflows/definitions.js';
+import { type EventWorkflowInput, initialSearchAttributes, type OperatorRequest } from '../workflows/definitions.js';
 import { eventWorkflow } from '../workflows/event-workflow.js';
 
 export interface StartSettings {
@@ -15,11 +15,11 @@ export interface StartSettings {
  * Starts a run of the event's workflow, keyed by the event id. The bridge rejects a duplicate id
  * (an event is processed once); only an operator's reprocess may run a closed event again.
  */
-export function startEventRun(client: Client, event: EventEnvelope, settings: StartSettings, reuse: 'reject' | 'allow') {
+export function startEventRun(client: Client, event: EventEnvelope, settings: StartSettings, reuse: 'reject' | 'allow', operator?: OperatorRequest) {
   return client.workflow.start(eventWorkflow, {
     workflowId: event.event_id,
     taskQueue: settings.taskQueue,
-    args: [{ event, retry: settings.lifecycle.retry, parkTimeoutMs: settings.lifecycle.parkTimeoutMs }],
+    args: [{ event, retry: settings.lifecycle.retry, parkTimeoutMs: settings.lifecycle.parkTimeoutMs, ...(operator && { operator }) }],
     workflowIdReusePolicy: reuse === 'reject' ? WorkflowIdReusePolicy.REJECT_DUPLICATE : WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     typedSearchAttributes: initialSearchAttributes(event),
     ...(settings.eager && { requestEagerStart: true }),

@@ -29,6 +29,8 @@ export interface EventWorkflowInput {
   retry: RetrySettings;
   /** How long a failed event waits for an operator before the workflow closes as failed. */
   parkTimeoutMs: number;
+  /** Set when an operator's reprocess started this run (the event's earlier run had closed). */
+  operator?: OperatorRequest;
 }
 
 export interface TransitionRecord {

@@ -135,12 +135,12 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
   }
 
   const startedAt = new Date().toISOString();
-  const { unstorable } = await beginEvent({ event, runId, at: startedAt });
+  const { unstorable } = await beginEvent({ event, runId, at: startedAt, ...(input.operator && { operator: input.operator }) });
   note('pending', startedAt);
   if (unstorable) {
     note('failed', startedAt, { error: unstorable });
   } else {
-    note('processing', startedAt);
+    note('processing', startedAt, input.operator);
     const outcome = await process();
     if (outcome.ok) {
       note('completed', outcome.at);
