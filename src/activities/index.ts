@@ -7,8 +7,10 @@ import type { OperatorRequest } from '../workflows/definitions.js';
 import type { ProcessorRegistry } from './processors.js';
 import type { WebhookDeliverer } from './webhooks.js';
 
+const HEARTBEAT_EVERY_MS = 10_000;
+
 export interface ActivityDeps {
-  repo: Pick<EventsRepo, 'insert' | 'begin' | 'insertUnstorable' | 'recordTransition'>;
+  repo: Pick<EventsRepo, 'insert' | 'begin' | 'insertUnstorable' | 'recordTransition' | 'recorded'>;
   processors: ProcessorRegistry;
   webhooks?: Pick<WebhookDeliverer, 'deliver'>;
   /** Told when an event settles (completed, failed, discarded) in this process: frees its bridge place. */
@@ -52,6 +54,17 @@ export function createActivities({ repo, processors, webhooks, onSettled }: Acti
   async function processEvent(event: EventEnvelope): Promise<{ attempt: number }> {
     const ctx = Context.current();
     const { attempt } = ctx.info;
+    // A normal activity must heartbeat within its heartbeat timeout, or the server starts another
+    // attempt beside this one; it also lets a cancellation reach it.
+    const beat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+    try {
+      return await runProcessors(event, ctx, attempt);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  async function runProcessors(event: EventEnvelope, ctx: Context, attempt: number): Promise<{ attempt: number }> {
     const subject = subjectFor({ source: event.event_source, category: event.event_category, eventType: event.event_type });
     for (const processor of processors.matching(subject)) {
       try {
@@ -112,6 +125,13 @@ export function createActivities({ repo, processors, webhooks, onSettled }: Acti
      * trip less on the happy path. Returns the attempt that succeeded and the transition's time.
      */
     async processAndComplete({ event, completion }: { event: EventEnvelope; completion: CompletionRecord }): Promise<{ attempt: number; at: string }> {
+      const { info } = Context.current();
+      // A retry, or the normal activity after the local one: an earlier attempt may have finished
+      // and written `completed` without the workflow hearing of it. Then it is done.
+      if (info.attempt > 1 || !info.isLocal) {
+        const earlier = await repo.recorded(event.event_id, completion.runId, completion.seq);
+        if (earlier?.status === 'completed') return { attempt: info.attempt, at: earlier.at };
+      }
       const { attempt } = await processEvent(event);
       const at = new Date().toISOString();
       await recordTransition({ eventId: event.event_id, runId: completion.runId, seq: completion.seq, status: 'completed', attempts: completion.attemptsBefore + attempt, at });

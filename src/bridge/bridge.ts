@@ -28,6 +28,7 @@ export interface BridgeDeps {
 // How long a fetch waits for messages before the loop looks again; bounds how late stop() is.
 const FETCH_EXPIRES_MS = 1_000;
 const MAX_RESTART_DELAY_MS = 30_000;
+const STOP_TIMEOUT_MS = 15_000;
 
 /**
  * Moves events from the stream into Temporal: one workflow start per message, acked only once
@@ -50,13 +51,14 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
     deadLetters,
     async startWorkflow(event) {
       // Taken before the start: with an eager start, the event may settle before the call returns.
-      places.take(event.event_id);
+      // A redelivery while the first start's event is still in progress must not free its place.
+      const took = places.take(event.event_id);
       try {
         const started = await startEventWorkflow(temporal, event, { ...start, eager: true });
-        if (!started) places.release(event.event_id);
+        if (!started && took) places.release(event.event_id);
         return started;
       } catch (err) {
-        places.release(event.event_id);
+        if (took) places.release(event.event_id);
         throw err;
       }
     },
@@ -66,6 +68,7 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
   });
 
   const handling = new Set<Promise<unknown>>();
+  let handled = 0;
   const abort = new AbortController();
   const state = { consuming: false, restarts: 0, lastError: undefined as string | undefined, deadLettered: 0 };
   let loop: Promise<void> | undefined;
@@ -94,10 +97,14 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
       await places.whenFree(abort.signal);
       if (abort.signal.aborted) break;
       const batch = await source.fetch({ max_messages: places.free, expires: FETCH_EXPIRES_MS });
+      // Without this a fetch waiting on a lost connection could keep stop() waiting for ever.
+      const stopBatch = () => void batch.stop();
+      abort.signal.addEventListener('abort', stopBatch, { once: true });
       for await (const msg of batch) {
-        const key = `message:${msg.seq}`;
+        const message = toStreamMessage(msg, created);
+        const key = `message:${++handled}`;
         places.take(key);
-        const task: Promise<Outcome> = handle(toStreamMessage(msg, created), msg, msg.info.deliveryCount)
+        const task: Promise<Outcome> = handle(message, msg, msg.info.deliveryCount)
           .then((outcome) => {
             if (outcome === 'dead_lettered') state.deadLettered++;
             return outcome;
@@ -108,6 +115,7 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
           });
         handling.add(task);
       }
+      abort.signal.removeEventListener('abort', stopBatch);
     }
   }
 
@@ -161,8 +169,8 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
     async stop(): Promise<void> {
       abort.abort();
       clearInterval(recheckTimer);
-      await loop;
-      await Promise.all(handling);
+      // Bounded: messages not settled by then are redelivered after ack_wait, nothing is lost.
+      await Promise.race([Promise.all([loop, ...handling]), sleep(STOP_TIMEOUT_MS)]);
     },
   };
 }

@@ -66,11 +66,18 @@ describe('settling a message', () => {
     expect(calls).toEqual(['start:thing_done', 'record:workflow cannot be started', 'term']);
   });
 
-  it('dead-letters a start failing for an unknown reason after max deliveries, not before', async () => {
+  it('dead-letters a start failing for an unexplained reason after max such failures, not before', async () => {
     const { calls, handle, msg } = setup({ startFails: odd });
+    expect(await handle(message('{"data":{}}'), msg, 1)).toBe('retry');
     expect(await handle(message('{"data":{}}'), msg, 2)).toBe('retry');
     expect(await handle(message('{"data":{}}'), msg, 3)).toBe('dead_lettered');
     expect(calls.slice(-2)).toEqual(['record:workflow cannot be started', 'term']);
+  });
+
+  it('never dead-letters after a long outage, whatever status codes Temporal answers while it recovers', async () => {
+    const { calls, handle, msg } = setup({ startFails: Object.assign(new Error('13 INTERNAL: warming up'), { code: 13 }) });
+    for (const delivery of [10, 40, 200]) expect(await handle(message('{"data":{}}'), msg, delivery)).toBe('retry');
+    expect(calls).not.toContain('term');
   });
 
   it('records a dead letter before it terminates the message', async () => {

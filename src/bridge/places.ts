@@ -30,8 +30,11 @@ export function createPlaces({ max, recheckAfterMs, isSettled, now = Date.now }:
     get free(): number {
       return Math.max(0, max - held.size);
     },
-    take(eventId: string): void {
+    /** Takes the event's place; false when it already holds one (its first start is still in progress). */
+    take(eventId: string): boolean {
+      if (held.has(eventId)) return false;
       held.set(eventId, now());
+      return true;
     },
     release(eventId: string): void {
       if (held.delete(eventId)) wake();

@@ -1,8 +1,13 @@
 // Why a workflow start failed decides what the bridge does with the message. gRPC status codes:
 // https://grpc.io/docs/guides/status-codes/
 
-// Temporal is down, restarting, overloaded or slow: the same start will work later.
-const TRANSIENT = new Set([1 /* CANCELLED */, 4 /* DEADLINE_EXCEEDED */, 8 /* RESOURCE_EXHAUSTED */, 10 /* ABORTED */, 14 /* UNAVAILABLE */]);
+// Temporal is down, restarting, overloaded, misconfigured for a while (namespace missing,
+// credentials expired) or failing inside: the same start can work later, and an outage of any
+// length must never cost an event.
+const TRANSIENT = new Set([
+  1 /* CANCELLED */, 2 /* UNKNOWN */, 4 /* DEADLINE_EXCEEDED */, 5 /* NOT_FOUND */, 7 /* PERMISSION_DENIED */,
+  8 /* RESOURCE_EXHAUSTED */, 10 /* ABORTED */, 13 /* INTERNAL */, 14 /* UNAVAILABLE */, 16 /* UNAUTHENTICATED */,
+]);
 // The request itself is refused (too large a payload, a bad search attribute): it never will.
 const PERMANENT = new Set([3 /* INVALID_ARGUMENT */, 11 /* OUT_OF_RANGE */]);
 

@@ -23,3 +23,11 @@ describe('findUnstorable', () => {
     expect(findUnstorable(deep)?.message).toContain('deeper');
   });
 });
+
+describe('toStorableText', () => {
+  it('replaces NUL and lone surrogates and keeps text short', async () => {
+    const { toStorableText } = await import('./storable.js');
+    expect(toStorableText('a\u0000b\uD800c😀')).toBe('a\uFFFDb\uFFFDc😀');
+    expect(toStorableText('x'.repeat(50), 10)).toHaveLength(10);
+  });
+});

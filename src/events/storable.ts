@@ -15,6 +15,12 @@ export function unstorableText(s: string): string | undefined {
   return undefined;
 }
 
+/** Text the service writes itself (error messages, reasons), made storable and kept short. */
+export function toStorableText(s: string, max = 2_000): string {
+  const clean = s.replaceAll('\u0000', '\uFFFD').replace(new RegExp(LONE_SURROGATE, 'g'), '\uFFFD');
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}
+
 export interface Unstorable {
   /** Dotted path from the value's root, e.g. `data.items.3.name`. */
   path: (string | number)[];

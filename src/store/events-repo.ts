@@ -1,5 +1,6 @@
 import type { EventEnvelope, EventStatus } from '../events/envelope.js';
 import type { PoolClient } from 'pg';
+import { toStorableText } from '../events/storable.js';
 import type { Pool } from './pool.js';
 
 export interface Transition {
@@ -70,6 +71,12 @@ export function createEventsRepo(pool: Pool) {
       await writeTransition(pool, t);
     },
 
+    /** The transition a run recorded at `seq`, if any: lets a retry see that an earlier attempt finished. */
+    async recorded(eventId: string, runId: string, seq: number): Promise<{ status: EventStatus; at: string } | undefined> {
+      const res = await pool.query('SELECT status, at FROM event_status_history WHERE event_id = $1 AND run_id = $2 AND seq = $3', [eventId, runId, seq]);
+      return res.rows[0] ? { status: res.rows[0].status, at: res.rows[0].at.toISOString() } : undefined;
+    },
+
     async get(eventId: string): Promise<StoredEvent | undefined> {
       const res = await pool.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = $1`, [eventId]);
       return res.rows[0] ? toStored(res.rows[0]) : undefined;
@@ -106,6 +113,10 @@ function toStored(row: Record<string, unknown>): StoredEvent {
 }
 
 type Queryable = Pick<PoolClient, 'query'>;
+
+// Error text can quote what a receiver or the database said, NUL included: a transition must
+// never be refused for its message, or the event would be left without an end state.
+const storable = (s: string | undefined) => (s === undefined ? null : toStorableText(s));
 
 async function inTransaction<T>(pool: Pool, work: (c: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
@@ -156,7 +167,7 @@ async function beginRun(c: Queryable, e: EventEnvelope, runId: string, at: strin
      )
      UPDATE events SET status = 'processing', attempts = 0, last_error = NULL, updated_at = $12
       WHERE event_id = $1 AND NOT EXISTS (SELECT 1 FROM stored) AND EXISTS (SELECT 1 FROM written)`,
-    [...eventValues(e), runId, at, operator.reason ?? null, operator.actor ?? null],
+    [...eventValues(e), runId, at, storable(operator.reason), storable(operator.actor)],
   );
 }
 
@@ -172,6 +183,6 @@ async function writeTransition(c: Queryable, t: Transition): Promise<void> {
      )
      UPDATE webhook_deliveries SET status = 'failed', updated_at = $9
       WHERE $4 = 'failed' AND status = 'pending' AND event_id IN (SELECT event_id FROM written)`,
-    [t.eventId, t.runId, t.seq, t.status, t.attempts, t.error ?? null, t.reason ?? null, t.actor ?? null, t.at],
+    [t.eventId, t.runId, t.seq, t.status, t.attempts, storable(t.error), storable(t.reason), storable(t.actor), t.at],
   );
 }

@@ -36,7 +36,12 @@ export function createSubscriptionCache({ pool, repo, log, maxAgeMs = 5_000 }: S
       listening = undefined;
       client.release(err);
     });
-    await client.query('LISTEN subscriptions_changed');
+    try {
+      await client.query('LISTEN subscriptions_changed');
+    } catch (err) {
+      client.release(err as Error);
+      throw err;
+    }
     listener = client;
   }
 

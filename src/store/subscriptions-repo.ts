@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SecretBox } from '../crypto/secret-box.js';
+import { toStorableText } from '../events/storable.js';
 import type { Pool } from './pool.js';
 
 export interface Subscription {
@@ -67,7 +68,7 @@ export function createSubscriptionsRepo(pool: Pool, box: SecretBox = PLAIN) {
            SET status = EXCLUDED.status, attempts = d.attempts + 1, response_code = EXCLUDED.response_code,
                last_error = EXCLUDED.last_error, delivered_at = EXCLUDED.delivered_at, updated_at = now()
          WHERE d.status <> 'delivered'`,
-        [eventId, subscriptionId, outcome.status, outcome.responseCode ?? null, outcome.error ?? null],
+        [eventId, subscriptionId, outcome.status, outcome.responseCode ?? null, outcome.error === undefined ? null : toStorableText(outcome.error)],
       );
     },
     async deliveries(eventId: string): Promise<Delivery[]> {
