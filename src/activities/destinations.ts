@@ -24,11 +24,17 @@ export class PrivateDestinationError extends Error {
   override name = 'PrivateDestinationError';
 }
 
+/** The URL's host without IPv6 brackets, and whether it is an address rather than a name. */
+export function urlHost(url: string): { host: string; literal: boolean } {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  return { host, literal: isIP(host) !== 0 };
+}
+
 /** Resolves the URL's host and refuses it when any address is private, loopback or link-local. */
 export async function checkDestination(url: string, allowPrivate: boolean): Promise<void> {
   if (allowPrivate) return;
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  const addresses = isIP(host) ? [host] : (await new Promise<LookupAddress[]>((resolve, reject) => dnsLookup(host, { all: true }, (err, a) => (err ? reject(err) : resolve(a))))).map((a) => a.address);
+  const { host, literal } = urlHost(url);
+  const addresses = literal ? [host] : (await new Promise<LookupAddress[]>((resolve, reject) => dnsLookup(host, { all: true }, (err, a) => (err ? reject(err) : resolve(a))))).map((a) => a.address);
   const refused = addresses.find(isPrivateAddress);
   if (refused) throw new PrivateDestinationError(`${host} resolves to ${refused}, a private, loopback or link-local address`);
 }

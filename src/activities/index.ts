@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
-import type { EventEnvelope } from '../events/envelope.js';
+import { type EventEnvelope, SETTLED_STATUSES } from '../events/envelope.js';
 import { subjectFor } from '../events/subject.js';
-import { type EventsRepo, SETTLED_STATUSES, type Transition } from '../store/events-repo.js';
+import type { EventsRepo, Transition } from '../store/events-repo.js';
 import { isPermanentDbError } from '../store/pg-errors.js';
 import type { OperatorRequest } from '../workflows/definitions.js';
 import type { ProcessorRegistry } from './processors.js';

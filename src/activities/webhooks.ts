@@ -1,8 +1,7 @@
 import { createHmac } from 'node:crypto';
-import { isIP } from 'node:net';
 import { fetch, type Response } from 'undici';
 import type { EventEnvelope } from '../events/envelope.js';
-import { checkDestination, destinationAgent, PrivateDestinationError } from './destinations.js';
+import { checkDestination, destinationAgent, PrivateDestinationError, urlHost } from './destinations.js';
 import { subjectMatches } from '../events/subject.js';
 import type { SubscriptionCache } from '../store/subscriptions-cache.js';
 import type { DeliveryOutcome, Subscription, SubscriptionsRepo } from '../store/subscriptions-repo.js';
@@ -69,7 +68,7 @@ export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs, a
     let res: Response;
     try {
       // The agent checks names after resolution; an address written in the URL is checked here.
-      if (isIP(new URL(s.url).hostname.replace(/^\[|\]$/g, ''))) await checkDestination(s.url, allowPrivate);
+      if (urlHost(s.url).literal) await checkDestination(s.url, allowPrivate);
       const timeout = AbortSignal.timeout(timeoutMs);
       res = await fetch(s.url, { method: 'POST', headers, body, signal: cancelled ? AbortSignal.any([timeout, cancelled]) : timeout, ...(dispatcher && { dispatcher }) });
     } catch (err) {

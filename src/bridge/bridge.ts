@@ -3,6 +3,7 @@ import { AckPolicy, type Consumer, DeliverPolicy, type JetStreamClient, type Jet
 import { nanos } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
+import { type EventStatus, SETTLED_STATUSES } from '../events/envelope.js';
 import { SUBJECT_ROOT } from '../events/subject.js';
 import type { Logger } from '../logger.js';
 import { type DeadLetters, ensureDeadLetterStream } from '../nats/dead-letters.js';
@@ -43,7 +44,8 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
     recheckAfterMs: bridge.recheckAfterMs,
     async isSettled(eventId) {
       const d = await temporal.workflow.getHandle(eventId).describe();
-      return d.status.name !== 'RUNNING' || ['completed', 'failed', 'discarded'].includes(d.typedSearchAttributes.get(EventStatusKey) ?? '');
+      const status = d.typedSearchAttributes.get(EventStatusKey) as EventStatus | undefined;
+      return d.status.name !== 'RUNNING' || (status !== undefined && SETTLED_STATUSES.includes(status));
     },
   });
   const handle = createMessageHandler({
@@ -102,6 +104,8 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
       abort.signal.addEventListener('abort', stopBatch, { once: true });
       for await (const msg of batch) {
         const message = toStreamMessage(msg, created);
+        // Held while the message is handled, so a dead-letter flood is bounded too; a started
+        // event also holds its own place from the start on (it may count twice for a moment).
         const key = `message:${++handled}`;
         places.take(key);
         const task: Promise<Outcome> = handle(message, msg, msg.info.deliveryCount)

@@ -21,6 +21,8 @@ export const storableText = z.string().superRefine((s, ctx) => {
 });
 export const EVENT_STATUSES = ['pending', 'processing', 'completed', 'failed', 'discarded'] as const;
 export type EventStatus = (typeof EVENT_STATUSES)[number];
+/** An event's status is final for now: the workflow ends or parks waiting for an operator. */
+export const SETTLED_STATUSES: readonly EventStatus[] = ['completed', 'failed', 'discarded'];
 
 export const envelopeSchema = z.strictObject({
   event_id: z.uuid(),

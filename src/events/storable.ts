@@ -28,24 +28,31 @@ export interface Unstorable {
 }
 
 /** The first place in a JSON value that PostgreSQL could not store, or undefined. */
-export function findUnstorable(value: unknown, path: (string | number)[] = [], depth = 0): Unstorable | undefined {
+export function findUnstorable(value: unknown): Unstorable | undefined {
+  return walk(value, 0);
+}
+
+// Runs on every ingested event: the path is built only on the way back from a finding.
+function walk(value: unknown, depth: number): Unstorable | undefined {
   if (typeof value === 'string') {
     const why = unstorableText(value);
-    return why ? { path, message: why } : undefined;
+    return why ? { path: [], message: why } : undefined;
   }
-  if (typeof value === 'number') {
-    return Number.isFinite(value) ? undefined : { path, message: 'is not a finite number' };
-  }
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : { path: [], message: 'is not a finite number' };
   if (value === null || typeof value !== 'object') return undefined;
-  if (depth >= MAX_JSON_DEPTH) return { path, message: `nests deeper than ${MAX_JSON_DEPTH} levels` };
-  const entries: [string | number, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
-  for (const [key, v] of entries) {
-    if (typeof key === 'string') {
-      const why = unstorableText(key);
-      if (why) return { path: [...path, key], message: `has a key that ${why}` };
+  if (depth >= MAX_JSON_DEPTH) return { path: [], message: `nests deeper than ${MAX_JSON_DEPTH} levels` };
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = walk(value[i], depth + 1);
+      if (found) return { ...found, path: [i, ...found.path] };
     }
-    const found = findUnstorable(v, [...path, key], depth + 1);
-    if (found) return found;
+    return undefined;
+  }
+  for (const key in value) {
+    const why = unstorableText(key);
+    if (why) return { path: [key], message: `has a key that ${why}` };
+    const found = walk((value as Record<string, unknown>)[key], depth + 1);
+    if (found) return { ...found, path: [key, ...found.path] };
   }
   return undefined;
 }

@@ -98,12 +98,12 @@ export function createPublisher(nc: NatsConnection, timeoutMs = 5_000) {
     }
   };
 
-  function send(event: EventEnvelope, done: Waiting['done']): void {
+  function send(event: EventEnvelope, data: string, done: Waiting['done']): void {
     const w: Waiting = {
       token: (next++).toString(36),
       subject: subjectOf(event),
       id: event.event_id,
-      data: JSON.stringify(event),
+      data,
       deadline: Date.now() + timeoutMs,
       done,
     };
@@ -111,20 +111,21 @@ export function createPublisher(nc: NatsConnection, timeoutMs = 5_000) {
     if (queued.push(w) === 1) setImmediate(flush);
   }
 
-  /** Why the event can never be one stream message, or undefined when it can. */
-  function tooLarge(event: EventEnvelope): string | undefined {
-    const size = Buffer.byteLength(JSON.stringify(event));
+  /** The event serialized once, or why it can never be one stream message. */
+  function encode(event: EventEnvelope): { data: string } | { tooLarge: string } {
+    const data = JSON.stringify(event);
+    const size = Buffer.byteLength(data);
     const max = nc.info?.max_payload;
-    return max && size > max ? `the event is ${size} bytes once enriched; the stream takes at most ${max}` : undefined;
+    return max && size > max ? { tooLarge: `the event is ${size} bytes once enriched; the stream takes at most ${max}` } : { data };
   }
 
   return {
     /** Resolves only once JetStream has stored the event; the event id deduplicates retries. */
     publish(event: EventEnvelope): Promise<Published> {
-      const why = tooLarge(event);
-      if (why) return Promise.reject(new EventTooLargeError(why));
+      const encoded = encode(event);
+      if ('tooLarge' in encoded) return Promise.reject(new EventTooLargeError(encoded.tooLarge));
       return new Promise((resolve, reject) =>
-        send(event, (o) => (o.ok ? resolve({ subject: o.subject, seq: o.seq, duplicate: o.duplicate }) : reject(new StreamUnavailableError(o.error)))),
+        send(event, encoded.data, (o) => (o.ok ? resolve({ subject: o.subject, seq: o.seq, duplicate: o.duplicate }) : reject(new StreamUnavailableError(o.error)))),
       );
     },
 
@@ -143,9 +144,9 @@ export function createPublisher(nc: NatsConnection, timeoutMs = 5_000) {
             outcomes[i] = o;
             if (--left === 0) resolve(outcomes);
           };
-          const why = tooLarge(event);
-          if (why) settle({ ok: false, subject: subjectOf(event), error: why, tooLarge: true });
-          else send(event, settle);
+          const encoded = encode(event);
+          if ('tooLarge' in encoded) settle({ ok: false, subject: subjectOf(event), error: encoded.tooLarge, tooLarge: true });
+          else send(event, encoded.data, settle);
         });
       });
     },

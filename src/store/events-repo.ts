@@ -16,9 +16,6 @@ export interface Transition {
   at: string;
 }
 
-/** An event's status is final for now: the workflow ends or parks waiting for an operator. */
-export const SETTLED_STATUSES: readonly EventStatus[] = ['completed', 'failed', 'discarded'];
-
 export interface StoredEvent extends EventEnvelope {
   status: EventStatus;
   attempts: number;

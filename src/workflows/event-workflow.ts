@@ -76,13 +76,14 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
 
   const runId = workflowInfo().runId;
   let seq = 0;
-  // What EventStatus says: the bridge starts the run with `pending`.
-  let published: { status: EventStatus; since?: Date } = { status: 'pending' };
   let since = new Date();
+  // A transition noted since the last upsert of EventStatus.
+  let unpublished = false;
 
   function note(status: EventStatus, at: string, extra: { error?: string } & OperatorRequest = {}): void {
     seq += 1;
     since = new Date(at);
+    unpublished = true;
     state.status = status;
     state.lastError = extra.error ?? state.lastError;
     state.transitions.push({ status, at, attempts: state.attempts, ...extra });
@@ -96,9 +97,9 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
 
   /** One upsert per workflow task: called only where the task is about to end. */
   function publishStatus(): void {
-    if (published.status === state.status && published.since === since) return;
+    if (!unpublished) return;
     upsertSearchAttributes([{ key: EventStatusKey, value: state.status }, { key: EventStatusSinceKey, value: since }]);
-    published = { status: state.status, since };
+    unpublished = false;
   }
 
   /** Processing, and the `completed` transition with it when it succeeds. */
@@ -137,20 +138,20 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
   const startedAt = new Date().toISOString();
   const { unstorable } = await beginEvent({ event, runId, at: startedAt, ...(input.operator && { operator: input.operator }) });
   note('pending', startedAt);
-  if (unstorable) {
-    note('failed', startedAt, { error: unstorable });
-  } else {
-    note('processing', startedAt, input.operator);
-    const outcome = await process();
-    if (outcome.ok) {
-      note('completed', outcome.at);
-      publishStatus();
-      return state;
-    }
-    await transition('failed', { error: outcome.error });
-  }
+  if (unstorable) note('failed', startedAt, { error: unstorable });
+  else note('processing', startedAt, input.operator);
 
   for (;;) {
+    if (state.status === 'processing') {
+      const outcome: Outcome = unstorable ? { ok: false, error: unstorable } : await process();
+      if (outcome.ok) {
+        note('completed', outcome.at);
+        publishStatus();
+        return state;
+      }
+      await transition('failed', { error: outcome.error });
+    }
+    // Parked: failed, waiting for an operator.
     publishStatus();
     request = undefined;
     const acted = await condition(() => request !== undefined, input.parkTimeoutMs);
@@ -164,12 +165,5 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
       return state;
     }
     await transition('processing', operator);
-    const outcome: Outcome = unstorable ? { ok: false, error: unstorable } : await process();
-    if (outcome.ok) {
-      note('completed', outcome.at);
-      publishStatus();
-      return state;
-    }
-    await transition('failed', { error: outcome.error });
   }
 }
