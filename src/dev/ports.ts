@@ -1,19 +1,22 @@
 import { createConnection, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-// The OS picks a port that is free right now; another process may still take it before the caller
-// binds, which is acceptable for tests and dev servers that fail loudly on a clash.
-export function findFreePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('could not read the port'))));
-    });
-  });
+// Ports for the services a test or bench deployment starts. Not the OS's pick (listen on 0): that
+// comes from the ephemeral range, which outgoing connections draw from too, and one of them can
+// take the port before the service binds it (seen in CI: PostgreSQL "Address already in use").
+// Below Linux's ephemeral range (32768-60999) only listeners compete, and this process never
+// hands out the same port twice.
+const RANGE = { from: 20_000, to: 32_767 };
+const handedOut = new Set<number>();
+
+export async function findFreePort(host = '127.0.0.1'): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const port = RANGE.from + Math.floor(Math.random() * (RANGE.to - RANGE.from + 1));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (await isPortFree(port, host)) return port;
+  }
+  throw new Error(`no free port found between ${RANGE.from} and ${RANGE.to}`);
 }
 
 export async function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
