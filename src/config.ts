@@ -28,6 +28,21 @@ const schema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().default('events'),
   TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
 
+  // TLS per hop: file paths of PEM certificates and keys (a client pair only where the server asks).
+  DATABASE_SSL_MODE: z.enum(['disable', 'require', 'verify-ca', 'verify-full']).optional(),
+  DATABASE_SSL_CA: z.string().optional(),
+  DATABASE_SSL_CERT: z.string().optional(),
+  DATABASE_SSL_KEY: z.string().optional(),
+  NATS_TLS_CA: z.string().optional(),
+  NATS_TLS_CERT: z.string().optional(),
+  NATS_TLS_KEY: z.string().optional(),
+  TEMPORAL_TLS: bool.optional(),
+  TEMPORAL_TLS_CA: z.string().optional(),
+  TEMPORAL_TLS_CERT: z.string().optional(),
+  TEMPORAL_TLS_KEY: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  TEMPORAL_API_KEY: z.string().optional(),
+
   STREAM_NAME: z.string().default('EVENTS'),
   STREAM_MAX_MESSAGES: z.coerce.number().int().positive().default(1_000_000),
   STREAM_MAX_AGE: duration.default(30 * 86_400_000),
@@ -89,6 +104,15 @@ const schema = z.object({
   DEV_TEMPORAL_UI_PORT: z.coerce.number().int().default(8233),
   DEV_NATS_PORT: z.coerce.number().int().default(4223),
   DEV_POSTGRES_PORT: z.coerce.number().int().default(5433),
+}).superRefine((env, ctx) => {
+  const pairs = [['DATABASE_SSL_CERT', 'DATABASE_SSL_KEY'], ['NATS_TLS_CERT', 'NATS_TLS_KEY'], ['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY']] as const;
+  for (const [cert, key] of pairs) {
+    if (Boolean(env[cert]) !== Boolean(env[key])) ctx.addIssue({ code: 'custom', path: [env[cert] ? key : cert], message: `${cert} and ${key} go together` });
+  }
+  // pg lets an sslmode in the URL override the TLS options, which would silently undo the setting.
+  if (env.DATABASE_SSL_MODE && env.DATABASE_URL && /[?&]sslmode=/.test(env.DATABASE_URL)) {
+    ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message: 'has an sslmode: set it with DATABASE_SSL_MODE only' });
+  }
 });
 
 export type Config = ReturnType<typeof toConfig>;
@@ -104,12 +128,29 @@ function toConfig(env: z.infer<typeof schema>) {
     http: { host: env.HOST, port: env.PORT, bodyLimit: env.BODY_LIMIT_BYTES },
     databaseUrl: env.DATABASE_URL,
     databasePoolMax: env.DATABASE_POOL_MAX,
+    databaseTls: {
+      mode: env.DATABASE_SSL_MODE ?? (env.DATABASE_SSL_CA ? 'verify-full' : 'disable'),
+      caFile: env.DATABASE_SSL_CA,
+      certFile: env.DATABASE_SSL_CERT,
+      keyFile: env.DATABASE_SSL_KEY,
+    },
     natsUrl: env.NATS_URL,
+    natsTls: { caFile: env.NATS_TLS_CA, certFile: env.NATS_TLS_CERT, keyFile: env.NATS_TLS_KEY },
     temporal: {
       address: env.TEMPORAL_ADDRESS,
       namespace: env.TEMPORAL_NAMESPACE,
       taskQueue: env.TEMPORAL_TASK_QUEUE,
       uiUrl: env.TEMPORAL_UI_URL,
+      tls: {
+        // An API key (Temporal Cloud) is only ever sent over TLS.
+        enabled: env.TEMPORAL_TLS ?? Boolean(env.TEMPORAL_TLS_CA || env.TEMPORAL_TLS_CERT || env.TEMPORAL_API_KEY),
+        caFile: env.TEMPORAL_TLS_CA,
+        certFile: env.TEMPORAL_TLS_CERT,
+        keyFile: env.TEMPORAL_TLS_KEY,
+        serverName: env.TEMPORAL_TLS_SERVER_NAME,
+      },
+      /** Secret: never logged. */
+      apiKey: env.TEMPORAL_API_KEY,
     },
     stream: {
       name: env.STREAM_NAME,

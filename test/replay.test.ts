@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
-import { WORKFLOWS_PATH } from '../src/worker/create-worker.js';
+import { WORKFLOWS_PATH } from '../src/worker/workflow-bundle.js';
 
 // Determinism guard: the committed histories (test/histories, made by `npm run
 // histories:record`) must replay against the current workflow code. A change that would break

@@ -8,7 +8,7 @@ import type { EventEnvelope } from '../src/events/envelope.js';
 import { createEventsRepo } from '../src/store/events-repo.js';
 import { createPool, type Pool } from '../src/store/pool.js';
 import { createDataConverter } from '../src/temporal/codec.js';
-import { WORKFLOWS_PATH } from '../src/worker/create-worker.js';
+import { WORKFLOWS_PATH } from '../src/worker/workflow-bundle.js';
 import {
   discardSignal, EventStatusKey, type EventWorkflowInput, reprocessSignal, SEARCH_ATTRIBUTE_KEYS, statusQuery, initialSearchAttributes,
 } from '../src/workflows/definitions.js';

@@ -19,8 +19,8 @@ export interface ConnectedDeps {
 
 /** Connects everything the API needs, as the server entry and the in-process test apps use it. */
 export async function connectAppDeps(config: Config, log: Logger): Promise<ConnectedDeps> {
-  const pool = createPool(required(config.databaseUrl, 'DATABASE_URL'), config.databasePoolMax);
-  const nc = await connectNats(required(config.natsUrl, 'NATS_URL'), 'event-service-api', log);
+  const pool = createPool(required(config.databaseUrl, 'DATABASE_URL'), config.databasePoolMax, config.databaseTls);
+  const nc = await connectNats(required(config.natsUrl, 'NATS_URL'), 'event-service-api', log, config.natsTls);
   const temporal = await connectTemporal(required(config.temporal.address, 'TEMPORAL_ADDRESS'), config);
   const js = jetstream(nc);
   const deps: AppDeps = {

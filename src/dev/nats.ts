@@ -13,6 +13,8 @@ export interface NatsOptions {
   port: number;
   /** HTTP monitoring port; defaults to port + 10000 when free, else any free port. */
   monitorPort?: number;
+  /** More server flags (the TLS test's --tls… flags). */
+  extraArgs?: string[];
 }
 
 export async function resolveNatsServer(cacheDir: string, log: Log): Promise<string> {
@@ -38,7 +40,7 @@ export async function startNats(bin: string, dataDir: string, opts: NatsOptions,
   const dir = join(dataDir, 'nats');
   await mkdir(dir, { recursive: true });
   const monitorPort = opts.monitorPort ?? (await defaultMonitorPort(opts.port));
-  const args = ['-a', '127.0.0.1', '-p', String(opts.port), '-m', String(monitorPort), '-js', '-sd', dir];
+  const args = ['-a', '127.0.0.1', '-p', String(opts.port), '-m', String(monitorPort), '-js', '-sd', dir, ...(opts.extraArgs ?? [])];
   const child = spawnManaged({ name: 'nats', command: bin, args, logFile: join(dir, 'nats-server.log'), log });
   const monitorUrl = `http://127.0.0.1:${monitorPort}`;
   try {

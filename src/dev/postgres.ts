@@ -8,7 +8,11 @@ import { ensureTraversable, pgBinaries, pgOwner, type Owner } from './postgres-h
 
 type Log = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 
-export interface PostgresOptions { port: number }
+export interface PostgresOptions {
+  port: number;
+  /** Server settings passed as `-c name=value` (the TLS test turns ssl on this way). */
+  settings?: Record<string, string>;
+}
 
 export interface RunningPostgres {
   child: ManagedChild;
@@ -32,7 +36,10 @@ export async function startPostgres(dataDir: string, opts: PostgresOptions, log:
     name: 'postgres',
     command: bin.postgres,
     // No Unix socket: its default folder may be missing or shared with the system's PostgreSQL.
-    args: ['-D', pgDir, '-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    args: [
+      '-D', pgDir, '-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
+      ...Object.entries(opts.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+    ],
     logFile: join(pgDir, 'postgres.log'),
     // SIGINT is PostgreSQL's "fast" shutdown; SIGTERM ("smart") waits for every client to leave.
     stopSignal: 'SIGINT',

@@ -8,9 +8,7 @@ import type { SubscriptionCache } from '../store/subscriptions-cache.js';
 import { createSubscriptionsRepo } from '../store/subscriptions-repo.js';
 import type { Pool } from '../store/pool.js';
 import { createDataConverter } from '../temporal/codec.js';
-import { modulePath } from '../source-path.js';
-
-export const WORKFLOWS_PATH = modulePath('../workflows/index', import.meta.url);
+import { workflowSource } from './workflow-bundle.js';
 
 export interface WorkerDeps {
   connection: NativeConnection;
@@ -27,7 +25,7 @@ export function createWorker({ connection, pool, config, subscriptions, processo
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    workflowsPath: WORKFLOWS_PATH,
+    ...workflowSource(),
     activities: createActivities({
       repo: createEventsRepo(pool),
       processors: createProcessorRegistry(processors),

@@ -11,6 +11,7 @@ import { connectNats } from '../nats/connection.js';
 import { createDeadLetters } from '../nats/dead-letters.js';
 import { ensureStream } from '../nats/stream.js';
 import { handleShutdown, type ShutdownStep } from '../shutdown.js';
+import { temporalConnectionOptions } from '../temporal/connection-options.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { migrate } from '../store/migrate.js';
 import { createPool } from '../store/pool.js';
@@ -30,11 +31,12 @@ async function main(): Promise<void> {
   installRuntimeLogger(log);
   const address = required(config.temporal.address, 'TEMPORAL_ADDRESS');
 
-  const pool = createPool(required(config.databaseUrl, 'DATABASE_URL'), config.databasePoolMax);
+  const pool = createPool(required(config.databaseUrl, 'DATABASE_URL'), config.databasePoolMax, config.databaseTls);
   await migrate(pool, log);
-  const operator = await Connection.connect({ address });
+  const temporalOptions = temporalConnectionOptions(address, config.temporal);
+  const operator = await Connection.connect(temporalOptions);
   await ensureSearchAttributes(operator, config.temporal.namespace, log).finally(() => operator.close());
-  const connection = await NativeConnection.connect({ address });
+  const connection = await NativeConnection.connect(temporalOptions);
   const subscriptions = createSubscriptionCache({ pool, repo: createSubscriptionsRepo(pool, secretBoxFor(config)), log });
   let bridge: Bridge | undefined;
   const worker = await createWorker({ connection, pool, config, subscriptions, onSettled: (eventId) => bridge?.settled(eventId) });
@@ -43,7 +45,7 @@ async function main(): Promise<void> {
   const running = worker.run();
 
   if (config.bridge.enabled) {
-    const nc = await connectNats(required(config.natsUrl, 'NATS_URL'), 'event-service-bridge', log);
+    const nc = await connectNats(required(config.natsUrl, 'NATS_URL'), 'event-service-bridge', log, config.natsTls);
     const jsm = await jetstreamManager(nc);
     await ensureStream(jsm, config.stream);
     // On the worker's own connection, so that starts are eager: the first workflow task comes
