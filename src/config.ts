@@ -100,6 +100,7 @@ const schema = z.object({
   DEV_CACHE_DIR: z.string().optional(),
   XDG_CACHE_HOME: z.string().optional(),
   TEMPORAL_CLI_PATH: z.string().optional(),
+  DEV_TEMPORAL: z.enum(['cli', 'server']).default('cli'),
   DEV_TEMPORAL_PORT: z.coerce.number().int().default(7233),
   DEV_TEMPORAL_UI_PORT: z.coerce.number().int().default(8233),
   DEV_NATS_PORT: z.coerce.number().int().default(4223),
@@ -219,6 +220,8 @@ function toConfig(env: z.infer<typeof schema>) {
       testDataDir: resolve(env.TEST_DATA_DIR),
       cacheDir: resolve(env.DEV_CACHE_DIR ?? resolve(cacheHome, 'event-service', 'bin')),
       temporalCliPath: env.TEMPORAL_CLI_PATH,
+      /** Which Temporal the dev and test stacks start: the CLI's SQLite dev server, or Temporal's server on PostgreSQL. */
+      temporalKind: env.DEV_TEMPORAL,
       temporalPort: env.DEV_TEMPORAL_PORT,
       temporalUiPort: env.DEV_TEMPORAL_UI_PORT,
       natsPort: env.DEV_NATS_PORT,

@@ -1,5 +1,3 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { loadConfig } from '../src/config.js';
 import { resolveTemporalCli } from '../src/dev/stack.js';
@@ -12,13 +10,15 @@ import { TEST_LIFECYCLE_ENV } from './stack-settings.js';
 export default async function setup(project: TestProject) {
   const { dev } = loadConfig();
   const log = createLogger('test-stack', 'warn');
-  // Workflows a previous run left parked would replay against today's workflow code; the suite
-  // wants none of them, so Temporal starts empty (PostgreSQL and NATS keep their data: ids are unique).
-  await rm(join(dev.testDataDir, 'temporal'), { recursive: true, force: true });
   const deployment = await startThrowawayDeployment({
     dataDir: dev.testDataDir,
     cacheDir: dev.cacheDir,
     ...(dev.temporalCliPath && { temporalCliPath: dev.temporalCliPath }),
+    // DEV_TEMPORAL=server runs the suite against Temporal's server on PostgreSQL (the production path).
+    temporalKind: dev.temporalKind,
+    // Workflows a previous run left parked would replay against today's workflow code; the suite
+    // wants none of them, so Temporal starts empty (PostgreSQL and NATS keep their data: ids are unique).
+    freshTemporal: true,
     env: { ...TEST_LIFECYCLE_ENV, NODE_ENV: 'test', LOG_LEVEL: 'error' },
     log,
   });

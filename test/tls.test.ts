@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { chown, copyFile } from 'node:fs/promises';
+import { chown, copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,9 +23,10 @@ let deps: RunningStack;
 let services: Services | undefined;
 let env: Record<string, string>;
 let apiUrl: string;
+let dataDir: string;
 
 beforeAll(async () => {
-  const dataDir = join(loadConfig().dev.testDataDir, `tls-${randomUUID()}`);
+  dataDir = join(loadConfig().dev.testDataDir, `tls-${randomUUID()}`);
   certs = await makeTestCertificates(join(dataDir, 'certs'));
   // PostgreSQL reads its key as its own user and refuses a key others can read.
   const owner = await pgOwner(log);
@@ -75,6 +76,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await services?.stop();
   await deps?.stop();
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
 describe('TLS to NATS and PostgreSQL', () => {

@@ -3,6 +3,7 @@ import type { ManagedChild } from './child-process.js';
 import { startNats, resolveNatsServer, type NatsOptions } from './nats.js';
 import { startPostgres, type PostgresOptions } from './postgres.js';
 import { resolveTemporalCli, startTemporal, type TemporalOptions } from './temporal.js';
+import { resolveTemporalServer, startTemporalServer } from './temporal-server.js';
 
 export { findFreePort } from './ports.js';
 export { resolveTemporalCli } from './temporal.js';
@@ -31,7 +32,7 @@ export interface RunningStack {
   stop(): Promise<void>;
 }
 
-type Started = Omit<RunningStack, 'stop' | 'pids'> & { child: ManagedChild };
+type Started = Omit<RunningStack, 'stop' | 'pids'> & { children: ManagedChild[] };
 
 /** Starts the requested services in parallel and resolves once every one of them serves. */
 export async function startStack(opts: StackOptions): Promise<RunningStack> {
@@ -45,14 +46,35 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     return started;
   };
 
+  const temporal = opts.temporal;
+  const postgres = opts.postgres;
+  if (temporal?.kind === 'server' && !postgres) {
+    throw new Error('the Temporal server profile keeps its data in the dev stack\'s PostgreSQL: leave DATABASE_URL unset');
+  }
   const starts: Promise<Started>[] = [];
-  if (opts.temporal) {
-    const temporal = opts.temporal;
+  const postgresStart = postgres
+    ? timed('postgres', async () => {
+        const p = await startPostgres(opts.dataDir, postgres, log);
+        return { children: [p.child], databaseUrl: p.databaseUrl };
+      })
+    : undefined;
+  if (postgresStart) starts.push(postgresStart);
+  if (temporal?.kind === 'server' && postgresStart) {
+    // Built while PostgreSQL starts; the server itself needs the database up.
+    starts.push(
+      Promise.all([resolveTemporalServer(opts.cacheDir, log), postgresStart]).then(([bins, pg]) =>
+        timed('temporal', async () => {
+          const t = await startTemporalServer(bins, opts.dataDir, pg.databaseUrl!, temporal, log);
+          return { children: [t.ui, t.child], temporalAddress: t.address, temporalUiUrl: t.uiUrl };
+        }),
+      ),
+    );
+  } else if (temporal) {
     starts.push(
       resolveTemporalCli(opts.cacheDir, temporal.cliPath, log).then((cli) =>
         timed('temporal', async () => {
           const t = await startTemporal(cli, opts.dataDir, temporal, log);
-          return { child: t.child, temporalAddress: t.address, temporalUiUrl: t.uiUrl };
+          return { children: [t.child], temporalAddress: t.address, temporalUiUrl: t.uiUrl };
         }),
       ),
     );
@@ -63,18 +85,9 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
       resolveNatsServer(opts.cacheDir, log).then((bin) =>
         timed('nats', async () => {
           const n = await startNats(bin, opts.dataDir, nats, log);
-          return { child: n.child, natsUrl: n.url, natsMonitorUrl: n.monitorUrl };
+          return { children: [n.child], natsUrl: n.url, natsMonitorUrl: n.monitorUrl };
         }),
       ),
-    );
-  }
-  if (opts.postgres) {
-    const postgres = opts.postgres;
-    starts.push(
-      timed('postgres', async () => {
-        const p = await startPostgres(opts.dataDir, postgres, log);
-        return { child: p.child, databaseUrl: p.databaseUrl };
-      }),
     );
   }
 
@@ -82,7 +95,8 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   const results = await Promise.allSettled(starts);
   const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const stop = async () => {
-    await Promise.all(started.map((s) => s.child.stop()));
+    // Each service's children in order (the Temporal UI before its server), services in parallel.
+    await Promise.all(started.map(async (s) => { for (const child of s.children) await child.stop(); }));
   };
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (failures.length > 0) {
@@ -98,7 +112,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     natsUrl: pick('natsUrl'),
     natsMonitorUrl: pick('natsMonitorUrl'),
     databaseUrl: pick('databaseUrl'),
-    pids: Object.fromEntries(started.flatMap((s) => (s.child.pid === undefined ? [] : [[s.child.name, s.child.pid]]))),
+    pids: Object.fromEntries(started.flatMap((s) => s.children.flatMap((c) => (c.pid === undefined ? [] : [[c.name, c.pid]])))),
     stop,
   };
 }

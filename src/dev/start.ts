@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
 import { devPayloadKey } from './payload-key.js';
@@ -10,6 +11,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger('dev', config.logLevel);
   const { dev } = config;
+  // `npm start -- --temporal server`: Temporal's own server on PostgreSQL instead of the CLI's dev server.
+  const { values: args } = parseArgs({ options: { temporal: { type: 'string', default: dev.temporalKind } } });
+  if (args.temporal !== 'cli' && args.temporal !== 'server') throw new Error(`--temporal is cli or server, not ${args.temporal}`);
   // The dev UI shows decrypted payloads through the API's codec endpoint, so its origin may call it.
   const uiOrigins = [`http://localhost:${dev.temporalUiPort}`, `http://127.0.0.1:${dev.temporalUiPort}`];
 
@@ -19,6 +23,7 @@ async function main(): Promise<void> {
     log,
     ...(!config.temporal.address && {
       temporal: {
+        kind: args.temporal,
         port: dev.temporalPort,
         uiPort: dev.temporalUiPort,
         uiCodecEndpoint: `http://localhost:${config.http.port}/codec`,

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { SearchAttributeType } from '@temporalio/common';
@@ -38,6 +38,10 @@ type Log = { info(obj: object, msg: string): void; warn(obj: object, msg: string
 const quiet: Log = { info: () => undefined, warn: () => undefined };
 
 export interface TemporalOptions {
+  /** `cli`: the CLI's dev server on SQLite (default); `server`: Temporal's server on the stack's PostgreSQL. */
+  kind?: TemporalKind;
+  /** Start with no workflows: a previous run's parked ones would replay against today's code. */
+  fresh?: boolean;
   port: number;
   uiPort: number;
   cliPath?: string;
@@ -62,6 +66,8 @@ export async function resolveTemporalCli(cacheDir: string, cliPath?: string, log
   });
 }
 
+export type TemporalKind = 'cli' | 'server';
+
 export interface RunningTemporal {
   child: ManagedChild;
   address: string;
@@ -70,6 +76,7 @@ export interface RunningTemporal {
 
 export async function startTemporal(cli: string, dataDir: string, opts: TemporalOptions, log: Log): Promise<RunningTemporal> {
   const dir = join(dataDir, 'temporal');
+  if (opts.fresh) await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const address = `127.0.0.1:${opts.port}`;
   const args = [

@@ -3,6 +3,7 @@ import { devPayloadKey, type PayloadKeyEnv } from './payload-key.js';
 import { findFreePort } from './ports.js';
 import { spawnServices } from './services.js';
 import { startStack } from './stack.js';
+import type { TemporalKind } from './temporal.js';
 
 export interface ThrowawayDeployment {
   apiUrl: string;
@@ -28,6 +29,10 @@ export async function startThrowawayDeployment(opts: {
   dataDir: string;
   cacheDir: string;
   temporalCliPath?: string;
+  /** The CLI's dev server (default) or Temporal's server on the deployment's PostgreSQL. */
+  temporalKind?: TemporalKind;
+  /** Temporal starts with no workflows. */
+  freshTemporal?: boolean;
   env: Record<string, string>;
   log: Logger;
   /** Worker processes, 1 by default. */
@@ -45,6 +50,8 @@ export async function startThrowawayDeployment(opts: {
     cacheDir: opts.cacheDir,
     log: opts.log,
     temporal: {
+      ...(opts.temporalKind && { kind: opts.temporalKind }),
+      ...(opts.freshTemporal && { fresh: true }),
       port: temporalPort,
       uiPort: temporalUiPort,
       uiCodecEndpoint: `http://127.0.0.1:${apiPort}/codec`,

@@ -1,0 +1,187 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time.js';
+import { ensureSearchAttributes } from '../temporal/search-attributes.js';
+import { EventCategoryKey, EventSourceKey, EventStatusKey, EventStatusSinceKey, EventTypeKey } from '../workflows/definitions.js';
+import { runToEnd, spawnManaged, type ManagedChild } from './child-process.js';
+import { goInstall } from './go-install.js';
+import { findFreePort, waitUntil } from './ports.js';
+import { DEV_DYNAMIC_CONFIG, type RunningTemporal, type TemporalOptions } from './temporal.js';
+import { startTemporalUi } from './temporal-ui.js';
+
+// The production path without Docker: Temporal's own server (frontend, history, matching and
+// worker services in one process) on the stack's PostgreSQL, instead of the CLI's SQLite dev
+// server. Same version as the server inside the CLI, so the Go build cache serves both.
+export const TEMPORAL_SERVER_VERSION = '1.29.1';
+const HISTORY_SHARDS = 4;
+const NAMESPACE = 'default';
+const RETENTION_DAYS = 7;
+
+type Log = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+
+export interface TemporalServerBinaries { server: string; sqlTool: string; ui: string }
+
+export async function resolveTemporalServer(cacheDir: string, log: Log): Promise<TemporalServerBinaries> {
+  const build = (name: string, module: string, binary: string, version: string) =>
+    goInstall({
+      module,
+      version: `v${version}`,
+      binary,
+      dir: join(cacheDir, `${name}-${version}`),
+      alternative: 'run without `--temporal server` (the CLI dev server), or set TEMPORAL_ADDRESS to a Temporal server that is already running',
+      log,
+    });
+  // One after another: two Go builds at once only fight over the same cores and cache.
+  const server = await build('temporal-server', 'go.temporal.io/server/cmd/server', 'server', TEMPORAL_SERVER_VERSION);
+  const sqlTool = await build('temporal-sql-tool', 'go.temporal.io/server/cmd/tools/sql', 'sql', TEMPORAL_SERVER_VERSION);
+  const ui = await build('temporal-ui-server', 'github.com/temporalio/ui-server/v2/cmd/server', 'server', TEMPORAL_UI_VERSION);
+  return { server, sqlTool, ui };
+}
+export const TEMPORAL_UI_VERSION = '2.42.1';
+
+export async function startTemporalServer(
+  bins: TemporalServerBinaries,
+  dataDir: string,
+  databaseUrl: string,
+  opts: TemporalOptions,
+  log: Log,
+): Promise<RunningTemporal & { ui: ManagedChild }> {
+  const dir = join(dataDir, 'temporal-server');
+  await mkdir(join(dir, 'config'), { recursive: true });
+  const db = new URL(databaseUrl);
+  await setUpSchemas(bins.sqlTool, db, dir, opts.fresh ?? false);
+
+  const ports = await freePorts(8);
+  const rpc = (grpcPort: number, membershipPort: number) => ({ rpc: { grpcPort, membershipPort, bindOnLocalHost: true } });
+  const store = (databaseName: string, maxConns: number) => ({
+    sql: {
+      pluginName: 'postgres12', databaseName, connectAddr: db.host, connectProtocol: 'tcp',
+      user: decodeURIComponent(db.username), password: decodeURIComponent(db.password), maxConns, maxIdleConns: maxConns, maxConnLifetime: '1h',
+    },
+  });
+  const address = `127.0.0.1:${opts.port}`;
+  // JSON is YAML: the server reads this file as its `events` environment.
+  const config = {
+    log: { stdout: true, level: 'warn' },
+    persistence: {
+      defaultStore: 'default',
+      visibilityStore: 'visibility',
+      numHistoryShards: HISTORY_SHARDS,
+      datastores: { default: store('temporal', 20), visibility: store('temporal_visibility', 10) },
+    },
+    global: { membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' } },
+    services: {
+      frontend: { rpc: { ...rpc(opts.port, ports[0]!).rpc, httpPort: ports[1]! } },
+      history: rpc(ports[2]!, ports[3]!),
+      matching: rpc(ports[4]!, ports[5]!),
+      worker: rpc(ports[6]!, ports[7]!),
+    },
+    clusterMetadata: {
+      enableGlobalNamespace: false,
+      failoverVersionIncrement: 10,
+      masterClusterName: 'active',
+      currentClusterName: 'active',
+      clusterInformation: { active: { enabled: true, initialFailoverVersion: 1, rpcName: 'frontend', rpcAddress: address } },
+    },
+    dcRedirectionPolicy: { policy: 'noop' },
+    dynamicConfigClient: { filepath: join(dir, 'dynamic-config.yaml'), pollInterval: '10s' },
+  };
+  await writeFile(join(dir, 'config', 'events.yaml'), JSON.stringify(config, null, 2));
+  const dynamic = Object.fromEntries(Object.entries({ ...DEV_DYNAMIC_CONFIG, 'limit.maxIDLength': 255 }).map(([k, value]) => [k, [{ value }]]));
+  await writeFile(join(dir, 'dynamic-config.yaml'), JSON.stringify(dynamic, null, 2));
+
+  const child = spawnManaged({
+    name: 'temporal',
+    command: bins.server,
+    args: ['--root', dir, '--config', 'config', '--env', 'events', '--allow-no-auth', 'start'],
+    logFile: join(dir, 'temporal-server.log'),
+    log,
+    background: true,
+  });
+  let ui: ManagedChild | undefined;
+  try {
+    await child.whileRunning((signal) => waitUntil(`Temporal server at ${address}`, () => serves(address), 90_000, signal, 500));
+    await child.whileRunning(() => registerNamespace(address, log));
+    ui = await startTemporalUi(bins.ui, dir, { address, uiPort: opts.uiPort, ...(opts.uiCodecEndpoint && { codecEndpoint: opts.uiCodecEndpoint }) }, log);
+  } catch (err) {
+    await child.stop();
+    throw err;
+  }
+  return { child, ui, address, uiUrl: `http://localhost:${opts.uiPort}` };
+}
+
+/** Creates both databases and brings their schemas to the version this server expects; a no-op when done. */
+async function setUpSchemas(sqlTool: string, db: URL, dir: string, fresh: boolean): Promise<void> {
+  const common = ['--plugin', 'postgres12', '--ep', db.hostname, '-p', db.port, '-u', decodeURIComponent(db.username), '--pw', decodeURIComponent(db.password)];
+  for (const [database, schema] of [['temporal', 'temporal'], ['temporal_visibility', 'visibility']] as const) {
+    const run = (name: string, args: string[]) =>
+      runToEnd({ name: `temporal-sql-tool ${name} ${database}`, command: sqlTool, args: [...common, '--db', database, ...args], logFile: join(dir, `schema-${database}.log`) });
+    if (fresh) await run('drop', ['drop', '-f']).catch(() => undefined);
+    // `create` fails when the database exists, and `setup-schema -v 0.0` only adds the version
+    // table; both are safe to repeat, and `update-schema` then applies what is missing.
+    await run('create', ['create']).catch(() => undefined);
+    await run('setup-schema', ['setup-schema', '-v', '0.0']).catch(() => undefined);
+    await run('update-schema', ['update-schema', '--schema-name', `postgresql/v12/${schema}`]);
+  }
+}
+
+async function serves(address: string): Promise<boolean> {
+  const connection = await Connection.connect({ address, connectTimeout: 2_000 }).catch(() => undefined);
+  if (!connection) return false;
+  try {
+    await connection.workflowService.getSystemInfo({});
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection.close();
+  }
+}
+
+/**
+ * The namespace and search attributes, then a probe start that sets every search attribute: the
+ * frontend caches namespaces and search attributes, and the API and worker must not start before
+ * it accepts both (a start refused for an unknown attribute would be dead-lettered).
+ */
+async function registerNamespace(address: string, log: Log): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    const exists = await connection.workflowService.describeNamespace({ namespace: NAMESPACE }).then(() => true, () => false);
+    if (!exists) {
+      await connection.workflowService.registerNamespace({
+        namespace: NAMESPACE,
+        workflowExecutionRetentionPeriod: msToTs(RETENTION_DAYS * 86_400_000),
+      });
+      log.info({ namespace: NAMESPACE, retentionDays: RETENTION_DAYS }, 'Temporal namespace registered');
+    }
+    // A namespace just registered reaches the server's namespace cache a few seconds later.
+    await waitUntil(`namespace ${NAMESPACE} to be served`, () => ensureSearchAttributes(connection, NAMESPACE, log).then(() => true, () => false), 60_000, undefined, 500);
+    const client = new Client({ connection, namespace: NAMESPACE });
+    const probe = `stack-probe-${process.pid}-${Date.now()}`;
+    await waitUntil('the Temporal frontend to accept the event search attributes', async () => {
+      try {
+        const handle = await client.workflow.start('stackProbe', {
+          taskQueue: 'stack-probe',
+          workflowId: probe,
+          typedSearchAttributes: [
+            { key: EventStatusKey, value: 'probe' }, { key: EventTypeKey, value: 'probe' }, { key: EventSourceKey, value: 'probe' },
+            { key: EventCategoryKey, value: 'probe' }, { key: EventStatusSinceKey, value: new Date() },
+          ],
+        });
+        await handle.terminate('stack probe');
+        return true;
+      } catch {
+        return false;
+      }
+    }, 90_000, undefined, 1_000);
+  } finally {
+    await connection.close();
+  }
+}
+
+async function freePorts(n: number): Promise<number[]> {
+  const ports: number[] = [];
+  for (let i = 0; i < n; i++) ports.push(await findFreePort());
+  return ports;
+}
