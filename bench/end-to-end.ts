@@ -15,7 +15,7 @@ import { postEvent, steadyLoad } from './load.js';
 import { cpuMeter, rssMb } from './proc.js';
 import { fmt, pool, summarize } from './stats.js';
 
-// `npm run bench [-- --events 3000 --concurrency 50 --steady 20 --soak 0 --workers 1]`: on a throwaway
+// `npm run bench [-- --events 3000 --concurrency 50 --steady 20 --soak 0 --workers 1 --temporal cli|server]`: on a throwaway
 // deployment, first the machine's ceilings (bench/limits), then the project:
 //  1. burst: N events posted at once, with no processors and then with one webhook subscriber;
 //     ingestion rate, end-to-end rate, drain time, latency received→completed, CPU per event;
@@ -31,6 +31,8 @@ const { values: args } = parseArgs({
     steady: { type: 'string', default: '20' },
     soak: { type: 'string', default: '0' },
     workers: { type: 'string', default: '1' },
+    // `server`: Temporal's own server on PostgreSQL (the production path) instead of the CLI's dev server.
+    temporal: { type: 'string', default: 'cli' },
   },
 });
 const N = Number(args.events);
@@ -132,6 +134,7 @@ async function main(): Promise<void> {
     env: { LOG_LEVEL: 'error' },
     log,
     workers: Number(args.workers),
+    temporalKind: args.temporal === 'server' ? 'server' : 'cli',
   });
   const db = new pg.Pool({ connectionString: d.databaseUrl, max: 2 });
   let delivered = 0;
