@@ -1,19 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { expect } from 'vitest';
-import type { Client } from '../../sdk/browser/src/client.js';
-import type { Report } from '../../sdk/browser/src/types.js';
 import { eventually, testPool } from '../helpers.js';
 import { startApp } from '../in-process-app.js';
 import { buildSdk } from './build-sdk.js';
 import { launchChromium } from './chromium.js';
 import { startSdkSite } from './sdk-site.js';
 
+// What the test page puts on `window`, typed here without the DOM library the Node code does not
+// load (the SDK's own types need it): the functions passed to page.evaluate run in the page.
+interface SdkStats { storage: string; queued: number; accepted: number; duplicates: number; rejected: number; evicted: number; retries: number; exitSends: number }
+export interface SdkReport { type: 'sent' | 'rejected' | 'evicted' | 'retry' | 'error'; [key: string]: any }
 declare global {
-  interface Window {
-    client: Client;
-    reports: Report[];
-  }
+  var window: {
+    client: {
+      track(type: string, data?: Record<string, unknown>, options?: { category?: string }): string;
+      flush(): Promise<void>;
+      stats(): Promise<SdkStats>;
+      destroy(): void;
+    };
+    reports: SdkReport[];
+    setVisibility(state: 'hidden' | 'visible'): void;
+  };
 }
 
 /**
@@ -34,6 +42,8 @@ export async function startBrowserHarness() {
     const page = await browser.context.newPage();
     await page.goto(site.pageUrl(params));
     await page.waitForFunction(() => window.client !== undefined);
+    // The flush every page starts with (for what earlier visits left queued) is over before the test tracks anything.
+    await page.evaluate(() => window.client.flush());
     return page;
   }
 

@@ -26,6 +26,11 @@ window.reports = [];
 window.client = EventService.init({ endpoint: q.get('endpoint'), writeKey: q.get('key'), name: q.get('name'),
   batchSize: n('batch', 50), flushIntervalMs: n('interval', 5000), maxQueueSize: n('cap', 1000),
   retry: { baseMs: n('retryBase', 1000), maxMs: n('retryMax', 60000) }, onReport: (r) => window.reports.push(r) });
+// Headless Chromium never hides a tab by itself: this tells the page what a tab switch would.
+window.setVisibility = (state) => {
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
+  document.dispatchEvent(new Event('visibilitychange'));
+};
 </script></body></html>`;
 
 const listen = (server: Server) => new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
