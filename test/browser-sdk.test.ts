@@ -47,6 +47,8 @@ describe('browser SDK in Chromium', () => {
     expect(new Set(rows.map((r) => r.session_id)).size).toBe(1);
     expect(rows[0]!.metadata.sdk).toEqual({ name: 'event-service-browser', version: '0.1.0' });
     expect(rows[0]!.metadata.app).toBe('sdk_test');
+    // Every request stamped sent_at, so the service measured the browser's clock against its own.
+    expect(rows.filter((r) => typeof r.metadata.clock_skew_ms !== 'number')).toEqual([]);
     await page.close();
   });
 
@@ -79,6 +81,9 @@ describe('browser SDK in Chromium', () => {
     const name = `exit-${randomUUID()}`;
     // No timer would send these before the page goes.
     const page = await h.open({ name, batch: 500, interval: 600_000 });
+    const listened = await page.evaluate(() => window.listened);
+    expect(listened).toEqual(expect.arrayContaining(['pagehide', 'visibilitychange']));
+    expect(listened.filter((type) => type === 'unload' || type === 'beforeunload')).toEqual([]);
     const ids = await h.track(page, 'tail_click', 7);
     await page.evaluate(() => window.client.stats());
     expect(h.timesSent(ids).size).toBe(0);

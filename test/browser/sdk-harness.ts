@@ -21,6 +21,7 @@ declare global {
     };
     reports: SdkReport[];
     setVisibility(state: 'hidden' | 'visible'): void;
+    listened: string[];
   };
 }
 

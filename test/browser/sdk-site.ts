@@ -19,7 +19,14 @@ export interface SeenRequest {
   forwarded: boolean;
 }
 
-const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>SDK test page</title><script src="/sdk.js"></script></head><body><script>
+const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>SDK test page</title><script>
+// Which page events the SDK listens to (an unload listener would keep the page out of the back-forward cache).
+window.listened = [];
+for (const target of [window, document]) {
+  const add = target.addEventListener.bind(target);
+  target.addEventListener = (type, ...rest) => (window.listened.push(type), add(type, ...rest));
+}
+</script><script src="/sdk.js"></script></head><body><script>
 const q = new URLSearchParams(location.search);
 const n = (k, d) => Number(q.get(k) || d);
 window.reports = [];

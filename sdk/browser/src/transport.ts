@@ -18,22 +18,33 @@ async function read(res: Response): Promise<Answer> {
   return { status: res.status, body, retryAfter: res.headers.get('retry-after') };
 }
 
+/**
+ * An ordinary request that hangs would hold the flush lock, and with it every tab's delivery:
+ * past this it is abandoned and retried (the id makes a late arrival harmless).
+ */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 const NO_ANSWER = (error: unknown): Answer => ({ status: 0, body: { error: { message: String(error) } }, retryAfter: null });
 
 export function createTransport(url: string, writeKey: string) {
   return {
     /** An ordinary batch request: JSON, the key in X-Write-Key. */
     async send(events: readonly QueuedEvent[]): Promise<Answer> {
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), REQUEST_TIMEOUT_MS);
       try {
         const res = await fetch(url, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-write-key': writeKey },
           body: batchBody(events, new Date().toISOString()),
           credentials: 'omit',
+          signal: abort.signal,
         });
         return await read(res);
       } catch (err) {
         return NO_ANSWER(err);
+      } finally {
+        clearTimeout(timer);
       }
     },
 
