@@ -16,6 +16,7 @@ import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { backendEventRoutes } from './routes/backend-events.js';
 import { codecRoutes } from './routes/codec.js';
 import { deadLettersRoutes } from './routes/dead-letters.js';
+import { demoRoutes } from './routes/demo.js';
 import { eventRoutes } from './routes/events.js';
 import { frontendEventsRoutes } from './routes/frontend-events.js';
 import { type HealthCheck, healthRoutes } from './routes/health.js';
@@ -65,5 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   for (const routes of [backendEventRoutes, frontendEventsRoutes, eventRoutes, visibilityRoutes, operatorRoutes, subscriptionsRoutes, deadLettersRoutes]) {
     await app.register(routes, { prefix: '/api', ...deps });
   }
+  // The browser SDK's demo page: development and test only.
+  if (deps.config.env !== 'production') await app.register(demoRoutes);
   return app;
 }
