@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { eventually, post, stack, waitForStatus } from './helpers.js';
 import { scrape, valueOf } from './metrics-text.js';
@@ -63,6 +64,18 @@ describe('metrics', () => {
       const text = await (await fetch(`${url}/metrics`)).text();
       expect(text).not.toContain(res.body.event_id);
       expect(text).not.toContain(user);
+    }
+  });
+
+  it('has every metric the alert rules and the dashboard use', async () => {
+    // Declared families count, with or without samples yet (a labelled counter has none until used).
+    const texts = await Promise.all([stack().apiUrl, stack().workerHealthUrl].map(async (url) => (await fetch(`${url}/metrics`)).text()));
+    const served = new Set(texts.flatMap((t) => [...t.matchAll(/^# TYPE (\S+) (\S+)/gm)].flatMap(([, name, type]) => (type === 'histogram' ? ['_bucket', '_sum', '_count'].map((x) => name + x) : [name!]))));
+    for (const file of ['ops/prometheus/alerts.yml', 'ops/grafana/dashboards/event-service.json']) {
+      const text = await readFile(new URL(`../${file}`, import.meta.url), 'utf8');
+      const used = new Set(text.match(/\b(event_service|temporal|process)_[a-z0-9_]+/g));
+      expect(used.size, file).toBeGreaterThan(3);
+      expect([...used].filter((name) => !served.has(name)), file).toEqual([]);
     }
   });
 });

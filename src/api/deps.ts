@@ -8,7 +8,7 @@ import { createEventsRepo } from '../store/events-repo.js';
 import { createPool } from '../store/pool.js';
 import { connectTemporal } from '../temporal/client.js';
 import { createApiMetrics } from '../telemetry/api-metrics.js';
-import { createRegistry, watchNatsConnection, watchPool } from '../telemetry/registry.js';
+import { createRegistry, watchDisk, watchNatsConnection, watchPool } from '../telemetry/registry.js';
 import { activeTraceHeaders, type Tracing } from '../telemetry/tracing.js';
 import type { AppDeps } from './app.js';
 import { createHealthChecks } from './health-checks.js';
@@ -30,6 +30,7 @@ export async function connectAppDeps(config: Config, log: Logger, tracing?: Trac
   const metrics = createApiMetrics(registry);
   watchNatsConnection(registry, nc, 'api');
   watchPool(registry, pool);
+  watchDisk(registry, process.cwd());
   const deps: AppDeps = {
     config,
     log,

@@ -1,3 +1,4 @@
+import { statfs } from 'node:fs/promises';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Pool } from '../store/pool.js';
@@ -54,6 +55,29 @@ export function watchPool(registry: Registry, pool: Pool): void {
       this.set({ state: 'total' }, pool.totalCount);
       this.set({ state: 'idle' }, pool.idleCount);
       this.set({ state: 'waiting' }, pool.waitingCount);
+    },
+  });
+}
+
+/** Free and total bytes of the file system the process works in (what /health checks), read when scraped. */
+export function watchDisk(registry: Registry, path: string): void {
+  const read = () => statfs(path).then((s) => ({ free: s.bavail * s.bsize, total: s.blocks * s.bsize }), () => undefined);
+  new Gauge({
+    name: `${METRIC_PREFIX}disk_free_bytes`,
+    help: 'Bytes free for the service on the file system of its working directory',
+    registers: [registry],
+    async collect() {
+      const d = await read();
+      if (d) this.set(d.free);
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}disk_size_bytes`,
+    help: 'Size of the file system of its working directory',
+    registers: [registry],
+    async collect() {
+      const d = await read();
+      if (d) this.set(d.total);
     },
   });
 }

@@ -16,7 +16,7 @@ import { migrate } from '../store/migrate.js';
 import { createPool } from '../store/pool.js';
 import { createSubscriptionCache } from '../store/subscriptions-cache.js';
 import { createSubscriptionsRepo } from '../store/subscriptions-repo.js';
-import { createRegistry, watchNatsConnection, watchPool } from '../telemetry/registry.js';
+import { createRegistry, watchDisk, watchNatsConnection, watchPool } from '../telemetry/registry.js';
 import { mergedMetrics, temporalMetricsAddress } from '../telemetry/temporal-metrics.js';
 import { createTracing } from '../telemetry/tracing.js';
 import { createWorkerMetrics } from '../telemetry/worker-metrics.js';
@@ -40,6 +40,7 @@ async function main(): Promise<void> {
 
   const pool = createPool(required(config.databaseUrl, 'DATABASE_URL'), config.databasePoolMax);
   watchPool(registry, pool);
+  watchDisk(registry, process.cwd());
   await migrate(pool, log);
   const operator = await Connection.connect({ address });
   await ensureSearchAttributes(operator, config.temporal.namespace, log).finally(() => operator.close());
