@@ -14,6 +14,8 @@ declare module 'fastify' {
   }
 }
 
+// Probes and scrapes every few seconds would bury the traces worth reading.
+const UNTRACED = new Set(['/health', '/metrics']);
 // Where events come in, and the source an invalid one would have had.
 const INGEST_ROUTES: Record<string, string> = { '/api/events/create': 'backend', '/api/frontend/events': 'frontend' };
 
@@ -48,6 +50,7 @@ export const observabilityPlugin = fp(
     if (!tracing) return;
     const { tracer } = tracing;
     app.addHook('onRequest', async (req) => {
+      if (UNTRACED.has(req.routeOptions.url ?? '')) return;
       const parent = contextFromHeaders({ get: (k) => headerValue(req, k) });
       const route = req.routeOptions.url ?? 'unmatched';
       const span = tracer.startSpan(`${req.method} ${route}`, {
