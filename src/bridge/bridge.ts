@@ -115,8 +115,8 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
         // event also holds its own place from the start on (it may count twice for a moment).
         const key = `message:${++handled}`;
         places.take(key);
-        const outcome = tracer ? traced(tracer, msg.headers, () => handle(message, msg, msg.info.deliveryCount)) : handle(message, msg, msg.info.deliveryCount);
-        const task: Promise<Outcome> = outcome
+        const run = () => handle(message, msg, msg.info.deliveryCount);
+        const task: Promise<Outcome> = (tracer ? traced(tracer, msg.headers, run) : run())
           .then((outcome) => {
             if (outcome === 'dead_lettered') state.deadLettered++;
             metrics?.bridgeOutcome(outcome);
