@@ -31,8 +31,13 @@ describe('metrics', () => {
     expect((await post('/api/events/create', { event_type: 'Not A Token', data: {} })).status).toBe(400);
     for (const id of ids) await waitForStatus(id, 'completed');
 
-    const [api, worker] = await Promise.all([scrape(stack().apiUrl), scrape(stack().workerHealthUrl)]);
-    const delta = (after: typeof api, before: typeof api, name: string, labels: Record<string, string> = {}) => valueOf(after, name, labels) - valueOf(before, name, labels);
+    const delta = (after: typeof api0, before: typeof api0, name: string, labels: Record<string, string> = {}) => valueOf(after, name, labels) - valueOf(before, name, labels);
+    // The stored status moves first; the worker's counters just after, and the SDK's once the
+    // workflow task that completes the workflow has been reported.
+    const [api, worker] = await eventually(async () => {
+      const both = await Promise.all([scrape(stack().apiUrl), scrape(stack().workerHealthUrl)]);
+      return delta(both[1], worker0, 'temporal_workflow_completed_total') >= 3 && delta(both[1], worker0, 'event_service_event_e2e_latency_seconds_count') >= 3 ? both : undefined;
+    }, 15_000, 'the worker metrics to count the three workflows');
     const backend = { source: 'backend', category: 'service' };
     expect(delta(api, api0, 'event_service_ingest_events_total', { ...backend, outcome: 'accepted' })).toBeGreaterThanOrEqual(3);
     expect(delta(api, api0, 'event_service_ingest_events_total', { ...backend, outcome: 'duplicate' })).toBeGreaterThanOrEqual(1);
