@@ -95,6 +95,12 @@ const schema = z.object({
     .transform((s) => s.split(',').map((f) => f.trim().toLowerCase()).filter(Boolean)),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
 
+  // Observability (README "Observing it"). Tracing is on when an OTLP endpoint is set.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  TRACING_ENABLED: bool.optional(),
+  TRACING_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(1),
+  TEMPORAL_METRICS_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'host:port').optional(),
+
   DEV_DATA_DIR: z.string().default('.data/dev'),
   TEST_DATA_DIR: z.string().default('.data/test'),
   DEV_CACHE_DIR: z.string().optional(),
@@ -187,6 +193,13 @@ function toConfig(env: z.infer<typeof schema>) {
       parkTimeoutMs: env.PARK_TIMEOUT,
     },
     sensitiveFields: env.SENSITIVE_FIELDS,
+    tracing: {
+      enabled: env.TRACING_ENABLED ?? env.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined,
+      endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+      sampleRatio: env.TRACING_SAMPLE_RATIO,
+    },
+    /** Where the Temporal SDK's own Prometheus exporter listens; by default a free loopback port, merged into /metrics. */
+    temporalMetricsAddress: env.TEMPORAL_METRICS_ADDRESS,
     auth: {
       /** Secrets: never logged. */
       jwtSecret: env.AUTH_JWT_SECRET,

@@ -1,7 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { createTracing } from '../src/telemetry/tracing.js';
+import { tracingPlugin } from '../src/worker/create-worker.js';
 import { WORKFLOWS_PATH } from '../src/worker/workflow-bundle.js';
 
 // Determinism guard: the committed histories (test/histories, made by `npm run
@@ -20,13 +24,26 @@ describe('workflow replay over committed histories', async () => {
     expect(files).toEqual(SHAPES.flatMap((shape) => ['completed.json', 'discarded.json', 'failed-reprocessed.json'].map((f) => `${shape}/${f}`)));
   });
 
-  it('replays every one of them without nondeterminism', async () => {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const replayAll = async (plugins: Parameters<typeof Worker.runReplayHistories>[0]['plugins'] = []) => {
     const histories = await Promise.all(
       files.map(async (f) => ({ workflowId: f, history: historyFromJSON(JSON.parse(await readFile(new URL(f, DIR), 'utf8'))) })),
     );
     const results = [];
-    for await (const r of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH }, histories)) results.push(r);
-    expect(results.map((r) => [r.workflowId, r.error?.message])).toEqual(files.map((f) => [f, undefined]));
+    for await (const r of Worker.runReplayHistories({ workflowsPath: WORKFLOWS_PATH, plugins }, histories)) results.push(r);
+    return results.map((r) => [r.workflowId, r.error?.message]);
+  };
+
+  it('replays every one of them without nondeterminism', async () => {
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    expect(await replayAll()).toEqual(files.map((f) => [f, undefined]));
+  });
+
+  // Histories recorded without tracing meet workers with it (OTEL_EXPORTER_OTLP_ENDPOINT set on
+  // a rolling restart): the OpenTelemetry workflow interceptors must not change their commands.
+  it('replays every one of them with the tracing interceptors in the bundle', async () => {
+    const plugin = tracingPlugin(createTracing(loadConfig({ TRACING_ENABLED: 'true' }), 'replay', new InMemorySpanExporter())!);
+    const configured = await plugin.configureReplayWorker({ workflowsPath: WORKFLOWS_PATH });
+    expect(configured.interceptors?.workflowModules?.some((m) => m.includes('interceptors-opentelemetry'))).toBe(true);
+    expect(await replayAll([plugin])).toEqual(files.map((f) => [f, undefined]));
   });
 });

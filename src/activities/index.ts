@@ -1,8 +1,11 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import { type EventEnvelope, SETTLED_STATUSES } from '../events/envelope.js';
 import { subjectFor } from '../events/subject.js';
+import type { Logger } from '../logger.js';
 import type { EventsRepo, Transition } from '../store/events-repo.js';
 import { isPermanentDbError } from '../store/pg-errors.js';
+import { activeTraceId } from '../telemetry/tracing.js';
+import type { WorkerMetrics } from '../telemetry/worker-metrics.js';
 import type { OperatorRequest } from '../workflows/definitions.js';
 import type { ProcessorRegistry } from './processors.js';
 import type { WebhookDeliverer } from './webhooks.js';
@@ -15,6 +18,9 @@ export interface ActivityDeps {
   webhooks?: Pick<WebhookDeliverer, 'deliver'>;
   /** Told when an event settles (completed, failed, discarded) in this process: frees its bridge place. */
   onSettled?: (eventId: string) => void;
+  metrics?: Pick<WorkerMetrics, 'settled' | 'processed' | 'completed'>;
+  /** One line per processed event, with the fields operators search by (never its data). */
+  log?: Pick<Logger, 'info' | 'warn'>;
 }
 
 /** Where the `completed` transition goes if processing succeeds. */
@@ -40,10 +46,28 @@ async function permanentFailsFast<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-export function createActivities({ repo, processors, webhooks, onSettled }: ActivityDeps) {
+export function createActivities({ repo, processors, webhooks, onSettled, metrics, log: eventLog }: ActivityDeps) {
   async function recordTransition(t: Transition): Promise<void> {
     await permanentFailsFast(() => repo.recordTransition(t));
-    if (SETTLED_STATUSES.includes(t.status)) onSettled?.(t.eventId);
+    if (SETTLED_STATUSES.includes(t.status)) {
+      onSettled?.(t.eventId);
+      metrics?.settled(t.status);
+    }
+  }
+
+  function logProcessed(event: EventEnvelope, status: 'completed' | 'failed', started: number, error?: string): void {
+    const traceId = activeTraceId();
+    const fields = {
+      event_id: event.event_id,
+      event_type: event.event_type,
+      ...(event.user_id !== undefined && { user_id: event.user_id }),
+      status,
+      processing_time_ms: Math.round((performance.now() - started) * 10) / 10,
+      ...(traceId && { trace_id: traceId }),
+      ...(error && { error }),
+    };
+    if (status === 'completed') eventLog?.info(fields, 'event processed');
+    else eventLog?.warn(fields, 'event processing attempt failed');
   }
 
   /**
@@ -113,6 +137,7 @@ export function createActivities({ repo, processors, webhooks, onSettled }: Acti
         await permanentFailsFast(() => repo.insertUnstorable(event, runId, at, unstorable));
         log.warn('event cannot be stored; kept without its data as failed', { eventId: event.event_id, sqlstate: err.code });
         onSettled?.(event.event_id);
+        metrics?.settled('failed');
         return { unstorable };
       }
     },
@@ -132,9 +157,20 @@ export function createActivities({ repo, processors, webhooks, onSettled }: Acti
         const earlier = await repo.recorded(event.event_id, completion.runId, completion.seq);
         if (earlier?.status === 'completed') return { attempt: info.attempt, at: earlier.at };
       }
-      const { attempt } = await processEvent(event);
+      const started = performance.now();
+      let attempt: number;
+      try {
+        ({ attempt } = await processEvent(event));
+      } catch (err) {
+        metrics?.processed(false, (performance.now() - started) / 1000);
+        logProcessed(event, 'failed', started, (err as Error).message);
+        throw err;
+      }
+      metrics?.processed(true, (performance.now() - started) / 1000);
       const at = new Date().toISOString();
       await recordTransition({ eventId: event.event_id, runId: completion.runId, seq: completion.seq, status: 'completed', attempts: completion.attemptsBefore + attempt, at });
+      metrics?.completed(event.event_source, event.received_at);
+      logProcessed(event, 'completed', started);
       return { attempt, at };
     },
   };

@@ -1,10 +1,12 @@
 import { createHmac } from 'node:crypto';
+import { context, propagation, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import { fetch, type Response } from 'undici';
 import type { EventEnvelope } from '../events/envelope.js';
 import { checkDestination, destinationAgent, PrivateDestinationError, urlHost } from './destinations.js';
 import { subjectMatches } from '../events/subject.js';
 import type { SubscriptionCache } from '../store/subscriptions-cache.js';
 import type { DeliveryOutcome, Subscription, SubscriptionsRepo } from '../store/subscriptions-repo.js';
+import type { WorkerMetrics } from '../telemetry/worker-metrics.js';
 
 // Answers worth retrying: the receiver is down, overloaded or slow. Any other 4xx means the
 // receiver refuses this event, and asking again will not change its mind.
@@ -43,6 +45,9 @@ export interface WebhookDeps {
   timeoutMs: number;
   /** Deliver to private, loopback and link-local addresses (development, tests). */
   allowPrivate: boolean;
+  metrics?: Pick<WorkerMetrics, 'webhook'>;
+  /** With tracing on: a client span per call, its context sent in `traceparent`. */
+  tracer?: Tracer;
 }
 
 /**
@@ -50,7 +55,7 @@ export interface WebhookDeps {
  * Each (event, subscriber) delivery keeps its own state in `webhook_deliveries`; one that fails
  * neither stops nor fails the others. Returns the failures, for the caller to retry or report.
  */
-export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs, allowPrivate }: WebhookDeps) {
+export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs, allowPrivate, metrics, tracer }: WebhookDeps) {
   const dispatcher = destinationAgent(allowPrivate);
   async function attempt(s: Subscription, event: EventEnvelope, subject: string, cancelled?: AbortSignal): Promise<DeliveryOutcome & { permanent?: boolean }> {
     const body = JSON.stringify(event);
@@ -65,6 +70,7 @@ export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs, a
       Object.assign(headers, standardWebhookHeaders(event.event_id, Math.floor(Date.now() / 1000), body, s.secret));
       headers[LEGACY_SIGNATURE_HEADER] = legacySign(body, s.secret);
     }
+    if (tracer) propagation.inject(context.active(), headers);
     let res: Response;
     try {
       // The agent checks names after resolution; an address written in the URL is checked here.
@@ -84,6 +90,27 @@ export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs, a
     return { status: permanent ? 'failed' : 'pending', responseCode: res.status, error: `POST ${s.url} answered ${res.status}`, permanent };
   }
 
+  async function observed(s: Subscription, event: EventEnvelope, subject: string, cancelled?: AbortSignal): Promise<DeliveryOutcome & { permanent?: boolean }> {
+    const started = performance.now();
+    if (!tracer) {
+      const outcome = await attempt(s, event, subject, cancelled);
+      metrics?.webhook(s.id, outcome.status, (performance.now() - started) / 1000);
+      return outcome;
+    }
+    // The URL's host only: a path or query may hold a subscriber's token.
+    return tracer.startActiveSpan('webhook POST', { kind: SpanKind.CLIENT, attributes: { 'server.address': urlHost(s.url).host, 'webhook.subscription': s.id } }, async (span) => {
+      try {
+        const outcome = await attempt(s, event, subject, cancelled);
+        metrics?.webhook(s.id, outcome.status, (performance.now() - started) / 1000);
+        if (outcome.responseCode) span.setAttribute('http.response.status_code', outcome.responseCode);
+        if (outcome.status !== 'delivered') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.status });
+        return outcome;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
   return {
     /** `cancelled` aborts the requests in flight when the activity times out or is cancelled. */
     async deliver(event: EventEnvelope, subject: string, cancelled?: AbortSignal): Promise<DeliveryFailure[]> {
@@ -92,7 +119,7 @@ export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs, a
       const done = await deliveries.deliveredTo(event.event_id);
       const outcomes = await Promise.all(
         matching.filter((s) => !done.has(s.id)).map(async (s) => {
-          const outcome = await attempt(s, event, subject, cancelled);
+          const outcome = await observed(s, event, subject, cancelled);
           await deliveries.recordAttempt(event.event_id, s.id, outcome);
           return { s, outcome };
         }),

@@ -3,14 +3,18 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Publisher } from '../nats/publisher.js';
 import type { EventsRepo } from '../store/events-repo.js';
 import type { Pool } from '../store/pool.js';
+import type { ApiMetrics } from '../telemetry/api-metrics.js';
+import type { Tracing } from '../telemetry/tracing.js';
 import { authPlugin } from './plugins/auth.js';
 import { corsPlugin } from './plugins/cors.js';
 import { clientErrorHandler, errorsPlugin, frameworkErrorHandler } from './plugins/errors.js';
+import { observabilityPlugin } from './plugins/observability.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { backendEventRoutes } from './routes/backend-events.js';
@@ -35,6 +39,10 @@ export interface AppDeps {
   js: JetStreamClient;
   jsm: JetStreamManager;
   healthChecks: HealthCheck[];
+  metrics: ApiMetrics;
+  registry: Registry;
+  /** Set when tracing is on. */
+  tracing?: Tracing;
 }
 
 /** The HTTP app, without listening: the server entry listens, tests inject. */
@@ -57,6 +65,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
 
   await app.register(errorsPlugin);
+  await app.register(observabilityPlugin, deps);
   await app.register(openapiPlugin);
   await app.register(corsPlugin, deps);
   await app.register(authPlugin, deps);

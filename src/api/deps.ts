@@ -7,6 +7,9 @@ import { createPublisher } from '../nats/publisher.js';
 import { createEventsRepo } from '../store/events-repo.js';
 import { createPool } from '../store/pool.js';
 import { connectTemporal } from '../temporal/client.js';
+import { createApiMetrics } from '../telemetry/api-metrics.js';
+import { createRegistry, watchDisk, watchNatsConnection, watchPool } from '../telemetry/registry.js';
+import { activeTraceHeaders, type Tracing } from '../telemetry/tracing.js';
 import type { AppDeps } from './app.js';
 import { createHealthChecks } from './health-checks.js';
 
@@ -18,21 +21,35 @@ export interface ConnectedDeps {
 }
 
 /** Connects everything the API needs, as the server entry and the in-process test apps use it. */
-export async function connectAppDeps(config: Config, log: Logger): Promise<ConnectedDeps> {
+export async function connectAppDeps(config: Config, log: Logger, tracing?: Tracing): Promise<ConnectedDeps> {
   const pool = createPool(required(config.databaseUrl, 'DATABASE_URL'), config.databasePoolMax, config.databaseTls);
   const nc = await connectNats(required(config.natsUrl, 'NATS_URL'), 'event-service-api', log, config.natsTls);
   const temporal = await connectTemporal(required(config.temporal.address, 'TEMPORAL_ADDRESS'), config);
   const js = jetstream(nc);
+  const registry = createRegistry();
+  const metrics = createApiMetrics(registry);
+  watchNatsConnection(registry, nc, 'api');
+  watchPool(registry, pool);
+  watchDisk(registry, process.cwd());
   const deps: AppDeps = {
     config,
     log,
-    publisher: createPublisher(nc),
+    publisher: createPublisher(nc, undefined, {
+      settled: (event, outcome, startedAt) => {
+        metrics.ingested(event.event_source, event.event_category, outcome);
+        metrics.published(outcome !== 'unavailable', (performance.now() - startedAt) / 1000);
+      },
+      ...(tracing && { traceHeaders: activeTraceHeaders }),
+    }),
     repo: createEventsRepo(pool),
     pool,
     temporal,
     js,
     jsm: await jetstreamManager(nc),
     healthChecks: createHealthChecks({ nc, pool, temporal, diskPath: process.cwd() }),
+    metrics,
+    registry,
+    ...(tracing && { tracing }),
   };
   return {
     deps,
@@ -41,6 +58,7 @@ export async function connectAppDeps(config: Config, log: Logger): Promise<Conne
       if (!nc.isClosed()) await nc.drain();
       await temporal.connection.close();
       await pool.end();
+      await tracing?.shutdown();
     },
   };
 }

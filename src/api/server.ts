@@ -3,6 +3,7 @@ import { createLogger } from '../logger.js';
 import { ensureStream } from '../nats/stream.js';
 import { handleShutdown } from '../shutdown.js';
 import { migrate } from '../store/migrate.js';
+import { createTracing } from '../telemetry/tracing.js';
 import { createDataConverter } from '../temporal/codec.js';
 import { buildApp } from './app.js';
 import { connectAppDeps } from './deps.js';
@@ -14,7 +15,7 @@ async function main(): Promise<void> {
   createDataConverter(config);
   const log = createLogger('api', config.logLevel);
 
-  const connected = await connectAppDeps(config, log);
+  const connected = await connectAppDeps(config, log, createTracing(config, 'event-service-api'));
   const { deps } = connected;
   await migrate(deps.pool, log);
   await ensureStream(deps.jsm, config.stream);

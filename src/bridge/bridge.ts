@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AckPolicy, type Consumer, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import { context, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
 import { type EventStatus, SETTLED_STATUSES } from '../events/envelope.js';
@@ -8,6 +9,8 @@ import { SUBJECT_ROOT } from '../events/subject.js';
 import type { Logger } from '../logger.js';
 import { type DeadLetters, ensureDeadLetterStream } from '../nats/dead-letters.js';
 import { type StartSettings, startEventWorkflow } from '../temporal/start-event-workflow.js';
+import { activeTraceId, contextFromHeaders } from '../telemetry/tracing.js';
+import type { WorkerMetrics } from '../telemetry/worker-metrics.js';
 import { EventStatusKey } from '../workflows/definitions.js';
 import { createDecoder } from './decode.js';
 import { createMessageHandler, type Outcome, toStreamMessage } from './handle-message.js';
@@ -24,6 +27,9 @@ export interface BridgeDeps {
   sensitiveFields: Config['sensitiveFields'];
   deadLetters: DeadLetters;
   log: Logger;
+  metrics?: Pick<WorkerMetrics, 'bridgeOutcome'>;
+  /** With tracing on: a span per message, child of the producer's context from its headers. */
+  tracer?: Tracer;
 }
 
 // How long a fetch waits for messages before the loop looks again; bounds how late stop() is.
@@ -38,7 +44,7 @@ const STOP_TIMEOUT_MS = 15_000;
  * The consume loop is supervised: if it ends for any reason it is started again with backoff,
  * and `health()` says whether it is consuming.
  */
-export function createBridge({ js, jsm, temporal, stream, bridge, start, sensitiveFields, deadLetters, log }: BridgeDeps) {
+export function createBridge({ js, jsm, temporal, stream, bridge, start, sensitiveFields, deadLetters, log, metrics, tracer }: BridgeDeps) {
   const places = createPlaces({
     max: bridge.maxInProgress,
     recheckAfterMs: bridge.recheckAfterMs,
@@ -56,7 +62,8 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
       // A redelivery while the first start's event is still in progress must not free its place.
       const took = places.take(event.event_id);
       try {
-        const started = await startEventWorkflow(temporal, event, { ...start, eager: true });
+        const traceId = tracer && activeTraceId();
+        const started = await startEventWorkflow(temporal, event, { ...start, eager: true, ...(traceId && { traceId }) });
         if (!started && took) places.release(event.event_id);
         return started;
       } catch (err) {
@@ -108,9 +115,11 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
         // event also holds its own place from the start on (it may count twice for a moment).
         const key = `message:${++handled}`;
         places.take(key);
-        const task: Promise<Outcome> = handle(message, msg, msg.info.deliveryCount)
+        const run = () => handle(message, msg, msg.info.deliveryCount);
+        const task: Promise<Outcome> = (tracer ? traced(tracer, msg.headers, run) : run())
           .then((outcome) => {
             if (outcome === 'dead_lettered') state.deadLettered++;
+            metrics?.bridgeOutcome(outcome);
             return outcome;
           })
           .finally(() => {
@@ -180,3 +189,20 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
 }
 
 export type Bridge = ReturnType<typeof createBridge>;
+
+function traced(tracer: Tracer, headers: Parameters<typeof contextFromHeaders>[0], work: () => Promise<Outcome>): Promise<Outcome> {
+  const span = tracer.startSpan('bridge handle', { kind: SpanKind.CONSUMER }, contextFromHeaders(headers));
+  return context.with(trace.setSpan(context.active(), span), work).then(
+    (outcome) => {
+      span.setAttribute('bridge.outcome', outcome);
+      if (outcome === 'dead_lettered' || outcome === 'retry') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+      span.end();
+      return outcome;
+    },
+    (err: unknown) => {
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
+      throw err;
+    },
+  );
+}

@@ -27,7 +27,17 @@ interface Waiting {
   /** The serialized event until it is sent; dropped then. */
   data: string | undefined;
   deadline: number;
+  /** Trace context headers captured when the event was handed over (tracing on only). */
+  trace: Record<string, string> | undefined;
   done(outcome: PublishOutcome): void;
+}
+
+/** What observability needs of each publish; absent hooks cost nothing per event. */
+export interface PublisherHooks {
+  /** The active trace context as headers, read when an event is handed over. */
+  traceHeaders?: () => Record<string, string> | undefined;
+  /** Each event's end: JetStream stored it (maybe as a duplicate), failed, or it was too large. */
+  settled?: (event: EventEnvelope, outcome: 'accepted' | 'duplicate' | 'unavailable' | 'rejected', startedAt: number) => void;
 }
 
 /**
@@ -36,7 +46,7 @@ interface Waiting {
  * `js.publish` makes a request (a timer, a race and two Error objects with stack traces) per
  * message, which cost more than half of the API's CPU time per event when ingesting batches.
  */
-export function createPublisher(nc: NatsConnection, timeoutMs = 5_000) {
+export function createPublisher(nc: NatsConnection, timeoutMs = 5_000, hooks: PublisherHooks = {}) {
   const inbox = createInbox();
   const waiting = new Map<string, Waiting>();
   let next = 0;
@@ -88,6 +98,7 @@ export function createPublisher(nc: NatsConnection, timeoutMs = 5_000) {
       if (!waiting.has(w.token)) continue; // already failed: the connection closed meanwhile
       const h = headers();
       h.set('Nats-Msg-Id', w.id);
+      if (w.trace) for (const [k, v] of Object.entries(w.trace)) h.set(k, v);
       try {
         nc.publish(w.subject, w.data, { reply: `${inbox}.${w.token}`, headers: h });
       } catch (err) {
@@ -98,13 +109,22 @@ export function createPublisher(nc: NatsConnection, timeoutMs = 5_000) {
     }
   };
 
-  function send(event: EventEnvelope, data: string, done: Waiting['done']): void {
+  function send(event: EventEnvelope, data: string, settle: Waiting['done']): void {
+    const observed = hooks.settled;
+    const startedAt = observed ? performance.now() : 0;
+    const done: Waiting['done'] = observed
+      ? (o) => {
+        observed(event, o.ok ? (o.duplicate ? 'duplicate' : 'accepted') : 'unavailable', startedAt);
+        settle(o);
+      }
+      : settle;
     const w: Waiting = {
       token: (next++).toString(36),
       subject: subjectOf(event),
       id: event.event_id,
       data,
       deadline: Date.now() + timeoutMs,
+      trace: hooks.traceHeaders?.(),
       done,
     };
     waiting.set(w.token, w);
@@ -123,7 +143,10 @@ export function createPublisher(nc: NatsConnection, timeoutMs = 5_000) {
     /** Resolves only once JetStream has stored the event; the event id deduplicates retries. */
     publish(event: EventEnvelope): Promise<Published> {
       const encoded = encode(event);
-      if ('tooLarge' in encoded) return Promise.reject(new EventTooLargeError(encoded.tooLarge));
+      if ('tooLarge' in encoded) {
+        hooks.settled?.(event, 'rejected', performance.now());
+        return Promise.reject(new EventTooLargeError(encoded.tooLarge));
+      }
       return new Promise((resolve, reject) =>
         send(event, encoded.data, (o) => (o.ok ? resolve({ subject: o.subject, seq: o.seq, duplicate: o.duplicate }) : reject(new StreamUnavailableError(o.error)))),
       );
@@ -145,7 +168,10 @@ export function createPublisher(nc: NatsConnection, timeoutMs = 5_000) {
             if (--left === 0) resolve(outcomes);
           };
           const encoded = encode(event);
-          if ('tooLarge' in encoded) settle({ ok: false, subject: subjectOf(event), error: encoded.tooLarge, tooLarge: true });
+          if ('tooLarge' in encoded) {
+            hooks.settled?.(event, 'rejected', performance.now());
+            settle({ ok: false, subject: subjectOf(event), error: encoded.tooLarge, tooLarge: true });
+          }
           else send(event, encoded.data, settle);
         });
       });

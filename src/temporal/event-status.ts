@@ -14,6 +14,8 @@ export interface EventWorkflowStatus {
   startTime: string;
   closeTime?: string;
   uiUrl: string;
+  /** The trace the bridge started this run in (tracing on only). */
+  traceId?: string;
 }
 
 /**
@@ -42,5 +44,6 @@ export async function getEventWorkflowStatus(client: Client, eventId: string, ui
     startTime: description.startTime.toISOString(),
     ...(description.closeTime && { closeTime: description.closeTime.toISOString() }),
     uiUrl: workflowUiUrl(uiUrl, client.options.namespace, description.workflowId, description.runId),
+    ...(typeof description.memo?.trace_id === 'string' && { traceId: description.memo.trace_id }),
   };
 }

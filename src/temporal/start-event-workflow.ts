@@ -9,6 +9,8 @@ export interface StartSettings {
   /** Ask for the first workflow task in the start's answer: the client must be on the worker's NativeConnection. */
   eager?: boolean;
   lifecycle: Pick<EventWorkflowInput, 'parkTimeoutMs'> & { retry: EventWorkflowInput['retry'] };
+  /** The trace this start belongs to, kept in the memo for `GET /api/events/:id/status`. */
+  traceId?: string;
 }
 
 /**
@@ -23,6 +25,7 @@ export function startEventRun(client: Client, event: EventEnvelope, settings: St
     workflowIdReusePolicy: reuse === 'reject' ? WorkflowIdReusePolicy.REJECT_DUPLICATE : WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     typedSearchAttributes: initialSearchAttributes(event),
     ...(settings.eager && { requestEagerStart: true }),
+    ...(settings.traceId && { memo: { trace_id: settings.traceId } }),
   });
 }
 

@@ -1,3 +1,4 @@
+import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from '../config.js';
 import { createActivities } from '../activities/index.js';
@@ -8,6 +9,9 @@ import type { SubscriptionCache } from '../store/subscriptions-cache.js';
 import { createSubscriptionsRepo } from '../store/subscriptions-repo.js';
 import type { Pool } from '../store/pool.js';
 import { createDataConverter } from '../temporal/codec.js';
+import type { Logger } from '../logger.js';
+import type { Tracing } from '../telemetry/tracing.js';
+import type { WorkerMetrics } from '../telemetry/worker-metrics.js';
 import { workflowSource } from './workflow-bundle.js';
 
 export interface WorkerDeps {
@@ -17,9 +21,18 @@ export interface WorkerDeps {
   subscriptions: SubscriptionCache;
   processors?: Processor[];
   onSettled?: (eventId: string) => void;
+  metrics?: WorkerMetrics;
+  /** With tracing on: workflow, activity and webhook spans, children of the bridge's start. */
+  tracing?: Tracing;
+  log?: Logger;
 }
 
-export function createWorker({ connection, pool, config, subscriptions, processors = [], onSettled }: WorkerDeps): Promise<Worker> {
+/** Temporal's OpenTelemetry interceptors (client, workflow, activity) and the workflow span sink. */
+export function tracingPlugin(tracing: Tracing): OpenTelemetryPlugin {
+  return new OpenTelemetryPlugin({ resource: tracing.resource, spanProcessor: tracing.spanProcessor, tracer: tracing.tracer });
+}
+
+export function createWorker({ connection, pool, config, subscriptions, processors = [], onSettled, metrics, tracing, log }: WorkerDeps): Promise<Worker> {
   const dataConverter = createDataConverter(config);
   return Worker.create({
     connection,
@@ -29,8 +42,13 @@ export function createWorker({ connection, pool, config, subscriptions, processo
     activities: createActivities({
       repo: createEventsRepo(pool),
       processors: createProcessorRegistry(processors),
-      webhooks: createWebhookDeliverer({ subscriptions, deliveries: createSubscriptionsRepo(pool), timeoutMs: config.worker.webhookTimeoutMs, allowPrivate: config.worker.webhookAllowPrivate }),
+      webhooks: createWebhookDeliverer({
+        subscriptions, deliveries: createSubscriptionsRepo(pool), timeoutMs: config.worker.webhookTimeoutMs, allowPrivate: config.worker.webhookAllowPrivate,
+        ...(metrics && { metrics }), ...(tracing && { tracer: tracing.tracer }),
+      }),
       ...(onSettled && { onSettled }),
+      ...(metrics && { metrics }),
+      ...(log && { log }),
     }),
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
@@ -38,5 +56,7 @@ export function createWorker({ connection, pool, config, subscriptions, processo
     // holds, every workflow task replays its history from scratch instead of resuming.
     maxCachedWorkflows: config.worker.maxCachedWorkflows,
     ...(dataConverter && { dataConverter }),
+    // Off unless tracing is on: the workflow bundle then has no interceptor module at all.
+    ...(tracing && { plugins: [tracingPlugin(tracing)] }),
   });
 }

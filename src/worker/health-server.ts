@@ -5,8 +5,10 @@ import type { Logger } from '../logger.js';
 // The worker's own health, on a port of its own: a supervisor (Kubernetes, systemd, compose)
 // restarts a worker that is not live, and sends no traffic decisions to one that is not ready.
 //   GET /health/live   200 while the process and its Temporal worker run
-//   GET /health/ready  200 when the worker polls Temporal and the bridge (if any) consumes;
-//                      503 with the failing checks otherwise; always with the consumer backlog
+//   GET /health/ready  200 when the worker polls Temporal and the bridge (if any) consumes
+//                      with NATS connected; 503 with the failing checks otherwise; always with
+//                      the consumer backlog
+//   GET /metrics       Prometheus text: the worker's metrics and the Temporal SDK's
 
 export interface WorkerHealthDeps {
   workerState: () => string;
@@ -14,11 +16,23 @@ export interface WorkerHealthDeps {
     health(): { consuming: boolean; inProgress: number; restarts: number; lastError?: string };
     backlog(): Promise<{ pending: number; ackPending: number }>;
   };
+  /** Whether the bridge's NATS connection is up (with a bridge only). */
+  natsConnected?: () => boolean;
+  metrics?: () => Promise<string>;
   log: Pick<Logger, 'info'>;
 }
 
+const METRICS_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
 export async function startWorkerHealthServer(port: number, host: string, deps: WorkerHealthDeps): Promise<Server> {
   const server = createServer((req, res) => {
+    if (deps.metrics && req.url?.split('?')[0] === '/metrics') {
+      void deps.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': METRICS_TYPE }).end(text),
+        (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(err.message),
+      );
+      return;
+    }
     void answer(req.url ?? '/', deps).then(({ status, body }) => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
@@ -31,7 +45,7 @@ export async function startWorkerHealthServer(port: number, host: string, deps: 
   return server;
 }
 
-async function answer(url: string, { workerState, bridge }: WorkerHealthDeps): Promise<{ status: number; body: unknown }> {
+async function answer(url: string, { workerState, bridge, natsConnected }: WorkerHealthDeps): Promise<{ status: number; body: unknown }> {
   const path = url.split('?')[0];
   const state = workerState();
   if (path === '/health/live') {
@@ -45,6 +59,7 @@ async function answer(url: string, { workerState, bridge }: WorkerHealthDeps): P
     const backlog = await bridge.backlog().catch((err: Error) => ({ error: err.message }));
     checks.bridge = { ok: h.consuming, ...h, backlog };
   }
+  if (natsConnected) checks.nats = { ok: natsConnected() };
   const ready = Object.values(checks).every((c) => (c as { ok: boolean }).ok);
   return { status: ready ? 200 : 503, body: { status: ready ? 'ready' : 'not_ready', checks } };
 }

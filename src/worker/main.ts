@@ -17,7 +17,11 @@ import { migrate } from '../store/migrate.js';
 import { createPool } from '../store/pool.js';
 import { createSubscriptionCache } from '../store/subscriptions-cache.js';
 import { createSubscriptionsRepo } from '../store/subscriptions-repo.js';
-import { createWorker } from './create-worker.js';
+import { createRegistry, watchDisk, watchNatsConnection, watchPool } from '../telemetry/registry.js';
+import { mergedMetrics, temporalMetricsAddress } from '../telemetry/temporal-metrics.js';
+import { createTracing } from '../telemetry/tracing.js';
+import { createWorkerMetrics } from '../telemetry/worker-metrics.js';
+import { createWorker, tracingPlugin } from './create-worker.js';
 import { startWorkerHealthServer } from './health-server.js';
 import { installRuntimeLogger } from './runtime-logger.js';
 
@@ -28,10 +32,16 @@ async function main(): Promise<void> {
   // Refuse a production start without payload keys before touching anything.
   createDataConverter(config);
   const log = createLogger('worker', config.logLevel);
-  installRuntimeLogger(log);
+  const temporalMetrics = await temporalMetricsAddress(config.temporalMetricsAddress);
+  installRuntimeLogger(log, temporalMetrics.bind);
+  const tracing = createTracing(config, 'event-service-worker');
+  const registry = createRegistry();
+  const metrics = createWorkerMetrics(registry);
   const address = required(config.temporal.address, 'TEMPORAL_ADDRESS');
 
   const pool = createPool(required(config.databaseUrl, 'DATABASE_URL'), config.databasePoolMax, config.databaseTls);
+  watchPool(registry, pool);
+  watchDisk(registry, process.cwd());
   await migrate(pool, log);
   const temporalOptions = temporalConnectionOptions(address, config.temporal);
   const operator = await Connection.connect(temporalOptions);
@@ -39,38 +49,51 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect(temporalOptions);
   const subscriptions = createSubscriptionCache({ pool, repo: createSubscriptionsRepo(pool, secretBoxFor(config)), log });
   let bridge: Bridge | undefined;
-  const worker = await createWorker({ connection, pool, config, subscriptions, onSettled: (eventId) => bridge?.settled(eventId) });
+  const worker = await createWorker({
+    connection, pool, config, subscriptions, onSettled: (eventId) => bridge?.settled(eventId),
+    metrics, log, ...(tracing && { tracing }),
+  });
+  let natsConnected: (() => boolean) | undefined;
   const steps: ShutdownStep[] = [];
   // Polling before the bridge starts anything, so that the first eager starts find this worker.
   const running = worker.run();
 
   if (config.bridge.enabled) {
     const nc = await connectNats(required(config.natsUrl, 'NATS_URL'), 'event-service-bridge', log, config.natsTls);
+    natsConnected = watchNatsConnection(registry, nc, 'bridge');
     const jsm = await jetstreamManager(nc);
     await ensureStream(jsm, config.stream);
     // On the worker's own connection, so that starts are eager: the first workflow task comes
     // back in the start's answer and runs here, without a trip through the task queue.
     const dataConverter = createDataConverter(config);
-    const temporal = new Client({ connection, namespace: config.temporal.namespace, ...(dataConverter && { dataConverter }) });
+    const temporal = new Client({
+      connection, namespace: config.temporal.namespace, ...(dataConverter && { dataConverter }),
+      ...(tracing && { plugins: [tracingPlugin(tracing)] }),
+    });
     const js = jetstream(nc);
     bridge = createBridge({
       js, jsm, temporal, stream: config.stream, bridge: config.bridge, log,
       start: { taskQueue: config.temporal.taskQueue, lifecycle: config.lifecycle },
       sensitiveFields: config.sensitiveFields,
       deadLetters: createDeadLetters({ js, jsm, stream: config.stream, redact: createRedactor(config.sensitiveFields) }),
+      metrics, ...(tracing && { tracer: tracing.tracer }),
     });
+    metrics.watchBridge(bridge);
     await bridge.start();
     const started = bridge;
     steps.push(['bridge', () => started.stop()], ['nats', () => nc.drain()]);
   }
 
-  const health = await startWorkerHealthServer(config.worker.healthPort, config.http.host, { workerState: () => worker.getState(), bridge, log });
+  const health = await startWorkerHealthServer(config.worker.healthPort, config.http.host, {
+    workerState: () => worker.getState(), bridge, log, metrics: mergedMetrics(registry, temporalMetrics.url), ...(natsConnected && { natsConnected }),
+  });
   steps.push(
     ['worker', async () => { worker.shutdown(); await running; }],
     ['health', () => new Promise((resolve) => health.close(resolve))],
     ['subscriptions', () => subscriptions.close()],
     ['temporal', () => connection.close()],
     ['database', () => pool.end()],
+    ['tracing', async () => void (await tracing?.shutdown())],
   );
   handleShutdown(log, () => steps);
   log.info({ taskQueue: config.temporal.taskQueue, bridge: config.bridge.enabled }, 'worker running');

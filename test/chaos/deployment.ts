@@ -14,12 +14,16 @@ export type Dependency = 'temporal' | 'nats' | 'postgres';
 
 export interface ChaosDeployment {
   apiUrl: string;
+  workerHealthUrl: string;
   databaseUrl: string;
   natsUrl: string;
   /** SIGKILL, then the same process started again. */
   kill(service: ServiceName): Promise<void>;
   /** A clean stop, then started again on the same port and data. */
   restart(dependency: Dependency): Promise<void>;
+  /** The two halves of a restart, for a test that looks at the service in between. */
+  stopDependency(dependency: Dependency): Promise<void>;
+  startDependency(dependency: Dependency): Promise<void>;
   waitHealthy(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -53,15 +57,17 @@ export async function startChaosDeployment(opts: { dataDir: string; cacheDir: st
   spawn('api');
   spawn('worker');
 
+  const workerHealthUrl = `http://127.0.0.1:${ports.workerHealth}`;
   const healthy = async () => {
     const [api, worker] = await Promise.all([
       fetch(`${apiUrl}/health`).then((r) => r.ok, () => false),
-      fetch(`http://127.0.0.1:${ports.workerHealth}/health/ready`).then((r) => r.ok, () => false),
+      fetch(`${workerHealthUrl}/health/ready`).then((r) => r.ok, () => false),
     ]);
     return api && worker;
   };
   const deployment: ChaosDeployment = {
     apiUrl,
+    workerHealthUrl,
     databaseUrl: env.DATABASE_URL,
     natsUrl: env.NATS_URL,
     async kill(service) {
@@ -72,7 +78,14 @@ export async function startChaosDeployment(opts: { dataDir: string; cacheDir: st
       spawn(service);
     },
     async restart(dependency) {
-      await stacks.get(dependency)!.stop();
+      await deployment.stopDependency(dependency);
+      await deployment.startDependency(dependency);
+    },
+    async stopDependency(dependency) {
+      await stacks.get(dependency)?.stop();
+      stacks.delete(dependency);
+    },
+    async startDependency(dependency) {
       stacks.set(dependency, await startStack({ ...base, ...specs[dependency] }));
     },
     async waitHealthy(timeoutMs = 120_000) {

@@ -42,6 +42,7 @@ export const eventRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'repo' | 'pool' | 
         event_status_attribute: status.searchAttributeStatus,
       },
       temporal_ui_url: status.uiUrl,
+      trace_id: status.traceId ?? null,
     };
   });
 

@@ -82,6 +82,7 @@ export const frontendEventsRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'publishe
       if (events.length === 0) throw invalid('the batch holds no events', [{ path: 'events', message: 'at least one event' }]);
 
       const plan = planBatch(events, build);
+      req.rejectedEvents = plan.rejected.length;
       if (plan.toPublish.length === 0) {
         throw invalid('no event in the batch is valid', plan.rejected.map(({ index, errors }) => ({ index, errors })));
       }
@@ -93,6 +94,7 @@ export const frontendEventsRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'publishe
       const settled = results.filter((r): r is Exclude<ItemResult, { status: 'failed' }> => r.status !== 'failed');
       const count = (status: string) => results.filter((r) => r.status === status).length;
       const answer = { results: settled, accepted: count('accepted'), duplicates: count('duplicate'), rejected: count('rejected') };
+      req.rejectedEvents = answer.rejected;
       const failed = results.length - settled.length;
       if (failed > 0) {
         // 202 means every valid event of the batch is stored; the details say which ones are, so
