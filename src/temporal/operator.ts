@@ -1,6 +1,6 @@
 import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { EventEnvelope } from '../events/envelope.js';
-import { discardSignal, EventStatusKey, type OperatorRequest, reprocessSignal } from '../workflows/definitions.js';
+import { discardSignal, EventStatusKey, type OperatorRequest, reprocessSignal, statusQuery } from '../workflows/definitions.js';
 import { type StartSettings, startEventRun } from './start-event-workflow.js';
 
 // Operator actions on one event. A parked (running, failed) workflow is signalled; a closed one
@@ -22,7 +22,13 @@ export interface OperatorDeps {
 async function latestRun(client: Client, eventId: string) {
   try {
     const d = await client.workflow.getHandle(eventId).describe();
-    return { runId: d.runId, running: d.status.name === 'RUNNING', status: d.typedSearchAttributes.get(EventStatusKey) ?? 'pending' };
+    const published = d.typedSearchAttributes.get(EventStatusKey) ?? 'pending';
+    if (d.status.name !== 'RUNNING') return { runId: d.runId, running: false, status: published };
+    // EventStatus is upserted when a workflow task ends, PostgreSQL is written during it: an
+    // operator who just saw `failed` in the store may ask before the upsert. The workflow's own
+    // answer waits for that task and is never behind; without a worker to answer, the attribute.
+    const status = await client.workflow.getHandle(eventId, d.runId).query(statusQuery).then((s) => s.status, () => published);
+    return { runId: d.runId, running: true, status };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;

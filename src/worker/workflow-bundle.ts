@@ -10,10 +10,11 @@ export const WORKFLOW_BUNDLE_PATH = fileURLToPath(new URL('../workflow-bundle.js
 /**
  * Where the worker gets its workflow code. Built (dist/), from the bundle made at build time: a
  * worker start then skips webpack (seconds of CPU and ~100 MB), and every worker of a release
- * runs byte-identical workflow code. From source, bundled at start, so an edit is picked up.
+ * runs byte-identical workflow code. From source, bundled at start, so an edit is picked up; and
+ * when a plugin must add workflow interceptors (tracing), which a prebuilt bundle cannot take.
  */
-export function workflowSource(): Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> {
-  if (runningFromSource) return { workflowsPath: WORKFLOWS_PATH };
+export function workflowSource({ bundleAtStart = false } = {}): Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> {
+  if (runningFromSource || bundleAtStart) return { workflowsPath: WORKFLOWS_PATH };
   if (!existsSync(WORKFLOW_BUNDLE_PATH)) {
     throw new Error(`${WORKFLOW_BUNDLE_PATH} is missing: build with \`npm run build\`, which bundles the workflows`);
   }
