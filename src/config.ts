@@ -80,6 +80,11 @@ const schema = z.object({
     .transform((s) => s.split(',').map((f) => f.trim().toLowerCase()).filter(Boolean)),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(1024 * 1024),
 
+  // The read side (issue 11): partitioned store, query API, projections.
+  EVENT_PARTITIONS_AHEAD: z.coerce.number().int().min(0).max(24).default(3),
+  EVENT_RETENTION: duration.optional(),
+  EVENT_PARTITION_CHECK_INTERVAL: duration.default(3_600_000),
+
   DEV_DATA_DIR: z.string().default('.data/dev'),
   TEST_DATA_DIR: z.string().default('.data/test'),
   DEV_CACHE_DIR: z.string().optional(),
@@ -172,6 +177,9 @@ function toConfig(env: z.infer<typeof schema>) {
       }),
       currentKeyId: env.PAYLOAD_KEY_ID,
       corsOrigins: list(env.CODEC_CORS_ORIGINS),
+    },
+    readSide: {
+      partitions: { monthsAhead: env.EVENT_PARTITIONS_AHEAD, retentionMs: env.EVENT_RETENTION, intervalMs: env.EVENT_PARTITION_CHECK_INTERVAL },
     },
     dev: {
       dataDir: resolve(env.DEV_DATA_DIR),

@@ -13,6 +13,7 @@ import { ensureStream } from '../nats/stream.js';
 import { handleShutdown, type ShutdownStep } from '../shutdown.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { migrate } from '../store/migrate.js';
+import { createPartitionMaintenance } from '../store/partitions.js';
 import { createPool } from '../store/pool.js';
 import { createSubscriptionCache } from '../store/subscriptions-cache.js';
 import { createSubscriptionsRepo } from '../store/subscriptions-repo.js';
@@ -32,6 +33,8 @@ async function main(): Promise<void> {
 
   const pool = createPool(required(config.databaseUrl, 'DATABASE_URL'), config.databasePoolMax);
   await migrate(pool, log);
+  const partitions = createPartitionMaintenance({ pool, log, settings: config.readSide.partitions });
+  await partitions.start();
   const operator = await Connection.connect({ address });
   await ensureSearchAttributes(operator, config.temporal.namespace, log).finally(() => operator.close());
   const connection = await NativeConnection.connect({ address });
@@ -67,6 +70,7 @@ async function main(): Promise<void> {
     ['worker', async () => { worker.shutdown(); await running; }],
     ['health', () => new Promise((resolve) => health.close(resolve))],
     ['subscriptions', () => subscriptions.close()],
+    ['partitions', async () => partitions.stop()],
     ['temporal', () => connection.close()],
     ['database', () => pool.end()],
   );
