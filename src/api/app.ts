@@ -16,6 +16,7 @@ import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { backendEventRoutes } from './routes/backend-events.js';
 import { codecRoutes } from './routes/codec.js';
 import { deadLettersRoutes } from './routes/dead-letters.js';
+import { eventQueryRoutes } from './routes/event-queries.js';
 import { eventRoutes } from './routes/events.js';
 import { frontendEventsRoutes } from './routes/frontend-events.js';
 import { type HealthCheck, healthRoutes } from './routes/health.js';
@@ -63,6 +64,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { checks: deps.healthChecks });
   await app.register(codecRoutes, deps);
   for (const routes of [backendEventRoutes, frontendEventsRoutes, eventRoutes, visibilityRoutes, operatorRoutes, subscriptionsRoutes, deadLettersRoutes]) {
+    await app.register(routes, { prefix: '/api', ...deps });
+  }
+  // The read side (issue 11).
+  for (const routes of [eventQueryRoutes]) {
     await app.register(routes, { prefix: '/api', ...deps });
   }
   return app;

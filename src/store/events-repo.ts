@@ -24,7 +24,7 @@ export interface StoredEvent extends EventEnvelope {
   updated_at: string;
 }
 
-const EVENT_COLUMNS = `event_id, event_type, event_source, event_category, user_id, session_id, data, metadata,
+export const EVENT_COLUMNS = `event_id, event_type, event_source, event_category, user_id, session_id, data, metadata,
   status, attempts, last_error, timestamp, received_at, created_at, updated_at`;
 
 export function createEventsRepo(pool: Pool) {
@@ -96,7 +96,7 @@ export function createEventsRepo(pool: Pool) {
 
 export type EventsRepo = ReturnType<typeof createEventsRepo>;
 
-function toStored(row: Record<string, unknown>): StoredEvent {
+export function toStored(row: Record<string, unknown>): StoredEvent {
   const iso = (v: unknown) => (v as Date).toISOString();
   const out = {
     ...row,
