@@ -44,6 +44,10 @@ describe('OpenAPI', () => {
     expect(list.responses['200'].content['application/json'].schema.properties).toHaveProperty('next_cursor');
     expect(doc.paths['/api/users/{user_id}/events'].get.parameters.map((p: { name: string }) => p.name)).toContain('as_of');
     expect(doc.paths['/api/sessions/{session_id}'].get.responses['200'].content['application/json'].schema.properties).toHaveProperty('duration_ms');
+    expect(doc.paths['/api/stats/funnel'].post.requestBody.content['application/json'].schema.properties.steps).toMatchObject({ type: 'array', minItems: 2 });
+    for (const path of ['/api/stats/event-types', '/api/stats/active-users', '/api/stats/sessions']) {
+      expect(doc.paths[path].get.parameters.map((p: { name: string }) => p.name), path).toEqual(expect.arrayContaining(['from', 'to', 'as_of']));
+    }
   });
 
   it('serves the browsable documentation at /docs', async () => {

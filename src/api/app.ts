@@ -21,6 +21,7 @@ import { eventRoutes } from './routes/events.js';
 import { frontendEventsRoutes } from './routes/frontend-events.js';
 import { type HealthCheck, healthRoutes } from './routes/health.js';
 import { operatorRoutes } from './routes/operator.js';
+import { statsRoutes } from './routes/stats.js';
 import { subscriptionsRoutes } from './routes/subscriptions.js';
 import { visibilityRoutes } from './routes/visibility.js';
 import './scopes.js';
@@ -67,7 +68,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(routes, { prefix: '/api', ...deps });
   }
   // The read side (issue 11).
-  for (const routes of [eventQueryRoutes]) {
+  for (const routes of [eventQueryRoutes, statsRoutes]) {
     await app.register(routes, { prefix: '/api', ...deps });
   }
   return app;

@@ -15,6 +15,7 @@ import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { migrate } from '../store/migrate.js';
 import { createPartitionMaintenance } from '../store/partitions.js';
 import { createPool } from '../store/pool.js';
+import { createProjectionProcessor } from '../store/projections.js';
 import { createSubscriptionCache } from '../store/subscriptions-cache.js';
 import { createSubscriptionsRepo } from '../store/subscriptions-repo.js';
 import { createWorker } from './create-worker.js';
@@ -40,7 +41,8 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address });
   const subscriptions = createSubscriptionCache({ pool, repo: createSubscriptionsRepo(pool, secretBoxFor(config)), log });
   let bridge: Bridge | undefined;
-  const worker = await createWorker({ connection, pool, config, subscriptions, onSettled: (eventId) => bridge?.settled(eventId) });
+  const processors = config.readSide.projections ? [createProjectionProcessor(pool)] : [];
+  const worker = await createWorker({ connection, pool, config, subscriptions, processors, onSettled: (eventId) => bridge?.settled(eventId) });
   const steps: ShutdownStep[] = [];
   // Polling before the bridge starts anything, so that the first eager starts find this worker.
   const running = worker.run();
