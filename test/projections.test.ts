@@ -125,4 +125,26 @@ describe('projections and the stats endpoints', () => {
     expect(second.headers.get('x-cache')).toBe('hit');
     expect(await second.json()).toEqual(await first.json());
   });
+
+  it("deletes a user's events and their share of every read model, leaves a tombstone, and invalidates the cache", async () => {
+    const url = `/api/stats/event-types?from=${day}&to=${nextDay}&granularity=day`;
+    expect((await get(url)).body.total).toBe(6);
+    const res = await fetch(`${stack().apiUrl}/api/users/${u1}/events`, { method: 'DELETE' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ user_id: u1, deleted: 3, sessions: 1 });
+
+    const after = await get(url);
+    expect(after.headers.get('x-cache')).toBe('miss');
+    expect(counts(after)).toEqual([[day, view, 2], [day, cart, 1]].sort((a, b) => `${a[1]}`.localeCompare(`${b[1]}`)));
+    expect((await get(`/api/stats/active-users?from=${day}&to=${nextDay}`)).body.distinct_users).toBe(2);
+    expect((await get(`/api/stats/sessions?from=${day}&to=${nextDay}`)).body).toMatchObject({ sessions: 1, events: 2 });
+    expect((await post('/api/stats/funnel', { steps: [view, cart], window: '1h', from: day, to: nextDay })).body.steps.map((s: { users: number }) => s.users)).toEqual([2, 1]);
+    expect((await get(`/api/users/${u1}/events`)).body.items).toEqual([]);
+    expect((await get(`/api/events/${sent[0]!.id}`)).status).toBe(404);
+    const left = await pool.query('SELECT count(*)::int AS n FROM event_status_history WHERE event_id = ANY($1)', [sent.slice(0, 2).map((e) => e.id)]);
+    expect(left.rows[0].n).toBe(0);
+    const tomb = await pool.query('SELECT deleted FROM user_tombstones WHERE user_id = $1', [u1]);
+    expect(tomb.rows).toEqual([{ deleted: 3 }]);
+    await pool.query('DELETE FROM user_tombstones WHERE user_id = $1', [u1]);
+  });
 });

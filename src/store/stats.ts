@@ -56,7 +56,7 @@ export function createStats(pool: Pool) {
          )
          SELECT bucket, event_type, event_source, event_category, sum(count)::bigint AS count
            FROM (SELECT * FROM whole UNION ALL SELECT * FROM cut_hours UNION ALL SELECT * FROM cut_events) all_rows
-          GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+          GROUP BY 1, 2, 3, 4 HAVING sum(count) > 0 ORDER BY 1, 2, 3, 4`,
         values,
       );
       return res.rows.map((r) => ({ bucket: r.bucket.toISOString(), event_type: r.event_type, event_source: r.event_source, event_category: r.event_category, count: Number(r.count) }));

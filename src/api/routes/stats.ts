@@ -7,6 +7,7 @@ import { createStats, type Period, periodEnd } from '../../store/stats.js';
 import type { AppDeps } from '../app.js';
 import { HttpError } from '../errors.js';
 import { isoTime } from '../schemas/read-side.js';
+import { userRoutes } from './users.js';
 import { activeUsersSchema, eventTypesSchema, funnelBody, funnelSchema, sessionsStatsSchema } from '../schemas/stats.js';
 
 const read = { scope: 'events:read' } as const;
@@ -34,6 +35,7 @@ export const statsRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'pool' | 'config' 
     await listener.close();
     await cache.close();
   });
+  await app.register(userRoutes, { pool, cache });
 
   async function cached<T>(reply: { header(k: string, v: string): unknown }, name: string, period: Period, params: unknown, compute: () => Promise<T>) {
     const { value, hit } = await cache.get(`${name}:${JSON.stringify([period, params])}`, ttlFor(periodEnd(period), settings), compute);
