@@ -1,5 +1,5 @@
 import type { Pool } from '../store/pool.js';
-import { CHUNK, READ_MODEL_TABLES } from '../store/projections.js';
+import { CHUNK, CHUNK_START, READ_MODEL_TABLES } from '../store/projections.js';
 import { createJobs } from './jobs.js';
 
 // `npm run projections:rebuild`: the read models emptied, then every stored event counted again
@@ -43,7 +43,7 @@ export async function rebuildProjections(opts: {
       await opts.onChanged?.();
       job = await jobs.get(JOB);
     }
-    let after = job!.position?.after ?? null;
+    let after = job!.position?.after ?? CHUNK_START;
     let seen = job!.done;
     let counted = 0;
     for (;;) {

@@ -46,10 +46,12 @@ SELECT (SELECT count(*)::int FROM marked) AS counted, (SELECT count(*)::int FROM
 const ONE_EVENT = projectSql(`SELECT $1::uuid AS event_id, $2::varchar AS event_type, $3::varchar AS event_source,
   $4::varchar AS event_category, $5::varchar AS user_id, $6::varchar AS session_id, $7::timestamptz AS timestamp, $8::timestamptz AS received_at`);
 
-/** The events after `after` (received_at|event_id), in the order of idx_events_time. */
+/** The events after `after` (received_at|event_id), read in the order of idx_events_time. */
 export const CHUNK = projectSql(`SELECT ${SOURCE_COLUMNS} FROM events
-  WHERE $1::text IS NULL OR (received_at, event_id) > (split_part($1, '|', 1)::timestamptz, split_part($1, '|', 2)::uuid)
+  WHERE (received_at, event_id) > (split_part($1, '|', 1)::timestamptz, split_part($1, '|', 2)::uuid)
   ORDER BY received_at, event_id LIMIT $2`);
+/** Where a chunked read of every event starts. */
+export const CHUNK_START = '-infinity|00000000-0000-0000-0000-000000000000';
 
 /** Counts one event into the read models; one round trip, nothing when it was counted before. */
 export async function projectEvent(pool: Pool, e: EventEnvelope): Promise<boolean> {
