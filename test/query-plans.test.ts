@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventFilter, listQuery, sessionQuery } from '../src/store/event-queries.js';
+import { CHUNK, CHUNK_START } from '../src/store/projections.js';
+import { createStats } from '../src/store/stats.js';
 import { migrate } from '../src/store/migrate.js';
 import { createPool, type Pool } from '../src/store/pool.js';
 import { stack } from './helpers.js';
@@ -83,6 +85,32 @@ describe('query plans', () => {
     const { text, values } = listQuery({ event_type: 't7', from: '2030-02-03T00:00:00Z', to: '2030-02-20T00:00:00Z' }, page);
     const relations = (await plan(text, values)).map((n) => n['Relation Name']).filter(Boolean);
     expect(new Set(relations.filter((r) => FILLED.test(r!)))).toEqual(new Set(['events_2030_02']));
+  });
+
+  /** The statements a stats call runs, captured instead of run, to be EXPLAINed. */
+  async function statementsOf(call: (stats: ReturnType<typeof createStats>) => Promise<unknown>): Promise<[string, unknown[]][]> {
+    const seen: [string, unknown[]][] = [];
+    const capture = { query: async (text: string, values: unknown[]) => (seen.push([text, values]), { rows: [{ bucket: new Date(), count: 0, events: 0 }] }) };
+    await call(createStats(capture as never)).catch(() => undefined);
+    return seen;
+  }
+
+  it.each<[string, (stats: ReturnType<typeof createStats>) => Promise<unknown>, RegExp]>([
+    ['a funnel reads the type and the user indexes', (s) => s.funnel({ from: '2030-02-01T00:00:00Z', to: '2030-02-08T00:00:00Z' }, ['t1', 't2', 't3'], 86_400_000), /event_type_received_at|user_id_received_at/],
+    ['counts as of a time read the events of the cut hour by time', (s) => s.eventCounts({ from: '2030-02-01T00:00:00Z', to: '2030-02-08T00:00:00Z', as_of: '2030-02-03T10:30:00Z' }, 'day', {}), /received_at_event_id|event_type_received_at/],
+    ['sessions as of a time read the session index', (s) => s.sessions({ from: '2030-02-01T00:00:00Z', to: '2030-02-08T00:00:00Z', as_of: '2030-02-03T10:30:00Z' }), /session_id_received_at|received_at_event_id/],
+  ])('%s', async (_what, call, index) => {
+    for (const [text, values] of await statementsOf(call)) {
+      const used = await plan(text, values);
+      expect(seqScans(used)).toEqual([]);
+      if (/FROM events/.test(text)) expect(used.some((n) => index.test(n['Index Name'] ?? '')), text).toBe(true);
+    }
+  });
+
+  it('a rebuild reads its chunks as index ranges', async () => {
+    const used = await plan(CHUNK, [CHUNK_START, 5000]);
+    expect(seqScans(used)).toEqual([]);
+    expect(used.some((n) => /received_at_event_id/.test(n['Index Name'] ?? ''))).toBe(true);
   });
 
   it("a session's summary reads the session index", async () => {
