@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
-import { get, post, waitForStatus } from './helpers.js';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AUTH_ENV, bearer, hs256 } from './auth-tokens.js';
+import { get, post, testPool, waitForStatus } from './helpers.js';
+import { startApp } from './in-process-app.js';
 
 // The query API against the running service: events sent as a client sends them, read back
 // as a client reads them.
@@ -113,6 +116,35 @@ describe('the query API', () => {
       const res = await get(`/api/events?${query}`);
       expect(res.status, query).toBe(400);
       expect(res.body.error.code, query).toBe(code);
+    }
+  });
+});
+
+describe('the read side with authentication on', () => {
+  let app: FastifyInstance;
+  let close: () => Promise<void>;
+  beforeAll(async () => {
+    ({ app, close } = await startApp(AUTH_ENV));
+  });
+  afterAll(() => close());
+
+  it('reads with events:read, deletes only with events:admin, and refuses without a token', async () => {
+    const as = async (scope: string) => bearer(await hs256({ scope }));
+    const user = `u_${uid()}`;
+    expect((await app.inject({ url: `/api/users/${user}/events`, headers: await as('events:read') })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/api/stats/active-users', headers: await as('events:read') })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/api/events' })).statusCode).toBe(401);
+    expect((await app.inject({ url: '/api/events', headers: await as('events:write') })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'DELETE', url: `/api/users/${user}/events`, headers: await as('events:read') })).statusCode).toBe(403);
+    const deleted = await app.inject({ method: 'DELETE', url: `/api/users/${user}/events`, headers: bearer(await hs256({ scope: 'events:admin' }, { sub: 'privacy-officer' })) });
+    expect(deleted.statusCode).toBe(200);
+    expect(deleted.json()).toMatchObject({ user_id: user, deleted: 0 });
+    const pool = testPool();
+    try {
+      const tomb = await pool.query('DELETE FROM user_tombstones WHERE user_id = $1 RETURNING actor', [user]);
+      expect(tomb.rows).toEqual([{ actor: 'privacy-officer' }]);
+    } finally {
+      await pool.end();
     }
   });
 });

@@ -96,4 +96,15 @@ describe('projections:rebuild and replay', () => {
     expect(twice).toMatchObject({ read: 6, stored: 0, counted: 0 });
     expect(await readModels()).toEqual(before);
   });
+
+  it("replay never stores again the events of a user deleted since", async () => {
+    const res = await fetch(`${stack().apiUrl}/api/users/${users[1]}/events`, { method: 'DELETE' });
+    expect(await res.json()).toMatchObject({ deleted: 3 });
+    const args = ['tsx', 'src/read-side/replay-main.ts', '--since', publishedFrom, '--subject', subject];
+    const result = JSON.parse((await run('npx', args, { env: env(), timeout: 120_000 })).stdout);
+    expect(result).toMatchObject({ read: 6, stored: 0, deleted: 3 });
+    const left = await pool.query('SELECT count(*)::int AS n FROM events WHERE user_id = $1', [users[1]]);
+    expect(left.rows[0].n).toBe(0);
+    await pool.query('DELETE FROM user_tombstones WHERE user_id = $1', [users[1]]);
+  });
 });
