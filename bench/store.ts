@@ -1,4 +1,7 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -8,7 +11,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import { errorsPlugin } from '../src/api/plugins/errors.js';
 import { eventQueryRoutes } from '../src/api/routes/event-queries.js';
 import { statsRoutes } from '../src/api/routes/stats.js';
-import { loadConfig } from '../src/config.js';
+import { childEnv, loadConfig } from '../src/config.js';
 import { findFreePort } from '../src/dev/ports.js';
 import { startPostgres } from '../src/dev/postgres.js';
 import type { EventEnvelope } from '../src/events/envelope.js';
@@ -33,7 +36,8 @@ const TOTAL = Number(args.events);
 const STORE = Math.min(Number(args.store), TOTAL);
 const REQUESTS = Number(args.requests);
 const DATA_DIR = resolve('.data/bench-store');
-// Every user and session has events, whatever --events is: ~50 per user, ~10 per session.
+// Every user and session has events, whatever --events is: ~50 per user spread over the whole
+// period, and sessions of 10 consecutive events.
 const USERS = Math.max(1, Math.floor(TOTAL / 50));
 const SESSIONS = Math.max(1, Math.floor(TOTAL / 10));
 const log = createLogger('bench-store', 'warn');
@@ -58,6 +62,7 @@ async function main() {
   const pg = await startPostgres(DATA_DIR, { port: await findFreePort() }, log);
   const db = createPool(pg.databaseUrl, 20);
   let app: FastifyInstance | undefined;
+  let server: ChildProcess | undefined;
   try {
     await migrate(db, log);
     const start = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() - 2, 1);
@@ -70,7 +75,7 @@ async function main() {
       const at = new Date(start + Math.floor((i / STORE) * span)).toISOString();
       return {
         event_id: randomUUID(), event_type: `t${i % 50}`, event_source: i % 2 ? 'frontend' : 'backend', event_category: i % 2 ? 'user_interaction' : 'service',
-        user_id: `u${i % USERS}`, session_id: `s${i % SESSIONS}`, data: { plan: `p${i % 500}`, n: i }, metadata: {}, timestamp: at, received_at: at,
+        user_id: `u${i % USERS}`, session_id: `s${Math.floor(i / 10)}`, data: { plan: `p${i % 500}`, n: i }, metadata: {}, timestamp: at, received_at: at,
       };
     });
     phase(`storing ${fmt(STORE)} events one statement each`);
@@ -88,7 +93,7 @@ async function main() {
               ids AS (INSERT INTO event_ids SELECT id, at FROM g)
          INSERT INTO events (event_id, event_type, event_source, event_category, user_id, session_id, data, status, timestamp, received_at)
          SELECT id, 't' || (i % 50), CASE WHEN i % 2 = 1 THEN 'frontend' ELSE 'backend' END, CASE WHEN i % 2 = 1 THEN 'user_interaction' ELSE 'service' END,
-                'u' || (i % ${USERS}), 's' || (i % ${SESSIONS}), jsonb_build_object('plan', 'p' || (i % 500), 'n', i), 'completed', at, at FROM g`,
+                'u' || (i % ${USERS}), 's' || (i / 10), jsonb_build_object('plan', 'p' || (i % 500), 'n', i), 'completed', at, at FROM g`,
         [offset, Math.min(offset + CHUNK, TOTAL) - 1, start, span, TOTAL],
       );
     }
@@ -143,9 +148,11 @@ async function main() {
       latencies.push([name, r]);
     }
 
-    // 4. A stats endpoint under load over HTTP, cached and not.
+    // 4. A stats endpoint under load over HTTP, cached and not, served by a process of its own.
     phase('loading the stats endpoint');
-    const address = await reads.listen({ port: 0, host: '127.0.0.1' });
+    server = spawn(process.execPath, ['--import', 'tsx', 'bench/read-server.ts'], { env: childEnv({ DATABASE_URL: pg.databaseUrl, NODE_ENV: 'test', REDIS_URL: undefined }), stdio: ['ignore', 'pipe', 'inherit'] });
+    const [announced] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string];
+    const address = announced.trim();
     const load = async (path: (i: number) => string) => {
       let i = 0;
       const result = await autocannon({ url: address, connections: 16, duration: 5, requests: [{ setupRequest: (req) => ({ ...req, path: path(i++) }) }] });
@@ -167,6 +174,7 @@ async function main() {
     line('  cached', `${fmt(cachedLoad.rps)} req/s, p50 ${cachedLoad.p50} ms, p99 ${cachedLoad.p99} ms, non-2xx ${cachedLoad.non2xx}`);
     line('  uncached (a new period each request)', `${fmt(uncachedLoad.rps)} req/s, p50 ${uncachedLoad.p50} ms, p99 ${uncachedLoad.p99} ms, non-2xx ${uncachedLoad.non2xx}`);
   } finally {
+    server?.kill('SIGTERM');
     await app?.close();
     await db.end();
     await pg.child.stop();

@@ -35,14 +35,14 @@ export function createStats(pool: Pool) {
       const values: unknown[] = [p.from, periodEnd(p), filter.event_type ?? null, filter.source ?? null, filter.category ?? null];
       const matches = `($3::text IS NULL OR event_type = $3) AND ($4::text IS NULL OR event_source = $4) AND ($5::text IS NULL OR event_category = $5)`;
       const floor = (t: string) => `date_trunc('${granularity}', ${t}, 'UTC')`;
-      const table = granularity === 'hour' ? 'event_counts_hourly' : 'event_counts_daily';
-      const column = granularity === 'hour' ? 'hour' : `(day::timestamp AT TIME ZONE 'UTC')`;
+      // The read model of the granularity: its table, its bucket column, and the bucket of a time.
+      const [table, column, bucketOf, asTime] = granularity === 'hour'
+        ? ['event_counts_hourly', 'hour', floor, (c: string) => c]
+        : ['event_counts_daily', 'day', (t: string) => `(${floor(t)} AT TIME ZONE 'UTC')::date`, (c: string) => `(${c}::timestamp AT TIME ZONE 'UTC')`];
       const res = await pool.query(
         `WITH whole AS (
-           SELECT ${column} AS bucket, event_type, event_source, event_category, count FROM ${table}
-            WHERE ${granularity === 'hour' ? 'hour' : 'day'} >= ${granularity === 'hour' ? floor('$1::timestamptz') : `(${floor('$1::timestamptz')} AT TIME ZONE 'UTC')::date`}
-              AND ${granularity === 'hour' ? 'hour' : 'day'} < ${granularity === 'hour' ? floor('$2::timestamptz') : `(${floor('$2::timestamptz')} AT TIME ZONE 'UTC')::date`}
-              AND ${matches}
+           SELECT ${asTime(column)} AS bucket, event_type, event_source, event_category, count FROM ${table}
+            WHERE ${column} >= ${bucketOf('$1::timestamptz')} AND ${column} < ${bucketOf('$2::timestamptz')} AND ${matches}
          ), cut_hours AS (
            -- The whole hours of a day cut by the end of the period.
            SELECT ${floor('$2::timestamptz')} AS bucket, event_type, event_source, event_category, count FROM event_counts_hourly
