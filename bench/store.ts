@@ -80,7 +80,11 @@ async function main() {
     });
     phase(`storing ${fmt(STORE)} events one statement each`);
     const store = await timed(STORE, 16, async (i) => repo.begin(events[i]!, 'bench', events[i]!.received_at));
+    const cpuBefore = process.cpuUsage();
     const project = await timed(STORE, 16, async (i) => void (await projectEvent(db, events[i]!)));
+    const cpu = process.cpuUsage(cpuBefore);
+    // The client's side of a projection, what the worker pays per event: this process does nothing else meanwhile.
+    const projectCpuMs = (cpu.user + cpu.system) / 1000 / STORE;
     const again = await timed(STORE, 16, async (i) => void (await projectEvent(db, events[i]!)));
 
     // 2. The rest in bulk, then the read models rebuilt from everything.
@@ -165,6 +169,7 @@ async function main() {
     console.log(`\nnpm run bench:store: ${fmt(TOTAL)} events over ${Math.round(span / day)} days, ${USERS} users, ${SESSIONS} sessions\n`);
     line('store (workflow statement, 16 at a time)', `${fmt(store.rate)} rows/s, p50 ${fmt(store.p50, 2)} ms, p99 ${fmt(store.p99, 2)} ms`);
     line('project (processor statement, 16 at a time)', `${fmt(project.rate)} events/s, p50 ${fmt(project.p50, 2)} ms, p99 ${fmt(project.p99, 2)} ms`);
+    line('  its CPU in the client (the worker, per event)', `${fmt(projectCpuMs, 3)} ms`);
     line('project again (already counted: no change)', `${fmt(again.rate)} events/s, p50 ${fmt(again.p50, 2)} ms, p99 ${fmt(again.p99, 2)} ms`);
     line('bulk load (generate_series, 100,000 per statement)', `${fmt((TOTAL - STORE) / bulkSeconds)} rows/s`);
     line('projections:rebuild', `${fmt(rebuilt.seen / rebuildSeconds)} events/s (${fmt(rebuildSeconds, 1)} s)`);

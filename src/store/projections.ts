@@ -55,7 +55,8 @@ export const CHUNK_START = '-infinity|00000000-0000-0000-0000-000000000000';
 
 /** Counts one event into the read models; one round trip, nothing when it was counted before. */
 export async function projectEvent(pool: Pool, e: EventEnvelope): Promise<boolean> {
-  const res = await pool.query(ONE_EVENT, [e.event_id, e.event_type, e.event_source, e.event_category, e.user_id ?? null, e.session_id ?? null, e.timestamp, e.received_at]);
+  // Named: each connection parses and plans it once, then sends only the values.
+  const res = await pool.query({ name: 'project-event', text: ONE_EVENT, values: [e.event_id, e.event_type, e.event_source, e.event_category, e.user_id ?? null, e.session_id ?? null, e.timestamp, e.received_at] });
   return res.rows[0].counted === 1;
 }
 
