@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EventFilter, listQuery, sessionQuery } from '../src/store/event-queries.js';
+import { RECEIVED_AT } from '../src/store/events-repo.js';
 import { CHUNK, CHUNK_START } from '../src/store/projections.js';
 import { createStats } from '../src/store/stats.js';
 import { migrate } from '../src/store/migrate.js';
@@ -104,6 +105,20 @@ describe('query plans', () => {
       const used = await plan(text, values);
       expect(seqScans(used)).toEqual([]);
       if (/FROM events/.test(text)) expect(used.some((n) => index.test(n['Index Name'] ?? '')), text).toBe(true);
+    }
+  });
+
+  it('a read or an update by id visits the one partition that holds the event', async () => {
+    const id = (await pool.query(`SELECT event_id FROM events WHERE received_at >= '2030-02-10' LIMIT 1`)).rows[0].event_id;
+    for (const statement of [
+      `SELECT * FROM events WHERE event_id = $1 AND received_at = ${RECEIVED_AT('$1')}`,
+      `UPDATE events SET attempts = attempts WHERE event_id = $1 AND received_at = ${RECEIVED_AT('$1')}`,
+    ]) {
+      const res = await pool.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement}`, [id]);
+      const ran = nodes(res.rows[0]['QUERY PLAN'][0].Plan as PlanNode)
+        .filter((n) => /^events_/.test(n['Relation Name'] ?? '') && (n as { 'Actual Loops'?: number })['Actual Loops']! > 0)
+        .map((n) => n['Relation Name']);
+      expect(ran, statement).toEqual(['events_2030_02']);
     }
   });
 
