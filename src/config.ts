@@ -101,6 +101,16 @@ const schema = z.object({
   TRACING_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(1),
   TEMPORAL_METRICS_ADDRESS: z.string().regex(/^[^:\s]+:\d+$/, 'host:port').optional(),
 
+  // The read side (issue 11): partitioned store, query API, projections.
+  EVENT_PARTITIONS_AHEAD: z.coerce.number().int().min(0).max(24).default(3),
+  EVENT_RETENTION: duration.optional(),
+  EVENT_PARTITION_CHECK_INTERVAL: duration.default(3_600_000),
+  PROJECTIONS_ENABLED: bool.default(true),
+  REDIS_URL: z.url().optional(),
+  STATS_CACHE_CURRENT_TTL: duration.default(5_000),
+  STATS_CACHE_CLOSED_TTL: duration.default(3_600_000),
+  STATS_CACHE_MAX_ENTRIES: z.coerce.number().int().positive().default(1_000),
+
   DEV_DATA_DIR: z.string().default('.data/dev'),
   TEST_DATA_DIR: z.string().default('.data/test'),
   DEV_CACHE_DIR: z.string().optional(),
@@ -227,6 +237,12 @@ function toConfig(env: z.infer<typeof schema>) {
       }),
       currentKeyId: env.PAYLOAD_KEY_ID,
       corsOrigins: list(env.CODEC_CORS_ORIGINS),
+    },
+    readSide: {
+      projections: env.PROJECTIONS_ENABLED,
+      /** The Redis URL may hold a password: never logged. */
+      statsCache: { redisUrl: env.REDIS_URL, currentTtlMs: env.STATS_CACHE_CURRENT_TTL, closedTtlMs: env.STATS_CACHE_CLOSED_TTL, maxEntries: env.STATS_CACHE_MAX_ENTRIES },
+      partitions: { monthsAhead: env.EVENT_PARTITIONS_AHEAD, retentionMs: env.EVENT_RETENTION, intervalMs: env.EVENT_PARTITION_CHECK_INTERVAL },
     },
     dev: {
       dataDir: resolve(env.DEV_DATA_DIR),

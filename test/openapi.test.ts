@@ -34,6 +34,22 @@ describe('OpenAPI', () => {
     expect(doc.paths['/health'].get.security).toBeUndefined();
   });
 
+  it('documents the read side: query parameters, page cap and answers', async () => {
+    const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const list = doc.paths['/api/events'].get;
+    expect(list.security).toEqual([{ bearer: ['events:read'] }]);
+    const params = Object.fromEntries(list.parameters.map((p: { name: string; schema: object }) => [p.name, p.schema]));
+    expect(Object.keys(params)).toEqual(expect.arrayContaining(['user_id', 'session_id', 'event_type', 'source', 'category', 'status', 'from', 'to', 'data', 'limit', 'cursor']));
+    expect(params.limit).toMatchObject({ maximum: 1000 });
+    expect(list.responses['200'].content['application/json'].schema.properties).toHaveProperty('next_cursor');
+    expect(doc.paths['/api/users/{user_id}/events'].get.parameters.map((p: { name: string }) => p.name)).toContain('as_of');
+    expect(doc.paths['/api/sessions/{session_id}'].get.responses['200'].content['application/json'].schema.properties).toHaveProperty('duration_ms');
+    expect(doc.paths['/api/stats/funnel'].post.requestBody.content['application/json'].schema.properties.steps).toMatchObject({ type: 'array', minItems: 2 });
+    for (const path of ['/api/stats/event-types', '/api/stats/active-users', '/api/stats/sessions']) {
+      expect(doc.paths[path].get.parameters.map((p: { name: string }) => p.name), path).toEqual(expect.arrayContaining(['from', 'to', 'as_of']));
+    }
+  });
+
   it('serves the browsable documentation at /docs', async () => {
     const res = await app.inject({ method: 'GET', url: '/docs' });
     expect(res.statusCode).toBe(200);

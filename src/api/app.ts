@@ -21,10 +21,12 @@ import { backendEventRoutes } from './routes/backend-events.js';
 import { codecRoutes } from './routes/codec.js';
 import { deadLettersRoutes } from './routes/dead-letters.js';
 import { demoRoutes } from './routes/demo.js';
+import { eventQueryRoutes } from './routes/event-queries.js';
 import { eventRoutes } from './routes/events.js';
 import { frontendEventsRoutes } from './routes/frontend-events.js';
 import { type HealthCheck, healthRoutes } from './routes/health.js';
 import { operatorRoutes } from './routes/operator.js';
+import { statsRoutes } from './routes/stats.js';
 import { subscriptionsRoutes } from './routes/subscriptions.js';
 import { visibilityRoutes } from './routes/visibility.js';
 import './scopes.js';
@@ -77,5 +79,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
   // The browser SDK's demo page: development and test only.
   if (deps.config.env !== 'production') await app.register(demoRoutes);
+  // The read side (issue 11).
+  for (const routes of [eventQueryRoutes, statsRoutes]) {
+    await app.register(routes, { prefix: '/api', ...deps });
+  }
   return app;
 }

@@ -24,7 +24,7 @@ export interface StoredEvent extends EventEnvelope {
   updated_at: string;
 }
 
-const EVENT_COLUMNS = `event_id, event_type, event_source, event_category, user_id, session_id, data, metadata,
+export const EVENT_COLUMNS = `event_id, event_type, event_source, event_category, user_id, session_id, data, metadata,
   status, attempts, last_error, timestamp, received_at, created_at, updated_at`;
 
 export function createEventsRepo(pool: Pool) {
@@ -49,8 +49,9 @@ export function createEventsRepo(pool: Pool) {
     async insertUnstorable(e: EventEnvelope, runId: string, at: string, reason: string): Promise<void> {
       await inTransaction(pool, async (c) => {
         await c.query(
-          `INSERT INTO events (event_id, event_type, event_source, event_category, data, metadata, timestamp, received_at)
-           VALUES ($1, $2, $3, $4, '{}', $5, $6, $7) ON CONFLICT (event_id) DO NOTHING`,
+          `WITH key AS (${CLAIM_ID('$1', '$7')})
+           INSERT INTO events (event_id, event_type, event_source, event_category, data, metadata, timestamp, received_at)
+           SELECT $1::uuid, $2::varchar, $3::varchar, $4::varchar, '{}', $5::jsonb, $6::timestamptz, $7::timestamptz WHERE EXISTS (SELECT 1 FROM key)`,
           // The time the service set, not the one sent: that may be what the database refused.
           [e.event_id, e.event_type, e.event_source, e.event_category, { unstorable: true }, e.received_at, e.received_at],
         );
@@ -75,7 +76,7 @@ export function createEventsRepo(pool: Pool) {
     },
 
     async get(eventId: string): Promise<StoredEvent | undefined> {
-      const res = await pool.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = $1`, [eventId]);
+      const res = await pool.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = $1 AND received_at = ${RECEIVED_AT('$1')}`, [eventId]);
       return res.rows[0] ? toStored(res.rows[0]) : undefined;
     },
 
@@ -95,7 +96,7 @@ export function createEventsRepo(pool: Pool) {
 
 export type EventsRepo = ReturnType<typeof createEventsRepo>;
 
-function toStored(row: Record<string, unknown>): StoredEvent {
+export function toStored(row: Record<string, unknown>): StoredEvent {
   const iso = (v: unknown) => (v as Date).toISOString();
   const out = {
     ...row,
@@ -130,13 +131,24 @@ async function inTransaction<T>(pool: Pool, work: (c: PoolClient) => Promise<T>)
   }
 }
 
+// An id is stored once across every partition: `event_ids` holds it (migration 004). A row is
+// written to `events` only by the statement that claimed the id, so a retry, a redelivery or the
+// same id arriving again with another received_at all find it taken and store nothing.
+const CLAIM_ID = (id: string, receivedAt: string) =>
+  `INSERT INTO event_ids (event_id, received_at) VALUES (${id}, ${receivedAt}) ON CONFLICT (event_id) DO NOTHING RETURNING event_id`;
+// The partition key of a stored id, so that a read or an update by id visits one partition.
+export const RECEIVED_AT = (id: string) => `(SELECT received_at FROM event_ids WHERE event_id = ${id})`;
+
 const EVENT_INSERT_COLUMNS = 'event_id, event_type, event_source, event_category, user_id, session_id, data, metadata, timestamp, received_at';
+// Typed, because in INSERT … SELECT the parameters get no type from the columns they fill.
+const EVENT_VALUES = '$1::uuid, $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::varchar, $7::jsonb, $8::jsonb, $9::timestamptz, $10::timestamptz';
 const eventValues = (e: EventEnvelope) => [e.event_id, e.event_type, e.event_source, e.event_category, e.user_id ?? null,
   e.session_id ?? null, e.data, e.metadata, e.timestamp, e.received_at];
 
 async function insertEvent(c: Queryable, e: EventEnvelope): Promise<boolean> {
   const res = await c.query(
-    `INSERT INTO events (${EVENT_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (event_id) DO NOTHING`,
+    `WITH key AS (${CLAIM_ID('$1', '$10')})
+     INSERT INTO events (${EVENT_INSERT_COLUMNS}) SELECT ${EVENT_VALUES} WHERE EXISTS (SELECT 1 FROM key)`,
     eventValues(e),
   );
   return res.rowCount === 1;
@@ -151,10 +163,9 @@ async function insertEvent(c: Queryable, e: EventEnvelope): Promise<boolean> {
 // is moved back to `processing` by the UPDATE, which sees only rows from before the statement.
 async function beginRun(c: Queryable, e: EventEnvelope, runId: string, at: string, operator: { reason?: string; actor?: string }): Promise<void> {
   await c.query(
-    `WITH stored AS (
+    `WITH key AS (${CLAIM_ID('$1', '$10')}), stored AS (
        INSERT INTO events (${EVENT_INSERT_COLUMNS}, status, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'processing', $12)
-       ON CONFLICT (event_id) DO NOTHING
+       SELECT ${EVENT_VALUES}, 'processing', $12::timestamptz WHERE EXISTS (SELECT 1 FROM key)
        RETURNING event_id
      ), written AS (
        INSERT INTO event_status_history (event_id, run_id, seq, status, attempts, at, reason, actor)
@@ -163,7 +174,7 @@ async function beginRun(c: Queryable, e: EventEnvelope, runId: string, at: strin
        RETURNING seq
      )
      UPDATE events SET status = 'processing', attempts = 0, last_error = NULL, updated_at = $12
-      WHERE event_id = $1 AND NOT EXISTS (SELECT 1 FROM stored) AND EXISTS (SELECT 1 FROM written)`,
+      WHERE event_id = $1 AND received_at = ${RECEIVED_AT('$1')} AND NOT EXISTS (SELECT 1 FROM stored) AND EXISTS (SELECT 1 FROM written)`,
     [...eventValues(e), runId, at, storable(operator.reason), storable(operator.actor)],
   );
 }
@@ -176,7 +187,7 @@ async function writeTransition(c: Queryable, t: Transition): Promise<void> {
        RETURNING event_id
      ), moved AS (
        UPDATE events SET status = $4, attempts = $5, last_error = $6, updated_at = $9
-        WHERE event_id IN (SELECT event_id FROM written)
+        WHERE event_id = $1 AND received_at = ${RECEIVED_AT('$1')} AND EXISTS (SELECT 1 FROM written)
      )
      UPDATE webhook_deliveries SET status = 'failed', updated_at = $9
       WHERE $4 = 'failed' AND status = 'pending' AND event_id IN (SELECT event_id FROM written)`,

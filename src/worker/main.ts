@@ -14,7 +14,9 @@ import { handleShutdown, type ShutdownStep } from '../shutdown.js';
 import { temporalConnectionOptions } from '../temporal/connection-options.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { migrate } from '../store/migrate.js';
+import { createPartitionMaintenance } from '../store/partitions.js';
 import { createPool } from '../store/pool.js';
+import { createProjectionProcessor } from '../store/projections.js';
 import { createSubscriptionCache } from '../store/subscriptions-cache.js';
 import { createSubscriptionsRepo } from '../store/subscriptions-repo.js';
 import { createRegistry, watchDisk, watchNatsConnection, watchPool } from '../telemetry/registry.js';
@@ -43,14 +45,17 @@ async function main(): Promise<void> {
   watchPool(registry, pool);
   watchDisk(registry, process.cwd());
   await migrate(pool, log);
+  const partitions = createPartitionMaintenance({ pool, log, settings: config.readSide.partitions });
+  await partitions.start();
   const temporalOptions = temporalConnectionOptions(address, config.temporal);
   const operator = await Connection.connect(temporalOptions);
   await ensureSearchAttributes(operator, config.temporal.namespace, log).finally(() => operator.close());
   const connection = await NativeConnection.connect(temporalOptions);
   const subscriptions = createSubscriptionCache({ pool, repo: createSubscriptionsRepo(pool, secretBoxFor(config)), log });
   let bridge: Bridge | undefined;
+  const processors = config.readSide.projections ? [createProjectionProcessor(pool)] : [];
   const worker = await createWorker({
-    connection, pool, config, subscriptions, onSettled: (eventId) => bridge?.settled(eventId),
+    connection, pool, config, subscriptions, processors, onSettled: (eventId) => bridge?.settled(eventId),
     metrics, log, ...(tracing && { tracing }),
   });
   let natsConnected: (() => boolean) | undefined;
@@ -91,6 +96,7 @@ async function main(): Promise<void> {
     ['worker', async () => { worker.shutdown(); await running; }],
     ['health', () => new Promise((resolve) => health.close(resolve))],
     ['subscriptions', () => subscriptions.close()],
+    ['partitions', async () => partitions.stop()],
     ['temporal', () => connection.close()],
     ['database', () => pool.end()],
     ['tracing', async () => void (await tracing?.shutdown())],
