@@ -44,6 +44,9 @@ export async function startPostgres(dataDir: string, opts: PostgresOptions, log:
     // SIGINT is PostgreSQL's "fast" shutdown; SIGTERM ("smart") waits for every client to leave.
     stopSignal: 'SIGINT',
     stopTimeoutMs: 15_000,
+    // Niced like Temporal and the worker: its load is processing's (the store, transitions,
+    // projections); ingestion never waits on it, and its backends inherit the priority.
+    background: true,
     cwd: pgDir,
     ...owner,
     log,
