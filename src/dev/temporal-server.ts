@@ -14,6 +14,8 @@ import { startTemporalUi } from './temporal-ui.js';
 // worker services in one process) on the stack's PostgreSQL, instead of the CLI's SQLite dev
 // server. Same version as the server inside the CLI, so the Go build cache serves both.
 export const TEMPORAL_SERVER_VERSION = '1.29.1';
+// The UI server the CLI v1.5.1 embeds.
+export const TEMPORAL_UI_VERSION = '2.42.1';
 const HISTORY_SHARDS = 4;
 const NAMESPACE = 'default';
 const RETENTION_DAYS = 7;
@@ -38,8 +40,6 @@ export async function resolveTemporalServer(cacheDir: string, log: Log): Promise
   const ui = await build('temporal-ui-server', 'github.com/temporalio/ui-server/v2/cmd/server', 'server', TEMPORAL_UI_VERSION);
   return { server, sqlTool, ui };
 }
-export const TEMPORAL_UI_VERSION = '2.42.1';
-
 export async function startTemporalServer(
   bins: TemporalServerBinaries,
   dataDir: string,
@@ -52,7 +52,7 @@ export async function startTemporalServer(
   const db = new URL(databaseUrl);
   await setUpSchemas(bins.sqlTool, db, dir, opts.fresh ?? false);
 
-  const ports = await freePorts(8);
+  const ports = await Promise.all(Array.from({ length: 8 }, () => findFreePort()));
   const rpc = (grpcPort: number, membershipPort: number) => ({ rpc: { grpcPort, membershipPort, bindOnLocalHost: true } });
   const store = (databaseName: string, maxConns: number) => ({
     sql: {
@@ -178,10 +178,4 @@ async function registerNamespace(address: string, log: Log): Promise<void> {
   } finally {
     await connection.close();
   }
-}
-
-async function freePorts(n: number): Promise<number[]> {
-  const ports: number[] = [];
-  for (let i = 0; i < n; i++) ports.push(await findFreePort());
-  return ports;
 }

@@ -35,8 +35,10 @@ async function latestRun(client: Client, eventId: string) {
   }
 }
 
-export async function reprocessEvent(deps: OperatorDeps, eventId: string, request: OperatorRequest = {}): Promise<OperatorOutcome> {
+/** `onlyIf`: act only when the latest run has this status (bulk reprocess), else a conflict. */
+export async function reprocessEvent(deps: OperatorDeps, eventId: string, request: OperatorRequest = {}, onlyIf?: string): Promise<OperatorOutcome> {
   const run = await latestRun(deps.client, eventId);
+  if (onlyIf && run && run.status !== onlyIf) return { outcome: 'conflict', status: run.status };
   if (run?.running) {
     if (run.status !== 'failed') return { outcome: 'conflict', status: run.status };
     await deps.client.workflow.getHandle(eventId, run.runId).signal(reprocessSignal, request);
@@ -79,12 +81,7 @@ export async function reprocessMatching(deps: OperatorDeps, query: string, opts:
   }
   const work = async () => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-      const run = await latestRun(deps.client, id);
-      if (opts.status && run && run.status !== opts.status) {
-        tally.skipped++;
-        continue;
-      }
-      const result = await reprocessEvent(deps, id, opts.request ?? { reason: 'bulk reprocess' });
+      const result = await reprocessEvent(deps, id, opts.request ?? { reason: 'bulk reprocess' }, opts.status);
       if (result.outcome === 'signalled' || result.outcome === 'restarted') tally[result.outcome]++;
       else tally.skipped++;
     }
