@@ -16,7 +16,7 @@ import { decodeHistoryPayloads } from '../src/temporal/decode-history.js';
 // current workflow code still replays them. Run it after a deliberate, patched() change.
 
 // The current workflow shape's folder; earlier shapes keep theirs (see test/replay.test.ts).
-const OUT = resolve('test/histories/one-task');
+const OUT = resolve('test/histories/one-activity');
 
 async function main(): Promise<void> {
   const { dev } = loadConfig();

@@ -15,13 +15,13 @@ import { WORKFLOWS_PATH } from '../src/worker/workflow-bundle.js';
 // One folder per workflow shape that ever ran in production, each with the three lifecycles:
 // runs of every shape may still be open (parked up to PARK_TIMEOUT) when a new worker starts.
 const DIR = new URL('./histories/', import.meta.url);
-const SHAPES = ['before-one-task', 'one-task'];
+const SHAPES = ['before-one-task', 'one-task', 'one-activity'];
 
 describe('workflow replay over committed histories', async () => {
   const files = (await Promise.all(SHAPES.map(async (shape) => (await readdir(new URL(`${shape}/`, DIR))).map((f) => `${shape}/${f}`)))).flat().sort();
 
   it('has the three recorded lifecycles of every workflow shape', () => {
-    expect(files).toEqual(SHAPES.flatMap((shape) => ['completed.json', 'discarded.json', 'failed-reprocessed.json'].map((f) => `${shape}/${f}`)));
+    expect(files).toEqual(SHAPES.flatMap((shape) => ['completed.json', 'discarded.json', 'failed-reprocessed.json'].map((f) => `${shape}/${f}`)).sort());
   });
 
   const replayAll = async (plugins: Parameters<typeof Worker.runReplayHistories>[0]['plugins'] = []) => {

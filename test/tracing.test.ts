@@ -115,10 +115,8 @@ describe('tracing', () => {
         'bridge handle',
         'StartWorkflow:eventWorkflow',
         'RunWorkflow:eventWorkflow',
-        'StartActivity:beginEvent',
-        'RunActivity:beginEvent',
-        'StartActivity:processAndComplete',
-        'RunActivity:processAndComplete',
+        'StartActivity:beginAndProcess',
+        'RunActivity:beginAndProcess',
         'webhook POST',
       ]));
 

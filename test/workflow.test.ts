@@ -112,6 +112,25 @@ describe('event workflow', () => {
     expect(await statusInDb(event.event_id)).toMatchObject({ status: 'completed', attempts: 3 });
   });
 
+  it('completes in the normal activity when the local attempts fail, with the event stored and each transition written once', async () => {
+    const event = makeEvent();
+    failuresLeft.set(event.event_id, 2);
+    const handle = await env.client.workflow.start(eventWorkflow, {
+      workflowId: event.event_id, taskQueue, typedSearchAttributes: initialSearchAttributes(event),
+      args: [{ ...input(event), retry: { ...input(event).retry, maximumAttempts: 3 } }],
+    });
+    const state = await handle.result();
+    expect(state).toMatchObject({ status: 'completed', attempts: 3 });
+    expect(state.transitions.map((t) => t.status)).toEqual(['pending', 'processing', 'completed']);
+    expect(calls.get(event.event_id)).toBe(3);
+    expect(await statusInDb(event.event_id)).toMatchObject({ status: 'completed', attempts: 3 });
+    const rows = await pool.query('SELECT status FROM event_status_history WHERE event_id = $1 ORDER BY seq', [event.event_id]);
+    expect(rows.rows.map((r) => r.status)).toEqual(['pending', 'processing', 'completed']);
+    // The third attempt ran as a normal activity: the only one in the history (local ones are markers).
+    const scheduled = ((await handle.fetchHistory()).events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    expect(scheduled).toEqual(['processAndComplete']);
+  });
+
   it('discards a parked event on discard', async () => {
     const event = makeEvent();
     failuresLeft.set(event.event_id, 100);

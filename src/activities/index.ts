@@ -31,9 +31,23 @@ export interface CompletionRecord {
   attemptsBefore: number;
 }
 
+/** A run's start: the event, and the time of its `pending` and `processing` transitions. */
+export interface BeginArgs {
+  event: EventEnvelope;
+  runId: string;
+  at: string;
+  operator?: OperatorRequest;
+}
+
 export interface BeginResult {
   /** Set when PostgreSQL refused the event as sent: it is stored without its data, `failed`. */
   unstorable?: string;
+}
+
+/** Processing that succeeded: the attempt it took, and the time of the `completed` transition. */
+export interface Processed {
+  attempt: number;
+  at: string;
 }
 
 /** A database error that no retry can fix ends the activity at once instead of retrying for ever. */
@@ -116,6 +130,54 @@ export function createActivities({ repo, processors, webhooks, onSettled, metric
     return { attempt };
   }
 
+  /**
+   * The start of a run in one round trip: the event stored once, `pending` and `processing`
+   * recorded. An event PostgreSQL can never hold is kept without its data, as `failed`.
+   */
+  async function beginEvent({ event, runId, at, operator }: BeginArgs): Promise<BeginResult> {
+    try {
+      await repo.begin(event, runId, at, operator);
+      return {};
+    } catch (err) {
+      if (!isPermanentDbError(err)) throw err;
+      const unstorable = `the database cannot store this event: ${err.message} (SQLSTATE ${err.code})`;
+      await permanentFailsFast(() => repo.insertUnstorable(event, runId, at, unstorable));
+      log.warn('event cannot be stored; kept without its data as failed', { eventId: event.event_id, sqlstate: err.code });
+      onSettled?.(event.event_id);
+      metrics?.settled('failed');
+      return { unstorable };
+    }
+  }
+
+  /**
+   * Processing and, when it succeeds, the `completed` transition, in one activity: one round
+   * trip less on the happy path. Returns the attempt that succeeded and the transition's time.
+   */
+  async function processAndComplete({ event, completion }: { event: EventEnvelope; completion: CompletionRecord }): Promise<Processed> {
+    const { info } = Context.current();
+    // A retry, or the normal activity after the local one: an earlier attempt may have finished
+    // and written `completed` without the workflow hearing of it. Then it is done.
+    if (info.attempt > 1 || !info.isLocal) {
+      const earlier = await repo.recorded(event.event_id, completion.runId, completion.seq);
+      if (earlier?.status === 'completed') return { attempt: info.attempt, at: earlier.at };
+    }
+    const started = performance.now();
+    let attempt: number;
+    try {
+      ({ attempt } = await processEvent(event));
+    } catch (err) {
+      metrics?.processed(false, (performance.now() - started) / 1000);
+      logProcessed(event, 'failed', started, (err as Error).message);
+      throw err;
+    }
+    metrics?.processed(true, (performance.now() - started) / 1000);
+    const at = new Date().toISOString();
+    await recordTransition({ eventId: event.event_id, runId: completion.runId, seq: completion.seq, status: 'completed', attempts: completion.attemptsBefore + attempt, at });
+    metrics?.completed(event.event_source, event.received_at);
+    logProcessed(event, 'completed', started);
+    return { attempt, at };
+  }
+
   return {
     /** Before the one-task workflow: stores the event alone (histories recorded then replay it). */
     async storeEvent(event: EventEnvelope): Promise<void> {
@@ -123,55 +185,21 @@ export function createActivities({ repo, processors, webhooks, onSettled, metric
       log.debug('event stored', { eventId: event.event_id, inserted });
     },
 
-    /**
-     * The start of a run in one round trip: the event stored once, `pending` and `processing`
-     * recorded. An event PostgreSQL can never hold is kept without its data, as `failed`.
-     */
-    async beginEvent({ event, runId, at, operator }: { event: EventEnvelope; runId: string; at: string; operator?: OperatorRequest }): Promise<BeginResult> {
-      try {
-        await repo.begin(event, runId, at, operator);
-        return {};
-      } catch (err) {
-        if (!isPermanentDbError(err)) throw err;
-        const unstorable = `the database cannot store this event: ${err.message} (SQLSTATE ${err.code})`;
-        await permanentFailsFast(() => repo.insertUnstorable(event, runId, at, unstorable));
-        log.warn('event cannot be stored; kept without its data as failed', { eventId: event.event_id, sqlstate: err.code });
-        onSettled?.(event.event_id);
-        metrics?.settled('failed');
-        return { unstorable };
-      }
-    },
-
+    beginEvent,
     recordTransition,
     processEvent,
+    processAndComplete,
 
     /**
-     * Processing and, when it succeeds, the `completed` transition, in one activity: one round
-     * trip less on the happy path. Returns the attempt that succeeded and the transition's time.
+     * The happy path's only activity: the run's start as beginEvent makes it, then processing
+     * with its `completed` transition as processAndComplete does. Against the two apart, it saves
+     * a workflow activation and an encoding of the event per event. A retry repeats the start,
+     * which then writes nothing; an event PostgreSQL refuses is kept as failed and not processed.
      */
-    async processAndComplete({ event, completion }: { event: EventEnvelope; completion: CompletionRecord }): Promise<{ attempt: number; at: string }> {
-      const { info } = Context.current();
-      // A retry, or the normal activity after the local one: an earlier attempt may have finished
-      // and written `completed` without the workflow hearing of it. Then it is done.
-      if (info.attempt > 1 || !info.isLocal) {
-        const earlier = await repo.recorded(event.event_id, completion.runId, completion.seq);
-        if (earlier?.status === 'completed') return { attempt: info.attempt, at: earlier.at };
-      }
-      const started = performance.now();
-      let attempt: number;
-      try {
-        ({ attempt } = await processEvent(event));
-      } catch (err) {
-        metrics?.processed(false, (performance.now() - started) / 1000);
-        logProcessed(event, 'failed', started, (err as Error).message);
-        throw err;
-      }
-      metrics?.processed(true, (performance.now() - started) / 1000);
-      const at = new Date().toISOString();
-      await recordTransition({ eventId: event.event_id, runId: completion.runId, seq: completion.seq, status: 'completed', attempts: completion.attemptsBefore + attempt, at });
-      metrics?.completed(event.event_source, event.received_at);
-      logProcessed(event, 'completed', started);
-      return { attempt, at };
+    async beginAndProcess({ completion, ...start }: BeginArgs & { completion: CompletionRecord }): Promise<{ unstorable: string } | Processed> {
+      const { unstorable } = await beginEvent(start);
+      if (unstorable !== undefined) return { unstorable };
+      return processAndComplete({ event: start.event, completion });
     },
   };
 }

@@ -19,6 +19,7 @@ import {
   type EventWorkflowState,
   EventStatusKey,
   EventStatusSinceKey,
+  ONE_ACTIVITY_PATCH,
   ONE_TASK_PATCH,
   type OperatorRequest,
   reprocessSignal,
@@ -43,21 +44,24 @@ const LOCAL_PROCESSING_TIMEOUT = '5s';
 
 /** Processing's end: on success the `completed` transition is already recorded, at `at`. */
 type Outcome = { ok: true; at: string } | { ok: false; error: string };
+/** Processing tried: how it ended, the attempts it took, and whether no retry can change that. */
+type Tried = { outcome: Outcome; attempts: number; final: boolean };
 
 /**
  * One run per event: store it, process it, and move it through
  * pending → processing → completed | failed; a failed event stays parked, waiting for an
  * operator's `reprocess` (back to processing) or `discard`, until the park timeout.
  *
- * On the happy path the whole run is one workflow task with two local activities: storing with
- * both first transitions, then processing with the `completed` transition; the search attributes
- * are upserted once, when the task ends. Processing that fails or runs long falls back to a
- * normal activity with the configured retry policy.
+ * On the happy path the whole run is one workflow task with one local activity: storing with
+ * both first transitions, then processing with the `completed` transition (patch `one-activity`;
+ * before it, two local activities); the search attributes are upserted once, when the task ends.
+ * Processing that fails or runs long falls back to a normal activity with the configured retry
+ * policy.
  */
 export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWorkflowState> {
   if (!patched(ONE_TASK_PATCH)) return eventWorkflowBeforeOneTask(input);
   const { event, retry } = input;
-  const { processAndComplete: processLocally } = proxyLocalActivities<Activities>({
+  const { processAndComplete: processLocally, beginAndProcess } = proxyLocalActivities<Activities>({
     // Both attempts together: a slow subscriber moves to the normal activity after this long.
     scheduleToCloseTimeout: LOCAL_PROCESSING_TIMEOUT,
     retry: { initialInterval: retry.initialIntervalMs, backoffCoefficient: retry.backoffCoefficient, maximumInterval: retry.maximumIntervalMs, maximumAttempts: LOCAL_ATTEMPTS },
@@ -102,10 +106,13 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
     unpublished = false;
   }
 
-  /** Processing, and the `completed` transition with it when it succeeds. */
-  async function process(): Promise<Outcome> {
+  /**
+   * Processing, and the `completed` transition with it when it succeeds; `first`, when the local
+   * attempts were already made together with the run's start.
+   */
+  async function process(first?: Tried): Promise<Outcome> {
     const input = () => ({ event, completion: { runId, seq: seq + 1, attemptsBefore: state.attempts } });
-    let failure = await attempt(() => processLocally(input()), LOCAL_ATTEMPTS);
+    let failure = first ?? (await attempt(() => processLocally(input()), LOCAL_ATTEMPTS));
     if (failure.final) return failure.outcome;
     const remaining = retry.maximumAttempts - failure.attempts;
     if (remaining <= 0) return failure.outcome;
@@ -119,31 +126,57 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
     return failure.outcome;
   }
 
-  async function attempt(run: () => Promise<{ attempt: number; at: string }>, budget: number): Promise<{ outcome: Outcome; attempts: number; final: boolean }> {
+  async function attempt(run: () => Promise<{ attempt: number; at: string }>, budget: number): Promise<Tried> {
     try {
-      const { attempt: used, at } = await run();
-      state.attempts += used;
-      return { outcome: { ok: true, at }, attempts: used, final: true };
+      return succeeded(await run());
     } catch (err) {
-      // A normal activity's failure comes wrapped in an ActivityFailure, a local one's as it is.
-      const failure = err instanceof ActivityFailure ? err.cause : err;
-      if (!(failure instanceof TemporalFailure) || failure instanceof CancelledFailure) throw err;
-      const cause = failure instanceof ApplicationFailure ? failure : undefined;
-      const used = (cause?.details?.[0] as { attempt?: number } | undefined)?.attempt ?? budget;
-      state.attempts += used;
-      return { outcome: { ok: false, error: failure.message }, attempts: used, final: cause?.nonRetryable === true };
+      return failed(err, budget);
     }
   }
 
+  function succeeded({ attempt: used, at }: { attempt: number; at: string }): Tried {
+    state.attempts += used;
+    return { outcome: { ok: true, at }, attempts: used, final: true };
+  }
+
+  function failed(err: unknown, budget: number): Tried {
+    // A normal activity's failure comes wrapped in an ActivityFailure, a local one's as it is.
+    const failure = err instanceof ActivityFailure ? err.cause : err;
+    if (!(failure instanceof TemporalFailure) || failure instanceof CancelledFailure) throw err;
+    const cause = failure instanceof ApplicationFailure ? failure : undefined;
+    const used = (cause?.details?.[0] as { attempt?: number } | undefined)?.attempt ?? budget;
+    state.attempts += used;
+    return { outcome: { ok: false, error: failure.message }, attempts: used, final: cause?.nonRetryable === true };
+  }
+
   const startedAt = new Date().toISOString();
-  const { unstorable } = await beginEvent({ event, runId, at: startedAt, ...(input.operator && { operator: input.operator }) });
+  const start = { event, runId, at: startedAt, ...(input.operator && { operator: input.operator }) };
+
+  /** The run's start; since `one-activity`, with processing's local attempts in the same activity. */
+  async function begin(): Promise<{ unstorable?: string; first?: Tried }> {
+    if (!patched(ONE_ACTIVITY_PATCH)) return beginEvent(start);
+    try {
+      // `completed` follows `pending` (1) and `processing` (2).
+      const begun = await beginAndProcess({ ...start, completion: { runId, seq: 3, attemptsBefore: 0 } });
+      return 'unstorable' in begun ? begun : { first: succeeded(begun) };
+    } catch (err) {
+      const first = failed(err, LOCAL_ATTEMPTS);
+      // It may have failed before the event was stored: beginEvent makes sure (a repeat writes nothing).
+      return { ...(await beginEvent(start)), first };
+    }
+  }
+
+  const begun = await begin();
+  const { unstorable } = begun;
+  let first = begun.first;
   note('pending', startedAt);
   if (unstorable) note('failed', startedAt, { error: unstorable });
   else note('processing', startedAt, input.operator);
 
   for (;;) {
     if (state.status === 'processing') {
-      const outcome: Outcome = unstorable ? { ok: false, error: unstorable } : await process();
+      const outcome: Outcome = unstorable ? { ok: false, error: unstorable } : await process(first);
+      first = undefined;
       if (outcome.ok) {
         note('completed', outcome.at);
         publishStatus();
