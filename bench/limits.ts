@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     nats: { port: natsPort },
   });
   try {
-    const ceilings = await measureCeilings({ natsUrl: stack.natsUrl!, temporalAddress: stack.temporalAddress! }, {
+    const ceilings = await measureCeilings({ natsUrl: stack.natsUrl!, temporalAddress: stack.temporalAddress!, temporalPid: stack.pids.temporal }, {
       workflows: Number(args.workflows), inFlight: Number(args['in-flight']), seconds: Number(args.seconds),
     });
     printCeilings(ceilings);

@@ -156,14 +156,16 @@ async function insertEvent(c: Queryable, e: EventEnvelope): Promise<boolean> {
 
 // Each statement below is one round trip and, being one statement, atomic: a transition's
 // history row, the status column and the deliveries it fails are written together or not at all.
+// Each is named, so PostgreSQL parses and plans it once per connection, not once per event.
 
 // A repeat of the same run's start (a local activity run again after a worker crash, while the
 // event has moved on) must change nothing: the status is set only when this run's transitions
 // are new. A new row is inserted as `processing`; an existing one (a new run of a stored event)
 // is moved back to `processing` by the UPDATE, which sees only rows from before the statement.
 async function beginRun(c: Queryable, e: EventEnvelope, runId: string, at: string, operator: { reason?: string; actor?: string }): Promise<void> {
-  await c.query(
-    `WITH key AS (${CLAIM_ID('$1', '$10')}), stored AS (
+  await c.query({
+    name: 'begin-run',
+    text: `WITH key AS (${CLAIM_ID('$1', '$10')}), stored AS (
        INSERT INTO events (${EVENT_INSERT_COLUMNS}, status, updated_at)
        SELECT ${EVENT_VALUES}, 'processing', $12::timestamptz WHERE EXISTS (SELECT 1 FROM key)
        RETURNING event_id
@@ -175,13 +177,14 @@ async function beginRun(c: Queryable, e: EventEnvelope, runId: string, at: strin
      )
      UPDATE events SET status = 'processing', attempts = 0, last_error = NULL, updated_at = $12
       WHERE event_id = $1 AND received_at = ${RECEIVED_AT('$1')} AND NOT EXISTS (SELECT 1 FROM stored) AND EXISTS (SELECT 1 FROM written)`,
-    [...eventValues(e), runId, at, storable(operator.reason), storable(operator.actor)],
-  );
+    values: [...eventValues(e), runId, at, storable(operator.reason), storable(operator.actor)],
+  });
 }
 
 async function writeTransition(c: Queryable, t: Transition): Promise<void> {
-  await c.query(
-    `WITH written AS (
+  await c.query({
+    name: 'write-transition',
+    text: `WITH written AS (
        INSERT INTO event_status_history (event_id, run_id, seq, status, attempts, error, reason, actor, at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id, run_id, seq) DO NOTHING
        RETURNING event_id
@@ -191,6 +194,6 @@ async function writeTransition(c: Queryable, t: Transition): Promise<void> {
      )
      UPDATE webhook_deliveries SET status = 'failed', updated_at = $9
       WHERE $4 = 'failed' AND status = 'pending' AND event_id IN (SELECT event_id FROM written)`,
-    [t.eventId, t.runId, t.seq, t.status, t.attempts, storable(t.error), storable(t.reason), storable(t.actor), t.at],
-  );
+    values: [t.eventId, t.runId, t.seq, t.status, t.attempts, storable(t.error), storable(t.reason), storable(t.actor), t.at],
+  });
 }
