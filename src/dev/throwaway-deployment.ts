@@ -37,6 +37,8 @@ export async function startThrowawayDeployment(opts: {
   log: Logger;
   /** Worker processes, 1 by default. */
   workers?: number;
+  /** The API and the worker from `dist/` (built beforehand), as in production. */
+  built?: boolean;
 }): Promise<ThrowawayDeployment> {
   const [temporalPort, temporalUiPort, natsPort, postgresPort, apiPort, workerHealthPort] = await Promise.all(
     Array.from({ length: 6 }, () => findFreePort()),
@@ -85,6 +87,7 @@ export async function startThrowawayDeployment(opts: {
     log: opts.log,
     onExit: (name, code) => opts.log.error({ service: name, code }, 'service exited'),
     ...(opts.workers && { workers: opts.workers }),
+    ...(opts.built && { built: true }),
   });
   const stop = async () => {
     await services.stop();
