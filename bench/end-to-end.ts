@@ -83,7 +83,10 @@ async function burst(d: ThrowawayDeployment, db: pg.Pool, eventType: string, lab
   console.log(`  CPU per event               ${Object.entries(used).map(([name, ms]) => `${name} ${fmt(ms / N, 1)} ms`).join(', ')}`);
   // Against the ceiling's workflow: the same work in Temporal, and nothing of the project's own.
   const times = (ms: number | undefined, of: number) => `${fmt((ms ?? NaN) / N / of, 2)} × ${fmt(of, 1)} ms`;
-  console.log(`  … as the ceiling's CPU       worker ${times(used.worker, ceiling.workerCpuMs)}, temporal ${times(used.temporal, ceiling.temporalCpuMs)}`);
+  // With --workers N, all of them together against the one worker of the ceiling.
+  const workers = Object.entries(used).filter(([name]) => name.startsWith('worker'));
+  const workersMs = workers.reduce((sum, [, ms]) => sum + ms, 0);
+  console.log(`  … as the ceiling's CPU       worker${workers.length > 1 ? 's together' : ''} ${times(workersMs, ceiling.workerCpuMs)}, temporal ${times(used.temporal, ceiling.temporalCpuMs)}`);
   console.log(`  resident memory             ${Object.entries(d.pids).filter(([n]) => n !== 'postgres').map(([name, pid]) => `${name} ${fmt(rssMb(pid))} MB`).join(', ')}`);
   return e2eRate;
 }
