@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../src/activities/index.js';
 import { createProcessorRegistry, type Processor } from '../src/activities/processors.js';
 import type { EventEnvelope } from '../src/events/envelope.js';
-import { createEventsRepo } from '../src/store/events-repo.js';
+import { createEventsRepo, type EventsRepo } from '../src/store/events-repo.js';
 import { createPool, type Pool } from '../src/store/pool.js';
 import { createDataConverter } from '../src/temporal/codec.js';
 import { WORKFLOWS_PATH } from '../src/worker/workflow-bundle.js';
@@ -47,6 +47,22 @@ const input = (event: EventEnvelope): EventWorkflowInput => ({
   parkTimeoutMs: 3_600_000,
 });
 
+// Storing an event fails (as with PostgreSQL unreachable) as often as a test says, then works.
+let storeFailuresLeft = new Map<string, number>();
+function storeFailingFor(repo: EventsRepo): EventsRepo {
+  return {
+    ...repo,
+    async begin(e, ...rest) {
+      const left = storeFailuresLeft.get(e.event_id) ?? 0;
+      if (left > 0) {
+        storeFailuresLeft.set(e.event_id, left - 1);
+        throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+      }
+      return repo.begin(e, ...rest);
+    },
+  };
+}
+
 describe('event workflow', () => {
   let env: TestWorkflowEnvironment;
   let worker: Worker;
@@ -65,7 +81,7 @@ describe('event workflow', () => {
       taskQueue,
       workflowsPath: WORKFLOWS_PATH,
       dataConverter,
-      activities: createActivities({ repo: createEventsRepo(pool), processors: createProcessorRegistry([flaky]) }),
+      activities: createActivities({ repo: storeFailingFor(createEventsRepo(pool)), processors: createProcessorRegistry([flaky]) }),
     });
     running = worker.run();
   });
@@ -131,6 +147,17 @@ describe('event workflow', () => {
     expect(scheduled).toEqual(['processAndComplete']);
   });
 
+  it('spends none of processing\'s attempts while the event cannot be stored yet', async () => {
+    const event = makeEvent();
+    // Both attempts of the first activity, and the first of the store alone after it.
+    storeFailuresLeft.set(event.event_id, 3);
+    const state = await (await start(event)).result();
+    expect(state).toMatchObject({ status: 'completed', attempts: 1 });
+    expect(state.transitions.map((t) => t.status)).toEqual(['pending', 'processing', 'completed']);
+    expect(calls.get(event.event_id)).toBe(1);
+    expect(await statusInDb(event.event_id)).toMatchObject({ status: 'completed', attempts: 1 });
+  }, 30_000);
+
   it('discards a parked event on discard', async () => {
     const event = makeEvent();
     failuresLeft.set(event.event_id, 100);
@@ -160,6 +187,7 @@ describe('event workflow', () => {
 
   afterAll(() => {
     failuresLeft = new Map();
+    storeFailuresLeft = new Map();
     calls = new Map();
   });
 });

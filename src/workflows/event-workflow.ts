@@ -8,6 +8,7 @@ import {
   proxyLocalActivities,
   setHandler,
   TemporalFailure,
+  TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -149,6 +150,11 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
     return { outcome: { ok: false, error: failure.message }, attempts: used, final: cause?.nonRetryable === true };
   }
 
+  function processingTried(err: unknown): boolean {
+    if (!(err instanceof TemporalFailure) || err instanceof CancelledFailure) throw err;
+    return err instanceof TimeoutFailure || (err instanceof ApplicationFailure && (err.details?.[0] as { attempt?: number } | undefined)?.attempt !== undefined);
+  }
+
   const startedAt = new Date().toISOString();
   const start = { event, runId, at: startedAt, ...(input.operator && { operator: input.operator }) };
 
@@ -160,9 +166,11 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
       const begun = await beginAndProcess({ ...start, completion: { runId, seq: 3, attemptsBefore: 0 } });
       return 'unstorable' in begun ? begun : { first: succeeded(begun) };
     } catch (err) {
-      const first = failed(err, LOCAL_ATTEMPTS);
+      // Processing's failures say which attempt they were, and a timeout may be processing's;
+      // anything else failed while storing, and processing's attempts are all still to come.
+      const first = processingTried(err) ? failed(err, LOCAL_ATTEMPTS) : undefined;
       // It may have failed before the event was stored: beginEvent makes sure (a repeat writes nothing).
-      return { ...(await beginEvent(start)), first };
+      return { ...(await beginEvent(start)), ...(first && { first }) };
     }
   }
 
