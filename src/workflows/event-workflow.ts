@@ -48,6 +48,18 @@ type Outcome = { ok: true; at: string } | { ok: false; error: string };
 /** Processing tried: how it ended, the attempts it took, and whether no retry can change that. */
 type Tried = { outcome: Outcome; attempts: number; final: boolean };
 
+/** An activity's failure; anything else (a bug, a cancellation) ends the workflow task as it is. */
+function failureOf(err: unknown): TemporalFailure {
+  // A normal activity's failure comes wrapped in an ActivityFailure, a local one's as it is.
+  const failure = err instanceof ActivityFailure ? err.cause : err;
+  if (!(failure instanceof TemporalFailure) || failure instanceof CancelledFailure) throw err;
+  return failure;
+}
+
+/** The attempt a failure of processing reports in its details; undefined for any other failure. */
+const reportedAttempt = (failure: TemporalFailure) =>
+  failure instanceof ApplicationFailure ? (failure.details?.[0] as { attempt?: number } | undefined)?.attempt : undefined;
+
 /**
  * One run per event: store it, process it, and move it through
  * pending → processing → completed | failed; a failed event stays parked, waiting for an
@@ -141,18 +153,10 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
   }
 
   function failed(err: unknown, budget: number): Tried {
-    // A normal activity's failure comes wrapped in an ActivityFailure, a local one's as it is.
-    const failure = err instanceof ActivityFailure ? err.cause : err;
-    if (!(failure instanceof TemporalFailure) || failure instanceof CancelledFailure) throw err;
-    const cause = failure instanceof ApplicationFailure ? failure : undefined;
-    const used = (cause?.details?.[0] as { attempt?: number } | undefined)?.attempt ?? budget;
+    const failure = failureOf(err);
+    const used = reportedAttempt(failure) ?? budget;
     state.attempts += used;
-    return { outcome: { ok: false, error: failure.message }, attempts: used, final: cause?.nonRetryable === true };
-  }
-
-  function processingTried(err: unknown): boolean {
-    if (!(err instanceof TemporalFailure) || err instanceof CancelledFailure) throw err;
-    return err instanceof TimeoutFailure || (err instanceof ApplicationFailure && (err.details?.[0] as { attempt?: number } | undefined)?.attempt !== undefined);
+    return { outcome: { ok: false, error: failure.message }, attempts: used, final: failure instanceof ApplicationFailure && failure.nonRetryable === true };
   }
 
   const startedAt = new Date().toISOString();
@@ -168,7 +172,8 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
     } catch (err) {
       // Processing's failures say which attempt they were, and a timeout may be processing's;
       // anything else failed while storing, and processing's attempts are all still to come.
-      const first = processingTried(err) ? failed(err, LOCAL_ATTEMPTS) : undefined;
+      const failure = failureOf(err);
+      const first = failure instanceof TimeoutFailure || reportedAttempt(failure) !== undefined ? failed(err, LOCAL_ATTEMPTS) : undefined;
       // It may have failed before the event was stored: beginEvent makes sure (a repeat writes nothing).
       return { ...(await beginEvent(start)), ...(first && { first }) };
     }
