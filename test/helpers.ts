@@ -1,6 +1,11 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import pg from 'pg';
 import { expect, inject } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { createPayloadCodec } from '../src/temporal/codec.js';
 import './stack-settings.js';
 
 export const stack = () => inject('stack');
@@ -46,9 +51,20 @@ export function testPool(): pg.Pool {
   return new pg.Pool({ connectionString: stack().databaseUrl, max: 2 });
 }
 
-export async function testTemporal(): Promise<Client> {
+/** The payload key the test deployment encrypts Temporal payloads with, if it does. */
+export function testPayloadCodec(): PayloadCodec | undefined {
+  const provided = stack().payloadKeys;
+  const file = join(loadConfig().dev.testDataDir, 'payload-key');
+  const keys = provided?.PAYLOAD_KEYS ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined);
+  if (!keys) return undefined;
+  return createPayloadCodec(loadConfig({ PAYLOAD_KEYS: keys, ...(provided?.PAYLOAD_KEY_ID && { PAYLOAD_KEY_ID: provided.PAYLOAD_KEY_ID }) }));
+}
+
+/** A client of the test deployment's Temporal; with `readPayloads`, it decrypts them as the Temporal UI does. */
+export async function testTemporal({ readPayloads = false } = {}): Promise<Client> {
   const connection = await Connection.connect({ address: stack().temporalAddress });
-  return new Client({ connection });
+  const codec = readPayloads ? testPayloadCodec() : undefined;
+  return new Client({ connection, ...(codec && { dataConverter: { payloadCodecs: [codec] } }) });
 }
 
 /** Once completed: exactly one row, one workflow run, and one completed transition. */

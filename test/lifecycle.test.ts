@@ -1,6 +1,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, get, post, stack, testPool, waitForStatus } from './helpers.js';
+import { eventually, get, post, stack, testPool, testTemporal, waitForStatus } from './helpers.js';
 import { startReceiver } from './webhook-receiver.js';
 
 // The test deployment retries processing 3 times, 100-200 ms apart (test/stack-settings.ts).
@@ -88,6 +89,24 @@ describe('event lifecycle with a webhook subscriber', () => {
     expect(receiver.deliveredOk(id)).toHaveLength(1);
     const transitions = (await get(`/api/events/${id}/status`)).body.transitions.map((t: { status: string }) => t.status);
     expect(transitions).toEqual(['pending', 'processing', 'failed', 'processing', 'completed']);
+  });
+
+  it("shows in a parked event's stack trace, as the Temporal UI does, that its workflow waits for an operator", async () => {
+    await subscribe();
+    receiver.setResponder(() => ({ status: 500 }));
+    const id = await send();
+    await waitForStatus(id, 'failed');
+    // The worker keeps few frames per workflow promise (WORKFLOW_STACK_FRAMES, for its CPU): the
+    // trace must still point an operator at the line where the event workflow waits.
+    const temporal = await testTemporal({ readPayloads: true });
+    try {
+      const trace = await temporal.workflow.getHandle(id).query<string>('__stack_trace');
+      const line = Number(/at eventWorkflow \([^)]*src\/workflows\/event-workflow\.ts:(\d+):\d+\)/.exec(trace)?.[1]);
+      const source = readFileSync(new URL('../src/workflows/event-workflow.ts', import.meta.url), 'utf8').split('\n');
+      expect(source[line - 1], trace).toContain('await condition(');
+    } finally {
+      await temporal.connection.close();
+    }
   });
 
   it('fails without retry when the subscriber answers 4xx', async () => {

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -8,10 +6,8 @@ import type { Client } from '@temporalio/client';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
 import { REDACTED } from '../src/events/redact.js';
-import { createPayloadCodec } from '../src/temporal/codec.js';
-import { post, stack, testPool, testTemporal, waitForStatus } from './helpers.js';
+import { post, stack, testPayloadCodec, testPool, testTemporal, waitForStatus } from './helpers.js';
 import { pino } from 'pino';
 import { startApp } from './in-process-app.js';
 
@@ -28,15 +24,6 @@ function sensitiveEvent() {
   const data = { marker, user: { Password: secrets[0], profile: { SSN: secrets[1], name: 'Ada' } }, cards: [{ credit_card: secrets[2], last4: '1111' }] };
   const metadata = { page_url: 'https://shop.example/signup', form: { PASSWORD: secrets[3] } };
   return { secrets, marker, data, metadata, eventType: `redact_${uid()}` };
-}
-
-/** The payload key the test deployment encrypts Temporal payloads with, if it does. */
-function testPayloadCodec(): PayloadCodec | undefined {
-  const provided = stack().payloadKeys;
-  const file = join(loadConfig().dev.testDataDir, 'payload-key');
-  const keys = provided?.PAYLOAD_KEYS ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined);
-  if (!keys) return undefined;
-  return createPayloadCodec(loadConfig({ PAYLOAD_KEYS: keys, ...(provided?.PAYLOAD_KEY_ID && { PAYLOAD_KEY_ID: provided.PAYLOAD_KEY_ID }) }));
 }
 
 const isPayload = (v: unknown): v is Payload =>
