@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
-import { type ChaosDeployment, startChaosDeployment } from './chaos/deployment.js';
+import { type ChaosDeployment, singleNodeFaults, startChaosDeployment } from './chaos/deployment.js';
 import { runChaos } from './chaos/run-chaos.js';
 
 // The short chaos run (`npm run chaos` is the long one): a deployment of its own, since its
@@ -24,7 +24,8 @@ describe('chaos, short', () => {
   });
 
   it('loses, duplicates and drops nothing when the API and then the worker are killed -9 under load', async () => {
-    const results = await runChaos(d, { rate: 20, seconds: 8, faults: ['kill -9 api', 'kill -9 worker'], drainTimeoutMs: 90_000 });
+    const faults = singleNodeFaults(d).filter((f) => f.name === 'kill -9 api' || f.name === 'kill -9 worker');
+    const results = await runChaos(d, { rate: 20, seconds: 8, faults, drainTimeoutMs: 90_000 });
     for (const r of results) {
       expect(r.acked, r.fault).toBeGreaterThan(0);
       expect({ fault: r.fault, lost: r.lost, duplicated: r.duplicated, undelivered: r.undelivered, deadLettered: r.deadLettered })

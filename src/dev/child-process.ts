@@ -16,6 +16,8 @@ export interface ChildSpec {
   uid?: number;
   gid?: number;
   cwd?: string;
+  /** The child's whole environment; this process's by default. */
+  env?: NodeJS.ProcessEnv;
   /** Run at a lower CPU priority than the API (see priority.ts). */
   background?: boolean;
   log: { warn(obj: object, msg: string): void };
@@ -74,7 +76,7 @@ export function spawnManaged(spec: ChildSpec): ManagedChild {
   const fd = openSync(spec.logFile, 'w');
   let child;
   try {
-    child = spawn(command, args, { stdio: ['ignore', fd, fd], detached, uid: spec.uid, gid: spec.gid, cwd: spec.cwd });
+    child = spawn(command, args, { stdio: ['ignore', fd, fd], detached, uid: spec.uid, gid: spec.gid, cwd: spec.cwd, env: spec.env });
   } finally {
     closeSync(fd);
   }

@@ -20,7 +20,7 @@ const BUILT_ENTRIES: Record<ServiceName, string> = {
 const NODE_ARGS: Record<ServiceName, string[]> = { api: ['--max-semi-space-size=64'], worker: [] };
 
 /** How to run a service: from source through tsx, or the build (the benches: what production runs). */
-function command(name: ServiceName, built: boolean): string[] {
+export function serviceArgs(name: ServiceName, built: boolean): string[] {
   if (built) return [...NODE_ARGS[name], BUILT_ENTRIES[name]];
   return [...NODE_ARGS[name], ...(runningFromSource ? ['--import', 'tsx'] : []), ENTRIES[name]];
 }
@@ -37,7 +37,7 @@ export type ServiceName = keyof typeof ENTRIES;
 
 /** One service process (the worker niced: processing has the stream to buffer it, priority.ts). */
 export function spawnService(name: ServiceName, env: Record<string, string | undefined>, stdio: 'inherit' | 'ignore' = 'inherit', built = false): ChildProcess {
-  const { command: cmd, args, detached } = dieWithParent(process.execPath, command(name, built), 'SIGTERM');
+  const { command: cmd, args, detached } = dieWithParent(process.execPath, serviceArgs(name, built), 'SIGTERM');
   const child = spawn(cmd, args, { env: childEnv(env), stdio: ['ignore', stdio, 'inherit'], detached });
   if (name === 'worker') runInBackground(child.pid);
   return child;

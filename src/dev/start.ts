@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
+import { startCluster } from './cluster/start-cluster.js';
 import { devPayloadKey } from './payload-key.js';
 import { spawnServices } from './services.js';
 import { startStack } from './stack.js';
@@ -12,7 +13,9 @@ async function main(): Promise<void> {
   const log = createLogger('dev', config.logLevel);
   const { dev } = config;
   // `npm start -- --temporal server`: Temporal's own server on PostgreSQL instead of the CLI's dev server.
-  const { values: args } = parseArgs({ options: { temporal: { type: 'string', default: dev.temporalKind } } });
+  // `npm start -- --cluster`: the multi-node production shape instead (cluster/start-cluster.ts).
+  const { values: args } = parseArgs({ options: { temporal: { type: 'string', default: dev.temporalKind }, cluster: { type: 'boolean', default: false } } });
+  if (args.cluster) return startCluster(config, log);
   if (args.temporal !== 'cli' && args.temporal !== 'server') throw new Error(`--temporal is cli or server, not ${args.temporal}`);
   // The dev UI shows decrypted payloads through the API's codec endpoint, so its origin may call it.
   const uiOrigins = [`http://localhost:${dev.temporalUiPort}`, `http://127.0.0.1:${dev.temporalUiPort}`];

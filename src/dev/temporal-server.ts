@@ -40,6 +40,70 @@ export async function resolveTemporalServer(cacheDir: string, log: Log): Promise
   const ui = await build('temporal-ui-server', 'github.com/temporalio/ui-server/v2/cmd/server', 'server', TEMPORAL_UI_VERSION);
   return { server, sqlTool, ui };
 }
+export type TemporalRole = 'frontend' | 'history' | 'matching' | 'worker';
+export const TEMPORAL_ROLES: TemporalRole[] = ['frontend', 'history', 'matching', 'worker'];
+export interface RolePorts { grpcPort: number; membershipPort: number; httpPort?: number }
+
+/**
+ * The server's config (JSON is YAML): persistence on PostgreSQL, each role's ports, membership on
+ * loopback. One process may run every role (the server profile) or one (the cluster profile: each
+ * process gets this file with its own role's ports, and they find each other through the
+ * database's membership table).
+ */
+export function temporalServerConfig(opts: { db: URL; dir: string; frontendAddress: string; shards: number; roles: Record<TemporalRole, RolePorts> }) {
+  const { db } = opts;
+  const store = (databaseName: string, maxConns: number) => ({
+    sql: {
+      pluginName: 'postgres12', databaseName, connectAddr: db.host, connectProtocol: 'tcp',
+      user: decodeURIComponent(db.username), password: decodeURIComponent(db.password), maxConns, maxIdleConns: maxConns, maxConnLifetime: '1h',
+    },
+  });
+  return {
+    log: { stdout: true, level: 'warn' },
+    persistence: {
+      defaultStore: 'default',
+      visibilityStore: 'visibility',
+      numHistoryShards: opts.shards,
+      datastores: { default: store('temporal', 20), visibility: store('temporal_visibility', 10) },
+    },
+    global: { membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' } },
+    services: Object.fromEntries(TEMPORAL_ROLES.map((role) => [role, { rpc: { ...opts.roles[role], bindOnLocalHost: true } }])),
+    clusterMetadata: {
+      enableGlobalNamespace: false,
+      failoverVersionIncrement: 10,
+      masterClusterName: 'active',
+      currentClusterName: 'active',
+      clusterInformation: { active: { enabled: true, initialFailoverVersion: 1, rpcName: 'frontend', rpcAddress: opts.frontendAddress } },
+    },
+    dcRedirectionPolicy: { policy: 'noop' },
+    // The internal worker service (archival, batch operations, scanners) reaches the frontend here.
+    publicClient: { hostPort: opts.frontendAddress },
+    dynamicConfigClient: { filepath: join(opts.dir, 'dynamic-config.yaml'), pollInterval: '10s' },
+  };
+}
+
+/** The schemas, the dynamic config: what every server process of one deployment shares. */
+export async function prepareTemporalServer(bins: TemporalServerBinaries, dir: string, databaseUrl: string, fresh: boolean): Promise<URL> {
+  await mkdir(join(dir, 'config'), { recursive: true });
+  const db = new URL(databaseUrl);
+  await setUpSchemas(bins.sqlTool, db, dir, fresh);
+  const dynamic = Object.fromEntries(Object.entries({ ...DEV_DYNAMIC_CONFIG, 'limit.maxIDLength': 255 }).map(([k, value]) => [k, [{ value }]]));
+  await writeFile(join(dir, 'dynamic-config.yaml'), JSON.stringify(dynamic, null, 2));
+  return db;
+}
+
+/** Starts the server with config `config/<env>.yaml` under `dir`, running `roles` (all by default). */
+export function spawnTemporalServer(bins: TemporalServerBinaries, dir: string, env: string, log: Log, roles: TemporalRole[] = []): ManagedChild {
+  return spawnManaged({
+    name: env === 'events' ? 'temporal' : `temporal-${env}`,
+    command: bins.server,
+    args: ['--root', dir, '--config', 'config', '--env', env, '--allow-no-auth', 'start', ...roles.flatMap((r) => ['--service', r])],
+    logFile: join(dir, env === 'events' ? 'temporal-server.log' : `${env}.log`),
+    log,
+    background: true,
+  });
+}
+
 export async function startTemporalServer(
   bins: TemporalServerBinaries,
   dataDir: string,
@@ -48,57 +112,20 @@ export async function startTemporalServer(
   log: Log,
 ): Promise<RunningTemporal & { ui: ManagedChild }> {
   const dir = join(dataDir, 'temporal-server');
-  await mkdir(join(dir, 'config'), { recursive: true });
-  const db = new URL(databaseUrl);
-  await setUpSchemas(bins.sqlTool, db, dir, opts.fresh ?? false);
-
-  const ports = await Promise.all(Array.from({ length: 8 }, () => findFreePort()));
-  const rpc = (grpcPort: number, membershipPort: number) => ({ rpc: { grpcPort, membershipPort, bindOnLocalHost: true } });
-  const store = (databaseName: string, maxConns: number) => ({
-    sql: {
-      pluginName: 'postgres12', databaseName, connectAddr: db.host, connectProtocol: 'tcp',
-      user: decodeURIComponent(db.username), password: decodeURIComponent(db.password), maxConns, maxIdleConns: maxConns, maxConnLifetime: '1h',
-    },
-  });
+  const db = await prepareTemporalServer(bins, dir, databaseUrl, opts.fresh ?? false);
+  const ports = await Promise.all(Array.from({ length: 7 }, () => findFreePort()));
   const address = `127.0.0.1:${opts.port}`;
-  // JSON is YAML: the server reads this file as its `events` environment.
-  const config = {
-    log: { stdout: true, level: 'warn' },
-    persistence: {
-      defaultStore: 'default',
-      visibilityStore: 'visibility',
-      numHistoryShards: HISTORY_SHARDS,
-      datastores: { default: store('temporal', 20), visibility: store('temporal_visibility', 10) },
+  const config = temporalServerConfig({
+    db, dir, frontendAddress: address, shards: HISTORY_SHARDS,
+    roles: {
+      frontend: { grpcPort: opts.port, membershipPort: ports[0]!, httpPort: ports[1]! },
+      history: { grpcPort: ports[2]!, membershipPort: ports[3]! },
+      matching: { grpcPort: ports[4]!, membershipPort: ports[5]! },
+      worker: { grpcPort: ports[6]!, membershipPort: await findFreePort() },
     },
-    global: { membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' } },
-    services: {
-      frontend: { rpc: { ...rpc(opts.port, ports[0]!).rpc, httpPort: ports[1]! } },
-      history: rpc(ports[2]!, ports[3]!),
-      matching: rpc(ports[4]!, ports[5]!),
-      worker: rpc(ports[6]!, ports[7]!),
-    },
-    clusterMetadata: {
-      enableGlobalNamespace: false,
-      failoverVersionIncrement: 10,
-      masterClusterName: 'active',
-      currentClusterName: 'active',
-      clusterInformation: { active: { enabled: true, initialFailoverVersion: 1, rpcName: 'frontend', rpcAddress: address } },
-    },
-    dcRedirectionPolicy: { policy: 'noop' },
-    dynamicConfigClient: { filepath: join(dir, 'dynamic-config.yaml'), pollInterval: '10s' },
-  };
-  await writeFile(join(dir, 'config', 'events.yaml'), JSON.stringify(config, null, 2));
-  const dynamic = Object.fromEntries(Object.entries({ ...DEV_DYNAMIC_CONFIG, 'limit.maxIDLength': 255 }).map(([k, value]) => [k, [{ value }]]));
-  await writeFile(join(dir, 'dynamic-config.yaml'), JSON.stringify(dynamic, null, 2));
-
-  const child = spawnManaged({
-    name: 'temporal',
-    command: bins.server,
-    args: ['--root', dir, '--config', 'config', '--env', 'events', '--allow-no-auth', 'start'],
-    logFile: join(dir, 'temporal-server.log'),
-    log,
-    background: true,
   });
+  await writeFile(join(dir, 'config', 'events.yaml'), JSON.stringify(config, null, 2));
+  const child = spawnTemporalServer(bins, dir, 'events', log);
   let ui: ManagedChild | undefined;
   try {
     await child.whileRunning((signal) => waitUntil(`Temporal server at ${address}`, () => serves(address), 90_000, signal, 500));
@@ -126,7 +153,7 @@ async function setUpSchemas(sqlTool: string, db: URL, dir: string, fresh: boolea
   }
 }
 
-async function serves(address: string): Promise<boolean> {
+export async function serves(address: string): Promise<boolean> {
   const connection = await Connection.connect({ address, connectTimeout: 2_000 }).catch(() => undefined);
   if (!connection) return false;
   try {
@@ -144,7 +171,7 @@ async function serves(address: string): Promise<boolean> {
  * frontend caches namespaces and search attributes, and the API and worker must not start before
  * it accepts both (a start refused for an unknown attribute would be dead-lettered).
  */
-async function registerNamespace(address: string, log: Log): Promise<void> {
+export async function registerNamespace(address: string, log: Log): Promise<void> {
   const connection = await Connection.connect({ address });
   try {
     const exists = await connection.workflowService.describeNamespace({ namespace: NAMESPACE }).then(() => true, () => false);

@@ -1,9 +1,9 @@
-import { DiscardPolicy, JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager, RetentionPolicy, type StoredMsg, StorageType } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
+import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { StreamMessage } from '../events/nats-event.js';
 import type { Redactor } from '../events/redact.js';
+import { ensureStreamConfig, streamConfig } from './stream.js';
 
 // Messages in the event stream that can never become events are kept here, outside `events.>`
 // (so the bridge never sees them again), with the reason, until an operator has looked at them.
@@ -32,25 +32,13 @@ export const deadLetterRecord = z.object({
 export type DeadLetterRecord = z.infer<typeof deadLetterRecord>;
 export type DeadLetter = DeadLetterRecord & { seq: number };
 
-export async function ensureDeadLetterStream(jsm: JetStreamManager, stream: Config['stream']): Promise<void> {
-  const name = deadLetterStreamName(stream.name);
-  const config = {
-    name,
+/** Kept at the events stream's replicas: a dead letter is as durable as the event it replaces. */
+export function ensureDeadLetterStream(jsm: JetStreamManager, stream: Config['stream']): Promise<void> {
+  return ensureStreamConfig(jsm, streamConfig(stream, {
+    name: deadLetterStreamName(stream.name),
     subjects: [deadLetterSubject(stream.name)],
-    retention: RetentionPolicy.Limits,
-    storage: StorageType.File,
-    discard: DiscardPolicy.Old,
-    max_msgs: stream.maxMessages,
-    max_age: nanos(stream.maxAgeMs),
-    duplicate_window: nanos(Math.min(DUPLICATE_WINDOW_MS, stream.maxAgeMs)),
-  };
-  try {
-    const { config: current } = await jsm.streams.info(name);
-    await jsm.streams.update(name, { ...current, ...config });
-  } catch (err) {
-    if (!isStreamNotFound(err)) throw err;
-    await jsm.streams.add(config);
-  }
+    duplicateWindowMs: Math.min(DUPLICATE_WINDOW_MS, stream.maxAgeMs),
+  }));
 }
 
 const isStreamNotFound = (err: unknown) => err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound;

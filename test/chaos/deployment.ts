@@ -5,6 +5,7 @@ import { devPayloadKey } from '../../src/dev/payload-key.js';
 import { findFreePort } from '../../src/dev/ports.js';
 import { type ServiceName, spawnService } from '../../src/dev/services.js';
 import { type RunningStack, startStack, type StackOptions } from '../../src/dev/stack.js';
+import type { ChaosTarget, Fault } from './run-chaos.js';
 
 // A deployment whose every process can be killed and started again on the same ports and data:
 // Temporal, NATS and PostgreSQL each as a stack of their own, the API and the worker as plain
@@ -12,7 +13,7 @@ import { type RunningStack, startStack, type StackOptions } from '../../src/dev/
 
 export type Dependency = 'temporal' | 'nats' | 'postgres';
 
-export interface ChaosDeployment {
+export interface ChaosDeployment extends ChaosTarget {
   apiUrl: string;
   workerHealthUrl: string;
   databaseUrl: string;
@@ -67,6 +68,7 @@ export async function startChaosDeployment(opts: { dataDir: string; cacheDir: st
   };
   const deployment: ChaosDeployment = {
     apiUrl,
+    apiUrls: [apiUrl],
     workerHealthUrl,
     databaseUrl: env.DATABASE_URL,
     natsUrl: env.NATS_URL,
@@ -112,4 +114,13 @@ export async function startChaosDeployment(opts: { dataDir: string; cacheDir: st
     throw err;
   }
   return deployment;
+}
+
+/** The single-node run's faults, by name: a crash of each process, a restart of each dependency. */
+export function singleNodeFaults(d: ChaosDeployment): Fault[] {
+  return [
+    { name: 'kill -9 api', inject: () => d.kill('api') },
+    { name: 'kill -9 worker', inject: () => d.kill('worker') },
+    ...(['nats', 'postgres', 'temporal'] as const).map((dep) => ({ name: `restart ${dep}`, inject: () => d.restart(dep) })),
+  ];
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -6,16 +7,24 @@ import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { steadyLoad } from '../../bench/load.js';
 import { deadLetterStreamName } from '../../src/nats/dead-letters.js';
-import type { ChaosDeployment, Dependency } from './deployment.js';
 
 // Faults under a steady load, then the promise checked: every event answered 202 is stored once,
 // ends `completed`, and reached the webhook subscriber (recorded delivered exactly once).
 
-export type Fault = 'kill -9 api' | 'kill -9 worker' | `restart ${Dependency}`;
-export const ALL_FAULTS: Fault[] = ['kill -9 api', 'kill -9 worker', 'restart nats', 'restart postgres', 'restart temporal'];
+/** What a chaos run needs of a deployment, single-node or cluster. */
+export interface ChaosTarget {
+  /** The load goes round-robin to these, as a load balancer sends it. */
+  apiUrls: string[];
+  databaseUrl: string;
+  natsUrl: string;
+  waitHealthy(timeoutMs?: number): Promise<void>;
+}
+
+/** A fault by name; `inject` resolves once the broken part has been started again. */
+export interface Fault { name: string; inject(): Promise<void> }
 
 export interface FaultResult {
-  fault: Fault;
+  fault: string;
   sent: number;
   acked: number;
   completed: number;
@@ -26,20 +35,37 @@ export interface FaultResult {
   /** Acked but never received by the subscriber. */
   undelivered: number;
   deadLettered: number;
+  /** From the fault until every API and worker is healthy again (after the restart, if any). */
   recoverMs: number;
+  /** The longest stretch without a 202, and without an event completing: what users felt. */
+  ingestStallMs: number;
+  processingStallMs: number;
   /** A few of the lost events as PostgreSQL has them, to start the investigation from. */
   lostSample: { event_id: string; status: string | null; last_error: string | null }[];
 }
 
 const EVENT_TYPE = 'chaos';
 
-async function inject(d: ChaosDeployment, fault: Fault): Promise<void> {
-  if (fault === 'kill -9 api') return d.kill('api');
-  if (fault === 'kill -9 worker') return d.kill('worker');
-  return d.restart(fault.slice('restart '.length) as Dependency);
+/**
+ * Posts one event as a load balancer would: to the next API in turn, and on a connection error
+ * (an API just killed) to the one after it. The client supplies the event id, so a retry of a
+ * request that was in fact accepted is stored once (the stream's duplicate window).
+ */
+async function postThroughBalancer(apiUrls: string[], i: number, body: object): Promise<Response | undefined> {
+  for (let attempt = 0; attempt < apiUrls.length * 2; attempt++) {
+    const url = apiUrls[(i + attempt) % apiUrls.length]!;
+    try {
+      return await fetch(`${url}/api/events/create`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000),
+      });
+    } catch {
+      // Connection refused or reset: the next API.
+    }
+  }
+  return undefined;
 }
 
-export async function runChaos(d: ChaosDeployment, opts: { rate: number; seconds: number; faults: Fault[]; drainTimeoutMs?: number }): Promise<FaultResult[]> {
+export async function runChaos(d: ChaosTarget, opts: { rate: number; seconds: number; faults: Fault[]; drainTimeoutMs?: number }): Promise<FaultResult[]> {
   const received = new Map<string, number>();
   const receiver = createServer((req, res) => {
     const id = String(req.headers['x-event-id']);
@@ -50,7 +76,7 @@ export async function runChaos(d: ChaosDeployment, opts: { rate: number; seconds
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-  const sub = await fetch(`${d.apiUrl}/api/subscriptions`, {
+  const sub = await fetch(`${d.apiUrls[0]}/api/subscriptions`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ url, subjects: [`events.backend.service.${EVENT_TYPE}`] }),
   });
@@ -63,33 +89,51 @@ export async function runChaos(d: ChaosDeployment, opts: { rate: number; seconds
     for (const fault of opts.faults) {
       const deadBefore = await deadLetters(d.natsUrl);
       const acked: string[] = [];
+      const ackedAt: number[] = [];
       let sent = 0;
-      let recoverMs = NaN;
+      const loadBegan = Date.now();
       const load = steadyLoad(opts.rate, opts.seconds, async (i) => {
         sent++;
-        const res = await fetch(`${d.apiUrl}/api/events/create`, {
-          method: 'POST', headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ event_type: EVENT_TYPE, data: { fault, i } }),
-          signal: AbortSignal.timeout(10_000),
-        }).catch(() => undefined);
-        if (res?.status === 202) acked.push(((await res.json()) as { event_id: string }).event_id);
-        else await res?.arrayBuffer();
+        const res = await postThroughBalancer(d.apiUrls, i, { event_id: randomUUID(), event_type: EVENT_TYPE, data: { fault: fault.name, i } });
+        if (res?.status === 202) {
+          acked.push(((await res.json()) as { event_id: string }).event_id);
+          ackedAt.push(Date.now());
+        } else await res?.arrayBuffer().catch(() => undefined);
         return 0;
       });
       await sleep((opts.seconds * 1000) / 4);
       const began = Date.now();
-      await inject(d, fault);
+      await fault.inject();
       await d.waitHealthy();
-      recoverMs = Date.now() - began;
+      const recoverMs = Date.now() - began;
       await load;
+      const loadEnded = Date.now();
       await drained(db, acked, opts.drainTimeoutMs ?? 180_000);
-      results.push({ fault, sent, acked: acked.length, recoverMs, ...(await check(db, acked, received)), deadLettered: (await deadLetters(d.natsUrl)) - deadBefore });
+      results.push({
+        fault: fault.name, sent, acked: acked.length, recoverMs,
+        ingestStallMs: longestGap([loadBegan, ...ackedAt, loadEnded]),
+        processingStallMs: await processingStall(db, acked, loadBegan, loadEnded),
+        ...(await check(db, acked, received)),
+        deadLettered: (await deadLetters(d.natsUrl)) - deadBefore,
+      });
     }
   } finally {
     receiver.close();
     await db.end();
   }
   return results;
+}
+
+function longestGap(times: number[]): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  return sorted.slice(1).reduce((max, t, i) => Math.max(max, t - sorted[i]!), 0);
+}
+
+/** The longest stretch of the load's window in which none of its events completed. */
+async function processingStall(db: pg.Pool, ids: string[], from: number, to: number): Promise<number> {
+  const { rows } = await db.query<{ at: Date }>(`SELECT at FROM event_status_history WHERE event_id = ANY($1::uuid[]) AND status = 'completed'`, [ids]);
+  const inWindow = rows.map((r) => r.at.getTime()).filter((t) => t >= from && t <= to);
+  return longestGap([from, ...inWindow, to]);
 }
 
 async function drained(db: pg.Pool, ids: string[], timeoutMs: number): Promise<void> {
