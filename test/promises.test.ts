@@ -132,7 +132,7 @@ describe('webhook subscribers are isolated from each other', () => {
     expect(byUrl[good.url]).toMatchObject({ status: 'delivered', response_code: 200, attempts: 1 });
     expect(byUrl[bad.url]).toMatchObject({ status: 'failed', response_code: 410, last_error: expect.stringContaining('410') });
 
-    // The README's own command: no body, no content type.
+    // docs/operating.md's own command: no body, no content type.
     bad.setResponder(() => ({ status: 200 }));
     const reprocess = await fetch(`${stack().apiUrl}/api/events/${id}/reprocess`, { method: 'POST' });
     expect(reprocess.status).toBe(202);

@@ -10,7 +10,7 @@ import { WORKFLOWS_PATH } from '../src/worker/workflow-bundle.js';
 
 // Determinism guard: the committed histories (test/histories, made by `npm run
 // histories:record`) must replay against the current workflow code. A change that would break
-// running workflows fails here; gate it with patched() instead (see the README).
+// running workflows fails here; gate it with patched() instead (see docs/development.md).
 
 // One folder per workflow shape that ever ran in production, each with the three lifecycles:
 // runs of every shape may still be open (parked up to PARK_TIMEOUT) when a new worker starts.

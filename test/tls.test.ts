@@ -16,7 +16,7 @@ import { TEST_LIFECYCLE_ENV } from './stack-settings.js';
 import { makeTestCertificates, type TestCertificates } from './tls-certs.js';
 
 // NATS that accepts only TLS clients with a certificate from our CA, PostgreSQL with TLS on, and
-// the real API and worker processes configured the way the README says: an event goes through.
+// the real API and worker processes configured the way docs/deployment.md says: an event goes through.
 const log = createLogger('tls-test', 'warn');
 let certs: TestCertificates;
 let deps: RunningStack;

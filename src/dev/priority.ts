@@ -3,7 +3,7 @@ import { setPriority } from 'node:os';
 
 // On one machine the API, the worker and Temporal share the cores. Ingestion answers clients
 // and must not wait behind processing, which has a buffer (the stream) to fall back on: so the
-// dev stack runs Temporal, PostgreSQL and the worker niced. Measured: README, "Capacity and tuning".
+// dev stack runs Temporal, PostgreSQL and the worker niced. Measured: docs/performance.md.
 export const BACKGROUND_NICENESS = 19;
 
 /** Lowers a process's CPU priority; a failure (no permission, process gone) changes nothing. */

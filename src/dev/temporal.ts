@@ -14,7 +14,7 @@ const execFileAsync = promisify(execFile);
 // v1.5.1 is the newest tag whose go.mod has no `replace` directive, which `go install` rejects.
 export const TEMPORAL_CLI_VERSION = '1.5.1';
 
-// A single node serving one worker (figures: README, "Capacity and tuning"):
+// A single node serving one worker (figures: docs/performance.md):
 // - the search attribute cache is not refreshed on every read: each start and upsert otherwise
 //   reads the namespace's attributes from the database (measured here: 30 -> 37 workflows/s);
 // - one task queue partition: with several, a poll can miss a task waiting in another partition;

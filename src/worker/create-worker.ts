@@ -37,8 +37,8 @@ export function tracingPlugin(tracing: Tracing): OpenTelemetryPlugin {
  * Frames in a workflow sandbox's stack traces. The SDK records the stack of every promise a
  * workflow makes (for the stack trace the Temporal UI shows) and source-maps it frame by frame;
  * two of the frames are its own hook's, and most of the rest its own machinery, which it then
- * cuts off. V8's default of 10 costs ~0.4 ms of worker CPU per event more than 6 (README,
- * "Capacity and tuning"); 6 still shows where a parked workflow waits (test/lifecycle.test.ts).
+ * cuts off. V8's default of 10 costs ~0.4 ms of worker CPU per event more than 6 (docs/performance.md,
+ * "What the figures rely on"); 6 still shows where a parked workflow waits (test/lifecycle.test.ts).
  */
 export const WORKFLOW_STACK_FRAMES = 6;
 

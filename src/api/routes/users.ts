@@ -13,7 +13,7 @@ const deletionSchema = z.object({
   deleted_at: z.string(),
 });
 
-// A user's events deleted for privacy (README: "Deleting a user's events" says what the stream
+// A user's events deleted for privacy (docs/read-side.md, "Deleting a user's events", says what the stream
 // and Temporal still hold). Registered by the stats routes, whose cache it invalidates.
 export const userRoutes: FastifyPluginAsyncZod<{ pool: Pool; cache: StatsCache }> = async (app, { pool, cache }) => {
   app.delete('/users/:user_id/events', {
