@@ -53,3 +53,19 @@ export function cpuMeter(pids: Record<string, number>) {
   const start = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, treeCpuMs(pid)]));
   return () => Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, treeCpuMs(pid) - start[name]!]));
 }
+
+/** Process ids of every descendant of `pid` that is running now. */
+export function descendants(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const f = statFields(entry);
+    if (f) parentOf.set(Number(entry), Number(f[1]));
+  }
+  const found: number[] = [];
+  const walk = (p: number) => {
+    for (const [child, parent] of parentOf) if (parent === p) { found.push(child); walk(child); }
+  };
+  walk(pid);
+  return found;
+}

@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     faults = singleNodeFaults(d).filter((f) => !args.only || args.only.includes(f.name));
   }
   try {
-    const results = await runChaos(target, { rate, seconds, faults });
+    const results = await runChaos(target, { rate, seconds, faults, progress: (line) => console.log(`  ${line}`) });
     console.log(`\n${fmt(rate)} events/s offered, ${seconds} s per fault${args.cluster ? `, each process down ${args.down} s` : ''}, one webhook subscriber\n`);
     printTable(results);
     const broken = results.some((r) => r.lost + r.duplicated + r.undelivered + r.deadLettered > 0);

@@ -65,7 +65,10 @@ async function postThroughBalancer(apiUrls: string[], i: number, body: object): 
   return undefined;
 }
 
-export async function runChaos(d: ChaosTarget, opts: { rate: number; seconds: number; faults: Fault[]; drainTimeoutMs?: number }): Promise<FaultResult[]> {
+export async function runChaos(
+  d: ChaosTarget,
+  opts: { rate: number; seconds: number; faults: Fault[]; drainTimeoutMs?: number; progress?: (line: string) => void },
+): Promise<FaultResult[]> {
   const received = new Map<string, number>();
   const receiver = createServer((req, res) => {
     const id = String(req.headers['x-event-id']);
@@ -103,6 +106,7 @@ export async function runChaos(d: ChaosTarget, opts: { rate: number; seconds: nu
       });
       await sleep((opts.seconds * 1000) / 4);
       const began = Date.now();
+      opts.progress?.(`${fault.name} …`);
       await fault.inject();
       await d.waitHealthy();
       const recoverMs = Date.now() - began;
@@ -116,6 +120,8 @@ export async function runChaos(d: ChaosTarget, opts: { rate: number; seconds: nu
         ...(await check(db, acked, received)),
         deadLettered: (await deadLetters(d.natsUrl)) - deadBefore,
       });
+      const r = results.at(-1)!;
+      opts.progress?.(`${fault.name}: ${r.acked} acked, ${r.completed} completed, ${r.lost} lost, ${r.duplicated} duplicated, recovered in ${(r.recoverMs / 1000).toFixed(1)} s`);
     }
   } finally {
     receiver.close();
