@@ -1,5 +1,10 @@
-import { describe, expect, it } from 'vitest';
-import { banner, withoutPassword } from './banner.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../config.js';
+import { banner, printBanner, withoutPassword } from './banner.js';
 
 const info = {
   apiUrl: 'http://localhost:3000',
@@ -37,5 +42,30 @@ describe('the npm start banner', () => {
     expect(withoutPassword('nats://u:p@a:4222,nats://u:p@b:4222')).toBe('nats://u:***@a:4222,nats://u:***@b:4222');
     expect(withoutPassword('nats://a:4222')).toBe('nats://a:4222');
     expect(withoutPassword('postgres://app@db/events')).toBe('postgres://app@db/events');
+  });
+});
+
+describe('printBanner', () => {
+  it('waits for the worker to be ready, then prints (piped: one JSON line, the banner on stderr)', async () => {
+    let asked = 0;
+    const health = createServer((_req, res) => void res.writeHead(++asked < 3 ? 503 : 200).end());
+    await new Promise<void>((resolve) => health.listen(0, '127.0.0.1', resolve));
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => void (lines.push(String(chunk)), done()) }));
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const tty = process.stdout.isTTY;
+    process.stdout.isTTY = false;
+    try {
+      const config = loadConfig({ PORT: '3999', WORKER_HEALTH_PORT: String((health.address() as AddressInfo).port), DATABASE_URL: 'postgres://app:s3cret@db:5432/events' });
+      await printBanner(config, { temporalAddress: '127.0.0.1:7233', temporalUiUrl: 'http://localhost:8233', natsUrl: 'nats://127.0.0.1:4223', pids: {} }, log, { workerTimeoutMs: 10_000 });
+      expect(asked).toBe(3);
+      expect(lines.map((l) => JSON.parse(l).msg)).toEqual([expect.stringContaining('waiting for the worker'), 'Event Service is up']);
+      expect(JSON.parse(lines[1]!)).toMatchObject({ apiUrl: 'http://localhost:3999', databaseUrl: 'postgres://app:***@db:5432/events' });
+      expect(stderr.mock.calls.map(([text]) => String(text)).join('')).toContain('http://localhost:3999/docs');
+    } finally {
+      process.stdout.isTTY = tty;
+      stderr.mockRestore();
+      health.close();
+    }
   });
 });

@@ -60,10 +60,17 @@ export function banner(info: BannerInfo, { bold = false }: { bold?: boolean } = 
 }
 
 /**
- * Prints the banner for `npm start`: on stdout in a terminal; when stdout is piped it stays JSON
- * lines (one structured line with the same addresses) and the banner goes to stderr.
+ * Prints the banner for `npm start` once the worker is ready too (the API answers first; the
+ * worker bundles the workflow code before it polls, tens of seconds on a busy machine): on stdout
+ * in a terminal; when stdout is piped it stays JSON lines (one structured line with the same
+ * addresses) and the banner goes to stderr.
  */
-export function printBanner(config: Config, stack: Pick<RunningStack, 'temporalAddress' | 'temporalUiUrl' | 'natsUrl' | 'databaseUrl' | 'pids'>, log: Logger): void {
+export async function printBanner(
+  config: Config,
+  stack: Pick<RunningStack, 'temporalAddress' | 'temporalUiUrl' | 'natsUrl' | 'databaseUrl' | 'pids'>,
+  log: Logger,
+  { workerTimeoutMs = 300_000 }: { workerTimeoutMs?: number } = {},
+): Promise<void> {
   const info: BannerInfo = {
     apiUrl: `http://localhost:${config.http.port}`,
     workerHealthUrl: `http://localhost:${config.worker.healthPort}`,
@@ -74,12 +81,27 @@ export function printBanner(config: Config, stack: Pick<RunningStack, 'temporalA
     databaseUrl: config.databaseUrl ? withoutPassword(config.databaseUrl) : (stack.databaseUrl ?? ''),
     ...(Object.keys(stack.pids).length > 0 && { dataDir: config.dev.dataDir }),
   };
+  const workerReady = `http://127.0.0.1:${config.worker.healthPort}/health/ready`;
+  if (!(await answers(workerReady))) {
+    log.info('the API is up; waiting for the worker, which bundles the workflow code first (events sent meanwhile wait in the stream)');
+    if (!(await answers(workerReady, workerTimeoutMs))) log.warn({ url: workerReady }, 'the worker is still not ready; events wait in the stream until it is');
+  }
   if (process.stdout.isTTY) {
     process.stdout.write(banner(info, { bold: true }));
     return;
   }
   log.info(info, 'Event Service is up');
   process.stderr.write(banner(info));
+}
+
+/** Whether `url` answers 2xx within `timeoutMs` (once, without a timeout). */
+async function answers(url: string, timeoutMs = 0): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await fetch(url, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 /** `scheme://user:secret@host` -> `scheme://user:***@host` (each of a comma-separated list); anything else as it is. */

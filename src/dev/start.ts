@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stopAll(0));
 
   await services.ready;
-  printBanner(config, stack, log);
+  await printBanner(config, stack, log);
 }
 
 main().catch((err) => {
