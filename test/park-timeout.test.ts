@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { findFreePort } from '../src/dev/ports.js';
 import { spawnService } from '../src/dev/services.js';
@@ -93,7 +93,9 @@ const ms = (d: { seconds?: unknown; nanos?: number | null } | null | undefined) 
 describe('a parked event', () => {
   it('closes after PARK_TIMEOUT without an operator, still failed where operators look, and can be reprocessed after', async () => {
     const eventType = `park_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-    expect((await call('POST', '/api/subscriptions', { url: receiver.url, subjects: [`events.backend.service.${eventType}`] })).status).toBe(201);
+    const subscription = await call('POST', '/api/subscriptions', { url: receiver.url, subjects: [`events.backend.service.${eventType}`] });
+    expect(subscription.status).toBe(201);
+    onTestFinished(async () => void (await fetch(`${apiUrl}/api/subscriptions/${subscription.body.id}`, { method: 'DELETE' })));
     const sent = await call('POST', '/api/events/create', { event_type: eventType, data: { n: 1 } });
     expect(sent.status).toBe(202);
     const id = sent.body.event_id as string;
