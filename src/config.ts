@@ -147,6 +147,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return deepFreeze(toConfig(parsed.data));
 }
 
+/**
+ * NODE_ENV as loadConfig reads it, for what is made before or without a whole configuration (the
+ * logger: JSON in production). Not a valid value: 'production', the careful answer.
+ */
+export function runtimeEnv(env: NodeJS.ProcessEnv = process.env): Config['env'] {
+  const parsed = envSchema.shape.NODE_ENV.safeParse(env.NODE_ENV);
+  return parsed.success ? parsed.data : 'production';
+}
+
 /** The service processes need their dependencies' addresses; only `npm start` may fill them in. */
 export function required<T>(value: T | undefined, name: string): T {
   if (value === undefined || value === '') {

@@ -3,17 +3,17 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { buildSdk } from './browser/build-sdk.js';
 import { launchChromium } from './browser/chromium.js';
 import { stack } from './helpers.js';
 import { startApp } from './in-process-app.js';
 
 // The /demo page of a development API, used in a real browser: events tracked there show up
 // with the SDK's outcome and the status the API reports; production serves no demo.
+// Nothing builds the SDK first, as on a fresh clone (no sdk/browser/dist): the API bundles the
+// page's script from the SDK's source (src/api/routes/demo.ts).
 
 let browser: Awaited<ReturnType<typeof launchChromium>>;
 beforeAll(async () => {
-  await buildSdk();
   browser = await launchChromium();
 });
 afterAll(async () => {
@@ -22,7 +22,14 @@ afterAll(async () => {
 
 it('tracks events from the demo page and shows them stored and completed, an invalid one rejected', async () => {
   const page = await browser.context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  const script = page.waitForResponse((r) => r.url().endsWith('/demo/sdk.js'));
   await page.goto(`${stack().apiUrl}/demo`);
+  const sdk = await script;
+  expect(sdk.status()).toBe(200);
+  // From the source, not a build a previous test or `npm run build` may have left.
+  expect(sdk.headers()['x-sdk-bundled-from']).toBe('source');
   const type = `demo_click_${randomUUID().slice(0, 8)}`;
   await page.fill('#type', type);
   await page.click('#track button[type=submit]');
@@ -36,6 +43,7 @@ it('tracks events from the demo page and shows them stored and completed, an inv
   expect(await page.textContent('#stats')).toMatch(/storage: indexeddb/);
   await mkdir(join(loadConfig().dev.testDataDir), { recursive: true });
   await page.screenshot({ path: join(loadConfig().dev.testDataDir, 'demo.png'), fullPage: true });
+  expect(errors).toEqual([]);
   await page.close();
 });
 

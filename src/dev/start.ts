@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
+import { printBanner } from './banner.js';
 import { startCluster } from './cluster/start-cluster.js';
 import { devPayloadKey } from './payload-key.js';
 import { spawnServices } from './services.js';
@@ -68,14 +69,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stopAll(0));
 
   await services.ready;
-  log.info(
-    {
-      api: `http://localhost:${config.http.port}`,
-      temporalUi: stack.temporalUiUrl ?? config.temporal.uiUrl,
-      ...env,
-    },
-    `Event Service is up. Try: curl -XPOST localhost:${config.http.port}/api/events/create -H "content-type: application/json" -d '{"event_type":"user_created","data":{"id":1}}'`,
-  );
+  await printBanner(config, stack, log);
 }
 
 main().catch((err) => {
