@@ -13,10 +13,12 @@ import { decodeHistoryPayloads } from '../src/temporal/decode-history.js';
 // `npm run histories:record`: runs the three lifecycles of the event workflow on a throwaway
 // deployment — completed; failed, then reprocessed; failed, then discarded — and writes their
 // histories, payloads decrypted, to test/histories/, where the replay test checks that the
-// current workflow code still replays them. Run it after a deliberate, patched() change.
+// current workflow code still replays them. Run it after a deliberate change (docs/design.md,
+// "Changing it"): before the first release it rewrites the one shape's folder; after it, a change
+// behind patched() gets a folder of its own here and the released shapes keep theirs.
 
-// The current workflow shape's folder; earlier shapes keep theirs (see test/replay.test.ts).
-const OUT = resolve('test/histories/one-activity');
+// The current workflow shape's folder (see test/replay.test.ts).
+const OUT = resolve('test/histories/first-release');
 
 async function main(): Promise<void> {
   const { dev } = loadConfig();

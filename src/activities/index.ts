@@ -13,7 +13,7 @@ import type { WebhookDeliverer } from './webhooks.js';
 const HEARTBEAT_EVERY_MS = 10_000;
 
 export interface ActivityDeps {
-  repo: Pick<EventsRepo, 'insert' | 'begin' | 'insertUnstorable' | 'recordTransition' | 'recorded'>;
+  repo: Pick<EventsRepo, 'begin' | 'insertUnstorable' | 'recordTransition' | 'recorded'>;
   processors: ProcessorRegistry;
   webhooks?: Pick<WebhookDeliverer, 'deliver'>;
   /** Told when an event settles (completed, failed, discarded) in this process: frees its bridge place. */
@@ -179,15 +179,8 @@ export function createActivities({ repo, processors, webhooks, onSettled, metric
   }
 
   return {
-    /** Before the one-task workflow: stores the event alone (histories recorded then replay it). */
-    async storeEvent(event: EventEnvelope): Promise<void> {
-      const inserted = await permanentFailsFast(() => repo.insert(event));
-      log.debug('event stored', { eventId: event.event_id, inserted });
-    },
-
     beginEvent,
     recordTransition,
-    processEvent,
     processAndComplete,
 
     /**

@@ -6,10 +6,6 @@ import type { EventEnvelope, EventStatus } from '../events/envelope.js';
 // workflow's signals, query, search attributes and input.
 
 export const EVENT_WORKFLOW_TYPE = 'eventWorkflow';
-/** patched() id of the workflow shape that finishes an event in one workflow task. */
-export const ONE_TASK_PATCH = 'one-task';
-/** patched() id of the happy path in one local activity: the run's start and processing together. */
-export const ONE_ACTIVITY_PATCH = 'one-activity';
 
 export const EventStatusKey = defineSearchAttributeKey('EventStatus', SearchAttributeType.KEYWORD);
 export const EventTypeKey = defineSearchAttributeKey('EventType', SearchAttributeType.KEYWORD);

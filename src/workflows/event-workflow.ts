@@ -3,7 +3,6 @@ import {
   ApplicationFailure,
   CancelledFailure,
   condition,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -20,13 +19,10 @@ import {
   type EventWorkflowState,
   EventStatusKey,
   EventStatusSinceKey,
-  ONE_ACTIVITY_PATCH,
-  ONE_TASK_PATCH,
   type OperatorRequest,
   reprocessSignal,
   statusQuery,
 } from './definitions.js';
-import { eventWorkflowBeforeOneTask } from './event-workflow-before-one-task.js';
 
 // Bookkeeping writes are short database writes that must eventually succeed: local activities
 // (no round trip through the task queue, still recorded in history) retried without a limit —
@@ -66,13 +62,12 @@ const reportedAttempt = (failure: TemporalFailure) =>
  * operator's `reprocess` (back to processing) or `discard`, until the park timeout.
  *
  * On the happy path the whole run is one workflow task with one local activity: storing with
- * both first transitions, then processing with the `completed` transition (patch `one-activity`;
- * before it, two local activities); the search attributes are upserted once, when the task ends.
+ * both first transitions, then processing with the `completed` transition; the search
+ * attributes are upserted once, when the task ends.
  * Processing that fails or runs long falls back to a normal activity with the configured retry
  * policy.
  */
 export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWorkflowState> {
-  if (!patched(ONE_TASK_PATCH)) return eventWorkflowBeforeOneTask(input);
   const { event, retry } = input;
   const { processAndComplete: processLocally, beginAndProcess } = proxyLocalActivities<Activities>({
     // Both attempts together: a slow subscriber moves to the normal activity after this long.
@@ -162,9 +157,8 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
   const startedAt = new Date().toISOString();
   const start = { event, runId, at: startedAt, ...(input.operator && { operator: input.operator }) };
 
-  /** The run's start; since `one-activity`, with processing's local attempts in the same activity. */
+  /** The run's start, with processing's local attempts in the same activity. */
   async function begin(): Promise<{ unstorable?: string; first?: Tried }> {
-    if (!patched(ONE_ACTIVITY_PATCH)) return beginEvent(start);
     try {
       // `completed` follows `pending` (1) and `processing` (2).
       const begun = await beginAndProcess({ ...start, completion: { runId, seq: 3, attemptsBefore: 0 } });
