@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,7 +41,10 @@ async function main(): Promise<void> {
   let target: ChaosTarget & { stop(): Promise<void> };
   let faults: Fault[];
   if (args.cluster) {
-    const c = await startClusterDeployment({ dataDir, cacheDir: dev.cacheDir, log, env: { LOG_LEVEL: 'warn' }, built: false });
+    // Fourteen processes share the machine's cores: the APIs and workers run as production runs
+    // them, from dist/ (built first), not through tsx.
+    execFileSync('npm', ['run', '--silent', 'build:dist'], { stdio: 'pipe' });
+    const c = await startClusterDeployment({ dataDir, cacheDir: dev.cacheDir, log, env: { LOG_LEVEL: 'warn' }, built: true });
     target = { ...clusterTarget(c), stop: c.stop };
     const names = (args.only as ClusterFaultName[] | undefined) ?? (args.short ? SHORT_CLUSTER_FAULTS : CLUSTER_FAULTS);
     faults = clusterFaults(c, Number(args.down) * 1000, names);
