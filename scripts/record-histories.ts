@@ -10,8 +10,9 @@ import { createLogger } from '../src/logger.js';
 import { connectTemporal } from '../src/temporal/client.js';
 import { decodeHistoryPayloads } from '../src/temporal/decode-history.js';
 
-// `npm run histories:record`: runs the three lifecycles of the event workflow on a throwaway
-// deployment — completed; failed, then reprocessed; failed, then discarded — and writes their
+// `npm run histories:record`: runs the lifecycles of the event workflow on a throwaway
+// deployment — completed; failed, then reprocessed; failed, then discarded; and a big event
+// completed by reference (its input a reference to its stream message) — and writes their
 // histories, payloads decrypted, to test/histories/, where the replay test checks that the
 // current workflow code still replays them. Run it after a deliberate change (docs/design.md,
 // "Changing it"): before the first release it rewrites the one shape's folder; after it, a change
@@ -50,7 +51,10 @@ async function main(): Promise<void> {
     const completed = (await api('/api/events/create', { event_type: 'history_completed', data: { n: 1 } })).event_id!;
     const reprocessed = (await api('/api/events/create', { event_type: 'history_failing', data: { n: 2 } })).event_id!;
     const discarded = (await api('/api/events/create', { event_type: 'history_failing', data: { n: 3 } })).event_id!;
+    // Over INLINE_EVENT_MAX_BYTES: the workflow gets a reference to its stream message.
+    const byReference = (await api('/api/events/create', { event_type: 'history_big', data: { blob: 'x'.repeat(64 * 1024) } })).event_id!;
     await until(completed, 'completed');
+    await until(byReference, 'completed');
     await until(reprocessed, 'failed');
     await until(discarded, 'failed');
     await api(`/api/events/${discarded}/discard`, { reason: 'recorded' });
@@ -60,7 +64,7 @@ async function main(): Promise<void> {
     await until(discarded, 'discarded');
 
     await mkdir(OUT, { recursive: true });
-    for (const [name, id] of Object.entries({ completed, 'failed-reprocessed': reprocessed, discarded })) {
+    for (const [name, id] of Object.entries({ completed, 'failed-reprocessed': reprocessed, discarded, 'completed-by-reference': byReference })) {
       const handle = client.workflow.getHandle(id);
       await handle.result();
       const history = await decodeHistoryPayloads(await handle.fetchHistory(), config);

@@ -12,7 +12,8 @@ import { WORKFLOWS_PATH } from '../src/worker/workflow-bundle.js';
 // histories:record`) must replay against the current workflow code. A change that would break
 // running workflows fails here; gate it with patched() instead (see docs/development.md).
 
-// One folder per workflow shape released, each with the three lifecycles: runs of every released
+// One folder per workflow shape released, each with the four lifecycles (the last a big event,
+// started with a reference to its stream message): runs of every released
 // shape may still be open (parked up to PARK_TIMEOUT) when a new worker starts. Until the first
 // release there is one shape, and its folder is re-recorded whenever the workflow changes.
 const DIR = new URL('./histories/', import.meta.url);
@@ -21,8 +22,8 @@ const SHAPES = ['first-release'];
 describe('workflow replay over committed histories', async () => {
   const files = (await Promise.all(SHAPES.map(async (shape) => (await readdir(new URL(`${shape}/`, DIR))).map((f) => `${shape}/${f}`)))).flat().sort();
 
-  it('has the three recorded lifecycles of every workflow shape', () => {
-    expect(files).toEqual(SHAPES.flatMap((shape) => ['completed.json', 'discarded.json', 'failed-reprocessed.json'].map((f) => `${shape}/${f}`)).sort());
+  it('has the four recorded lifecycles of every workflow shape', () => {
+    expect(files).toEqual(SHAPES.flatMap((shape) => ['completed.json', 'completed-by-reference.json', 'discarded.json', 'failed-reprocessed.json'].map((f) => `${shape}/${f}`)).sort());
   });
 
   const replayAll = async (plugins: Parameters<typeof Worker.runReplayHistories>[0]['plugins'] = []) => {

@@ -7,7 +7,9 @@ import { createProcessorRegistry, type Processor } from '../src/activities/proce
 import type { EventEnvelope } from '../src/events/envelope.js';
 import { createEventsRepo, type EventsRepo } from '../src/store/events-repo.js';
 import { createPool, type Pool } from '../src/store/pool.js';
+import { temporal as proto } from '@temporalio/proto';
 import { createDataConverter } from '../src/temporal/codec.js';
+import { workflowEvent } from '../src/temporal/start-event-workflow.js';
 import { WORKFLOWS_PATH } from '../src/worker/workflow-bundle.js';
 import {
   discardSignal, EventStatusKey, type EventWorkflowInput, reprocessSignal, SEARCH_ATTRIBUTE_KEYS, statusQuery, initialSearchAttributes,
@@ -23,11 +25,14 @@ const taskQueue = `wf-test-${randomUUID()}`;
 const dataConverter = createDataConverter({ env: 'test', payloadCodec: { keys: [{ id: 'wf-test', key: randomBytes(32).toString('base64') }], currentKeyId: undefined, corsOrigins: [] } })!;
 let failuresLeft = new Map<string, number>();
 let calls = new Map<string, number>();
+// The size of the data each processing saw: a big event's must be whole.
+let seenBytes = new Map<string, number>();
 const flaky: Processor = {
   name: 'flaky',
   subjects: ['events.>'],
   async process(event) {
     calls.set(event.event_id, (calls.get(event.event_id) ?? 0) + 1);
+    seenBytes.set(event.event_id, JSON.stringify(event.data).length);
     const left = failuresLeft.get(event.event_id) ?? 0;
     if (left > 0) {
       failuresLeft.set(event.event_id, left - 1);
@@ -46,6 +51,16 @@ const input = (event: EventEnvelope): EventWorkflowInput => ({
   retry: { initialIntervalMs: 50, backoffCoefficient: 1, maximumIntervalMs: 50, maximumAttempts: 2 },
   parkTimeoutMs: 3_600_000,
 });
+
+// The stream, for events started by reference: what the bridge's message loader would read.
+const stream = new Map<number, EventEnvelope>();
+let nextSeq = 1;
+const publish = (event: EventEnvelope) => {
+  const seq = nextSeq++;
+  stream.set(seq, event);
+  return { stream: 'EVENTS', streamCreated: '2026-01-01T00:00:00Z', seq };
+};
+const bigEvent = (): EventEnvelope => ({ ...makeEvent(), data: { blob: 'x'.repeat(900 * 1024) } });
 
 // Storing an event fails (as with PostgreSQL unreachable) as often as a test says, then works.
 let storeFailuresLeft = new Map<string, number>();
@@ -81,7 +96,13 @@ describe('event workflow', () => {
       taskQueue,
       workflowsPath: WORKFLOWS_PATH,
       dataConverter,
-      activities: createActivities({ repo: storeFailingFor(createEventsRepo(pool)), processors: createProcessorRegistry([flaky]) }),
+      activities: createActivities({
+        repo: storeFailingFor(createEventsRepo(pool)), processors: createProcessorRegistry([flaky]),
+        loadMessage: async (ref) => {
+          const event = ref.reference.message && stream.get(ref.reference.message.seq);
+          return event && event.event_id === ref.event_id ? event : undefined;
+        },
+      }),
     });
     running = worker.run();
   });
@@ -95,6 +116,16 @@ describe('event workflow', () => {
 
   const start = (event: EventEnvelope) =>
     env.client.workflow.start(eventWorkflow, { workflowId: event.event_id, taskQueue, args: [input(event)], typedSearchAttributes: initialSearchAttributes(event) });
+
+  /** A big event as the bridge starts it: by reference to its stream message. */
+  const startByReference = (event: EventEnvelope, message = publish(event)) =>
+    env.client.workflow.start(eventWorkflow, {
+      workflowId: event.event_id, taskQueue, typedSearchAttributes: initialSearchAttributes(event),
+      args: [{ ...input(event), event: workflowEvent(event, message) }],
+    });
+
+  const historyBytes = async (handle: { fetchHistory(): Promise<proto.api.history.v1.IHistory> }) =>
+    proto.api.history.v1.History.encode(await handle.fetchHistory()).finish().length;
 
   const statusInDb = async (id: string) => (await pool.query('SELECT status, attempts, last_error FROM events WHERE event_id = $1', [id])).rows[0];
 
@@ -185,7 +216,54 @@ describe('event workflow', () => {
     expect((await handle.describe()).typedSearchAttributes.get(EventStatusKey)).toBe('failed');
   });
 
+  it('completes a big event started by reference: read from its message, stored whole, Temporal holding only the reference', async () => {
+    const event = bigEvent();
+    const handle = await startByReference(event);
+    const state = await handle.result();
+    expect(state.status).toBe('completed');
+    expect(state.transitions.map((t) => t.status)).toEqual(['pending', 'processing', 'completed']);
+    expect(seenBytes.get(event.event_id)).toBe(JSON.stringify(event.data).length);
+    const stored = await pool.query("SELECT status, length(data->>'blob') AS blob FROM events WHERE event_id = $1", [event.event_id]);
+    expect(stored.rows[0]).toMatchObject({ status: 'completed', blob: 900 * 1024 });
+    // The same seven events as a small event's, and about as many bytes.
+    const history = await handle.fetchHistory();
+    expect(history.events).toHaveLength(7);
+    expect(await historyBytes(handle)).toBeLessThan(8 * 1024);
+  });
+
+  it('retries a big event in the normal activity, then reprocesses it on signal, reading it from PostgreSQL once stored', async () => {
+    const event = bigEvent();
+    failuresLeft.set(event.event_id, 3);
+    const handle = await env.client.workflow.start(eventWorkflow, {
+      workflowId: event.event_id, taskQueue, typedSearchAttributes: initialSearchAttributes(event),
+      args: [{ ...input(event), event: workflowEvent(event, publish(event)), retry: { ...input(event).retry, maximumAttempts: 3 } }],
+    });
+    await eventually(async () => ((await handle.query(statusQuery)).status === 'failed' ? true : undefined));
+    // Gone from the stream (limits): once stored, PostgreSQL holds it.
+    stream.clear();
+    await handle.signal(reprocessSignal, {});
+    const state = await handle.result();
+    expect(state).toMatchObject({ status: 'completed', attempts: 4 });
+    expect(calls.get(event.event_id)).toBe(4);
+    expect(seenBytes.get(event.event_id)).toBe(JSON.stringify(event.data).length);
+    expect(await historyBytes(handle)).toBeLessThan(16 * 1024);
+  });
+
+  it('keeps a big event whose message is gone before it was stored as failed, without its data', async () => {
+    const event = bigEvent();
+    const handle = await startByReference(event, { stream: 'EVENTS', streamCreated: '2026-01-01T00:00:00Z', seq: 999_999_999 });
+    const parked = await eventually(async () => {
+      const s = await handle.query(statusQuery);
+      return s.status === 'failed' ? s : undefined;
+    }, 15_000);
+    expect(parked.lastError).toMatch(/never stored and message 999999999 of stream EVENTS is gone/);
+    expect(parked.transitions.map((t) => t.status)).toEqual(['pending', 'failed']);
+    expect(await statusInDb(event.event_id)).toMatchObject({ status: 'failed' });
+    expect(calls.get(event.event_id)).toBeUndefined();
+  });
+
   afterAll(() => {
+    seenBytes = new Map();
     failuresLeft = new Map();
     storeFailuresLeft = new Map();
     calls = new Map();

@@ -6,14 +6,19 @@ import type { EventsRepo, Transition } from '../store/events-repo.js';
 import { isPermanentDbError } from '../store/pg-errors.js';
 import { activeTraceId } from '../telemetry/tracing.js';
 import type { WorkerMetrics } from '../telemetry/worker-metrics.js';
-import type { OperatorRequest } from '../workflows/definitions.js';
+import { type EventReference, isEventReference, type OperatorRequest } from '../workflows/definitions.js';
 import type { ProcessorRegistry } from './processors.js';
 import type { WebhookDeliverer } from './webhooks.js';
 
 const HEARTBEAT_EVERY_MS = 10_000;
 
 export interface ActivityDeps {
-  repo: Pick<EventsRepo, 'begin' | 'insertUnstorable' | 'recordTransition' | 'recorded'>;
+  repo: Pick<EventsRepo, 'begin' | 'insertUnstorable' | 'recordTransition' | 'recorded' | 'get'>;
+  /**
+   * Reads a referenced event from its stream message, decoded as the bridge decoded it;
+   * undefined when the stream no longer holds that message. Absent on a worker without NATS.
+   */
+  loadMessage?: (ref: EventReference) => Promise<EventEnvelope | undefined>;
   processors: ProcessorRegistry;
   webhooks?: Pick<WebhookDeliverer, 'deliver'>;
   /** Told when an event settles (completed, failed, discarded) in this process: frees its bridge place. */
@@ -33,7 +38,8 @@ export interface CompletionRecord {
 
 /** A run's start: the event, and the time of its `pending` and `processing` transitions. */
 export interface BeginArgs {
-  event: EventEnvelope;
+  /** The event, or for a big one a reference: read from its stream message, or from PostgreSQL once stored. */
+  event: EventEnvelope | EventReference;
   runId: string;
   at: string;
   operator?: OperatorRequest;
@@ -60,7 +66,36 @@ async function permanentFailsFast<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-export function createActivities({ repo, processors, webhooks, onSettled, metrics, log: eventLog }: ActivityDeps) {
+/** The envelope's own fields of a stored event (not its status columns): what processors and webhooks see. */
+function envelopeOf(stored: EventEnvelope): EventEnvelope {
+  const { event_id, event_type, event_source, event_category, user_id, session_id, data, metadata, timestamp, received_at } = stored;
+  return { event_id, event_type, event_source, event_category, ...(user_id !== undefined && { user_id }), ...(session_id !== undefined && { session_id }), data, metadata, timestamp, received_at };
+}
+
+export function createActivities({ repo, processors, webhooks, onSettled, metrics, log: eventLog, loadMessage }: ActivityDeps) {
+  /** A stored event; after the run's start, a referenced event is always stored (or kept without its data). */
+  async function storedEvent(event: EventEnvelope | EventReference): Promise<EventEnvelope> {
+    if (!isEventReference(event)) return event;
+    const stored = await repo.get(event.event_id);
+    if (!stored) throw ApplicationFailure.nonRetryable(`event ${event.event_id} is no longer stored`, 'EventNotStored');
+    return envelopeOf(stored);
+  }
+
+  /**
+   * A referenced event as the run's start needs it: from its stream message (the bridge started
+   * the run), else from PostgreSQL (a reprocess of a closed event, or the message gone after it
+   * was stored). Undefined when neither holds it. NATS or PostgreSQL unreachable: an error, retried.
+   */
+  async function resolveForStart(ref: EventReference): Promise<EventEnvelope | undefined> {
+    if (ref.reference.message) {
+      if (!loadMessage) throw ApplicationFailure.retryable('this worker has no stream connection to read the event from', 'NoStreamConnection');
+      const loaded = await loadMessage(ref);
+      if (loaded) return loaded;
+    }
+    const stored = await repo.get(ref.event_id);
+    return stored && envelopeOf(stored);
+  }
+
   async function recordTransition(t: Transition): Promise<void> {
     await permanentFailsFast(() => repo.recordTransition(t));
     if (SETTLED_STATUSES.includes(t.status)) {
@@ -132,35 +167,51 @@ export function createActivities({ repo, processors, webhooks, onSettled, metric
 
   /**
    * The start of a run in one round trip: the event stored once, `pending` and `processing`
-   * recorded. An event PostgreSQL can never hold is kept without its data, as `failed`.
+   * recorded. An event PostgreSQL can never hold is kept without its data, as `failed`; so is a
+   * referenced event whose stream message is gone before it was ever stored.
    */
-  async function beginEvent({ event, runId, at, operator }: BeginArgs): Promise<BeginResult> {
+  async function begin({ event: given, runId, at, operator }: BeginArgs): Promise<{ event: EventEnvelope } | { unstorable: string }> {
+    const event = isEventReference(given) ? await resolveForStart(given) : given;
+    if (!event) {
+      const ref = given as EventReference;
+      const where = ref.reference.message ? `message ${ref.reference.message.seq} of stream ${ref.reference.message.stream}` : 'its stream message';
+      return unstorable(referencedEnvelope(ref), runId, at, `the event (${ref.reference.bytes} bytes) was never stored and ${where} is gone`, { messageGone: true });
+    }
     try {
       await repo.begin(event, runId, at, operator);
-      return {};
+      return { event };
     } catch (err) {
       if (!isPermanentDbError(err)) throw err;
-      const unstorable = `the database cannot store this event: ${err.message} (SQLSTATE ${err.code})`;
-      await permanentFailsFast(() => repo.insertUnstorable(event, runId, at, unstorable));
-      log.warn('event cannot be stored; kept without its data as failed', { eventId: event.event_id, sqlstate: err.code });
-      onSettled?.(event.event_id);
-      metrics?.settled('failed');
-      return { unstorable };
+      return unstorable(event, runId, at, `the database cannot store this event: ${err.message} (SQLSTATE ${err.code})`, { sqlstate: err.code });
     }
+  }
+
+  async function unstorable(event: EventEnvelope, runId: string, at: string, reason: string, why: Record<string, unknown>): Promise<{ unstorable: string }> {
+    await permanentFailsFast(() => repo.insertUnstorable(event, runId, at, reason));
+    log.warn('event cannot be stored; kept without its data as failed', { eventId: event.event_id, ...why });
+    onSettled?.(event.event_id);
+    metrics?.settled('failed');
+    return { unstorable: reason };
+  }
+
+  async function beginEvent(start: BeginArgs): Promise<BeginResult> {
+    const begun = await begin(start);
+    return 'unstorable' in begun ? { unstorable: begun.unstorable } : {};
   }
 
   /**
    * Processing and, when it succeeds, the `completed` transition, in one activity: one round
    * trip less on the happy path. Returns the attempt that succeeded and the transition's time.
    */
-  async function processAndComplete({ event, completion }: { event: EventEnvelope; completion: CompletionRecord }): Promise<Processed> {
+  async function processAndComplete({ event: given, completion }: { event: EventEnvelope | EventReference; completion: CompletionRecord }): Promise<Processed> {
     const { info } = Context.current();
     // A retry, or the normal activity after the local one: an earlier attempt may have finished
     // and written `completed` without the workflow hearing of it. Then it is done.
     if (info.attempt > 1 || !info.isLocal) {
-      const earlier = await repo.recorded(event.event_id, completion.runId, completion.seq);
+      const earlier = await repo.recorded(given.event_id, completion.runId, completion.seq);
       if (earlier?.status === 'completed') return { attempt: info.attempt, at: earlier.at };
     }
+    const event = await storedEvent(given);
     const started = performance.now();
     let attempt: number;
     try {
@@ -190,11 +241,17 @@ export function createActivities({ repo, processors, webhooks, onSettled, metric
      * which then writes nothing; an event PostgreSQL refuses is kept as failed and not processed.
      */
     async beginAndProcess({ completion, ...start }: BeginArgs & { completion: CompletionRecord }): Promise<{ unstorable: string } | Processed> {
-      const { unstorable } = await beginEvent(start);
-      if (unstorable !== undefined) return { unstorable };
-      return processAndComplete({ event: start.event, completion });
+      const begun = await begin(start);
+      if ('unstorable' in begun) return begun;
+      return processAndComplete({ event: begun.event, completion });
     },
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** What a reference says of its event, as an envelope without data: for the row of an event that was never stored. */
+function referencedEnvelope({ reference, ...fields }: EventReference): EventEnvelope {
+  void reference;
+  return { ...fields, data: {}, metadata: {} };
+}

@@ -57,13 +57,14 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
   const handle = createMessageHandler({
     decode: createDecoder(sensitiveFields),
     deadLetters,
-    async startWorkflow(event) {
+    async startWorkflow(event, message) {
       // Taken before the start: with an eager start, the event may settle before the call returns.
       // A redelivery while the first start's event is still in progress must not free its place.
       const took = places.take(event.event_id);
       try {
         const traceId = tracer && activeTraceId();
-        const started = await startEventWorkflow(temporal, event, { ...start, eager: true, ...(traceId && { traceId }) });
+        // A big event goes by reference to its message: the first activity reads it from the stream.
+        const started = await startEventWorkflow(temporal, event, { ...start, eager: true, ...(traceId && { traceId }) }, message);
         if (!started && took) places.release(event.event_id);
         return started;
       } catch (err) {

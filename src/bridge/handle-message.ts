@@ -11,8 +11,8 @@ export type Outcome = 'started' | 'duplicate' | 'dead_lettered' | 'retry';
 export interface HandlerDeps {
   decode: Decoder;
   deadLetters: Pick<DeadLetters, 'record'>;
-  /** Resolves true when it started the workflow, false when the workflow already existed. */
-  startWorkflow: (event: EventEnvelope) => Promise<boolean>;
+  /** Resolves true when it started the workflow, false when the workflow already existed. `message`: where the event sits in the stream. */
+  startWorkflow: (event: EventEnvelope, message: StreamMessage) => Promise<boolean>;
   /** First redelivery delay; doubled per delivery up to a minute while Temporal is unreachable. */
   retryDelayMs: number;
   /** Unclassified start failures of one message, in this process, after which it is dead-lettered. */
@@ -82,7 +82,7 @@ export function createMessageHandler({ decode, deadLetters, startWorkflow, retry
     const { event } = decoded;
     const key = `${message.stream}:${message.seq}`;
     try {
-      const started = await startWorkflow(event);
+      const started = await startWorkflow(event, message);
       unclassified.delete(key);
       settle(() => msg.ack());
       log.debug({ eventId: event.event_id, started }, started ? 'workflow started' : 'workflow already exists');

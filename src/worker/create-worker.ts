@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from '../config.js';
-import { createActivities } from '../activities/index.js';
+import { type ActivityDeps, createActivities } from '../activities/index.js';
 import { createProcessorRegistry, type Processor } from '../activities/processors.js';
 import { createWebhookDeliverer } from '../activities/webhooks.js';
 import { createEventsRepo } from '../store/events-repo.js';
@@ -22,6 +22,8 @@ export interface WorkerDeps {
   subscriptions: SubscriptionCache;
   processors?: Processor[];
   onSettled?: (eventId: string) => void;
+  /** Reads a big event, started by reference, from its stream message (src/bridge/load-message.ts). */
+  loadMessage?: ActivityDeps['loadMessage'];
   metrics?: WorkerMetrics;
   /** With tracing on: workflow, activity and webhook spans, children of the bridge's start. */
   tracing?: Tracing;
@@ -42,7 +44,7 @@ export function tracingPlugin(tracing: Tracing): OpenTelemetryPlugin {
  */
 export const WORKFLOW_STACK_FRAMES = 6;
 
-export function createWorker({ connection, pool, config, subscriptions, processors = [], onSettled, metrics, tracing, log }: WorkerDeps): Promise<Worker> {
+export function createWorker({ connection, pool, config, subscriptions, processors = [], onSettled, loadMessage, metrics, tracing, log }: WorkerDeps): Promise<Worker> {
   const dataConverter = createDataConverter(config);
   // A context takes its Error.stackTraceLimit from this flag when it is made: the workflow
   // threads and sandboxes the worker makes next get it, this thread keeps its own (activity
@@ -61,6 +63,7 @@ export function createWorker({ connection, pool, config, subscriptions, processo
         ...(metrics && { metrics }), ...(tracing && { tracer: tracing.tracer }),
       }),
       ...(onSettled && { onSettled }),
+      ...(loadMessage && { loadMessage }),
       ...(metrics && { metrics }),
       ...(log && { log }),
     }),

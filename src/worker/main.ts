@@ -2,6 +2,8 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { type Bridge, createBridge } from '../bridge/bridge.js';
+import { createDecoder } from '../bridge/decode.js';
+import { createMessageLoader } from '../bridge/load-message.js';
 import { createDataConverter } from '../temporal/codec.js';
 import { secretBoxFor } from '../crypto/secret-box.js';
 import { loadConfig, required } from '../config.js';
@@ -54,8 +56,15 @@ async function main(): Promise<void> {
   const subscriptions = createSubscriptionCache({ pool, repo: createSubscriptionsRepo(pool, secretBoxFor(config)), log });
   let bridge: Bridge | undefined;
   const processors = config.readSide.projections ? [createProjectionProcessor(pool)] : [];
+  // The stream: the bridge's source, and where the activities read a big event the workflow
+  // was started with by reference (a worker without the bridge reads them too, if it has NATS).
+  const nc = config.bridge.enabled || config.natsUrl
+    ? await connectNats(required(config.natsUrl, 'NATS_URL'), 'event-service-bridge', log, config.natsTls)
+    : undefined;
+  const jsm = nc && (await jetstreamManager(nc));
   const worker = await createWorker({
     connection, pool, config, subscriptions, processors, onSettled: (eventId) => bridge?.settled(eventId),
+    ...(jsm && { loadMessage: createMessageLoader(jsm, createDecoder(config.sensitiveFields)) }),
     metrics, log, ...(tracing && { tracing }),
   });
   let natsConnected: (() => boolean) | undefined;
@@ -63,10 +72,8 @@ async function main(): Promise<void> {
   // Polling before the bridge starts anything, so that the first eager starts find this worker.
   const running = worker.run();
 
-  if (config.bridge.enabled) {
-    const nc = await connectNats(required(config.natsUrl, 'NATS_URL'), 'event-service-bridge', log, config.natsTls);
-    natsConnected = watchNatsConnection(registry, nc, 'bridge');
-    const jsm = await jetstreamManager(nc);
+  if (nc) natsConnected = watchNatsConnection(registry, nc, 'bridge');
+  if (config.bridge.enabled && nc && jsm) {
     await ensureStream(jsm, config.stream);
     // On the worker's own connection, so that starts are eager: the first workflow task comes
     // back in the start's answer and runs here, without a trip through the task queue.
@@ -86,7 +93,7 @@ async function main(): Promise<void> {
     metrics.watchBridge(bridge);
     await bridge.start();
     const started = bridge;
-    steps.push(['bridge', () => started.stop()], ['nats', () => nc.drain()]);
+    steps.push(['bridge', () => started.stop()]);
   }
 
   const health = await startWorkerHealthServer(config.worker.healthPort, config.http.host, {
@@ -94,6 +101,8 @@ async function main(): Promise<void> {
   });
   steps.push(
     ['worker', async () => { worker.shutdown(); await running; }],
+    // After the worker: its activities read big events from the stream until it has stopped.
+    ...(nc ? [['nats', () => nc.drain()] as ShutdownStep] : []),
     ['health', () => new Promise((resolve) => health.close(resolve))],
     ['subscriptions', () => subscriptions.close()],
     ['partitions', async () => partitions.stop()],

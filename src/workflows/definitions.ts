@@ -22,8 +22,36 @@ export interface RetrySettings {
   maximumAttempts: number;
 }
 
+/** Where an event's stream message sits (as src/events/nats-event.ts's StreamPosition). */
+export interface MessagePosition {
+  stream: string;
+  /** The stream's creation time: a recreated stream's sequence starts at 1 again. */
+  streamCreated: string;
+  seq: number;
+}
+
+/**
+ * An event too big to travel in the workflow's input (over INLINE_EVENT_MAX_BYTES as JSON): the
+ * fields operators filter and recognise it by, and where the first activity reads the rest —
+ * its stream message, or, once stored, PostgreSQL. Temporal's share of an event stays this size.
+ */
+export type EventReference = Pick<EventEnvelope, 'event_id' | 'event_type' | 'event_source' | 'event_category' | 'user_id' | 'session_id' | 'timestamp' | 'received_at'> & {
+  reference: {
+    /** The envelope's size as JSON. */
+    bytes: number;
+    /** Its stream message; absent when the run starts from the stored event (an operator's reprocess of a closed one). */
+    message?: MessagePosition;
+  };
+};
+
+/** Envelopes up to this size (as JSON) travel in the workflow's input; bigger ones by reference. */
+export const INLINE_EVENT_MAX_BYTES = 16 * 1024;
+
+export const isEventReference = (event: EventEnvelope | EventReference): event is EventReference => 'reference' in event;
+
 export interface EventWorkflowInput {
-  event: EventEnvelope;
+  /** The event itself, or, when it is big, a reference to it. */
+  event: EventEnvelope | EventReference;
   retry: RetrySettings;
   /** How long a failed event waits for an operator before the workflow closes as failed. */
   parkTimeoutMs: number;
@@ -60,7 +88,7 @@ export const discardSignal = defineSignal<[OperatorRequest?]>('discard');
 export const statusQuery = defineQuery<EventWorkflowState>('status');
 
 /** Search attributes a workflow starts with: everything an operator filters on. */
-export function initialSearchAttributes(event: EventEnvelope) {
+export function initialSearchAttributes(event: Pick<EventEnvelope, 'received_at' | 'event_type' | 'event_source' | 'event_category'>) {
   return [
     { key: EventStatusKey, value: 'pending' },
     { key: EventStatusSinceKey, value: new Date(event.received_at) },

@@ -65,7 +65,8 @@ const reportedAttempt = (failure: TemporalFailure) =>
  * both first transitions, then processing with the `completed` transition; the search
  * attributes are upserted once, when the task ends.
  * Processing that fails or runs long falls back to a normal activity with the configured retry
- * policy.
+ * policy. A big event comes as a reference (definitions.ts, EventReference): the activities read
+ * it, the first from its stream message, the rest from PostgreSQL; the workflow never sees its data.
  */
 export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWorkflowState> {
   const { event, retry } = input;
