@@ -26,7 +26,7 @@ export function serviceArgs(name: ServiceName, built: boolean): string[] {
 }
 
 export interface Services {
-  /** Resolves once GET /health answers 200. */
+  /** Resolves once the API's GET /health (and the worker's readiness, when asked) answer 200. */
   ready: Promise<void>;
   /** Process ids by name (api, worker), for benchmarks that read CPU time and memory. */
   pids: Record<string, number>;
@@ -57,6 +57,8 @@ export function spawnServices(opts: {
   workers?: number;
   /** Run `dist/` (`npm run build` first) instead of the source. */
   built?: boolean;
+  /** Also wait for the first worker's readiness here (its bridge consuming, its workflows bundled). */
+  workerReadyUrl?: string;
 }): Services {
   const children = new Map<string, ChildProcess>();
   let stopping = false;
@@ -78,9 +80,10 @@ export function spawnServices(opts: {
     const deadline = Date.now() + 180_000;
     for (;;) {
       if (children.size < processes.length) throw new Error('a service exited before it was ready');
-      const ok = await fetch(`${opts.apiUrl}/health`).then((r) => r.ok, () => false);
+      const urls = [`${opts.apiUrl}/health`, ...(opts.workerReadyUrl ? [opts.workerReadyUrl] : [])];
+      const ok = (await Promise.all(urls.map((u) => fetch(u).then((r) => r.ok, () => false)))).every(Boolean);
       if (ok) return;
-      if (Date.now() > deadline) throw new Error(`${opts.apiUrl}/health did not become healthy within 180 s`);
+      if (Date.now() > deadline) throw new Error(`${opts.apiUrl}/health (and the worker) did not become healthy within 180 s`);
       await new Promise((r) => setTimeout(r, 250));
     }
   })();

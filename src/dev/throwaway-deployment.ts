@@ -88,6 +88,8 @@ export async function startThrowawayDeployment(opts: {
     onExit: (name, code) => opts.log.error({ service: name, code }, 'service exited'),
     ...(opts.workers && { workers: opts.workers }),
     ...(opts.built && { built: true }),
+    // Tests start right after: a worker still bundling its workflows would time out the first one.
+    workerReadyUrl: `${urls.workerHealthUrl}/health/ready`,
   });
   const stop = async () => {
     await services.stop();
