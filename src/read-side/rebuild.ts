@@ -1,5 +1,5 @@
 import type { Pool } from '../store/pool.js';
-import { CHUNK, CHUNK_START, READ_MODEL_TABLES } from '../store/projections.js';
+import { CHUNK, CHUNK_START, READ_MODEL_TABLES } from './projections.js';
 import { transaction, withClient } from '../store/transaction.js';
 import { createJobs } from './jobs.js';
 

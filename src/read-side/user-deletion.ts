@@ -1,5 +1,5 @@
-import type { Pool } from './pool.js';
-import { inTransaction } from './transaction.js';
+import type { Pool } from '../store/pool.js';
+import { inTransaction } from '../store/transaction.js';
 
 // Deleting a user's events for privacy: the events, everything hanging off them (ids, history,
 // deliveries, projection marks: the foreign keys cascade), and their share of the read models,
