@@ -20,7 +20,7 @@ import { rebuildProjections } from '../src/read-side/rebuild.js';
 import { createEventsRepo } from '../src/store/events-repo.js';
 import { migrate } from '../src/store/migrate.js';
 import { createPool } from '../src/store/pool.js';
-import { projectEvent } from '../src/store/projections.js';
+import { projectEvent } from '../src/read-side/projections.js';
 import { fmt, pool as inParallel, summarize } from './stats.js';
 
 // `npm run bench:store [-- --events 1000000 --store 20000 --requests 200]`: PostgreSQL alone (its

@@ -108,7 +108,7 @@ export const envSchema = z.object({
   BRIDGE_CONSUMER: z.string().default('event-bridge')
     .describe("durable consumer shared by every worker's bridge"),
   BRIDGE_MAX_IN_PROGRESS: z.coerce.number().int().positive().default(48)
-    .describe('events in progress at once per bridge (started, not yet completed, parked or discarded); the rest wait in the stream. Keep it below `WORKER_MAX_CONCURRENT_WORKFLOW_TASKS`. Replaces `BRIDGE_CONCURRENCY`'),
+    .describe('events in progress at once per bridge (started, not yet completed, parked or discarded); the rest wait in the stream. Keep it below `WORKER_MAX_CONCURRENT_WORKFLOW_TASKS`'),
   BRIDGE_RETRY_DELAY: duration.default(1_000)
     .describe('first redelivery delay when a workflow cannot be started; doubles per delivery up to 1 minute'),
   BRIDGE_MAX_DELIVER: z.coerce.number().int().positive().default(10)

@@ -51,7 +51,6 @@ describe('event lifecycle with a webhook subscriber', () => {
     const [delivery, ...more] = receiver.to(id);
     expect(more).toHaveLength(0);
     expect(JSON.parse(delivery!.body)).toMatchObject({ event_id: id, event_type: eventType, data: { order: 7 } });
-    expect(delivery!.headers['x-event-signature']).toBe(`sha256=${createHmac('sha256', secret).update(delivery!.body).digest('hex')}`);
     // Standard Webhooks, checked as a subscriber would: id, recent timestamp, signature over both.
     const { 'webhook-id': msgId, 'webhook-timestamp': ts, 'webhook-signature': signature } = delivery!.headers as Record<string, string>;
     expect(msgId).toBe(id);

@@ -3,7 +3,7 @@ import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectEvent } from '../src/store/projections.js';
+import { projectEvent } from '../src/read-side/projections.js';
 import { eventually, get, post, stack, testPool, waitForStatus } from './helpers.js';
 
 // The read models as the service keeps them: events published with a received_at on a day of

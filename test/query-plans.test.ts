@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EventFilter, listQuery, sessionQuery } from '../src/store/event-queries.js';
+import { type EventFilter, listQuery, sessionQuery } from '../src/read-side/event-queries.js';
 import { RECEIVED_AT } from '../src/store/events-repo.js';
-import { CHUNK, CHUNK_START } from '../src/store/projections.js';
-import { createStats } from '../src/store/stats.js';
+import { CHUNK, CHUNK_START } from '../src/read-side/projections.js';
+import { createStats } from '../src/read-side/stats.js';
 import { migrate } from '../src/store/migrate.js';
 import { createPool, type Pool } from '../src/store/pool.js';
 import { stack } from './helpers.js';

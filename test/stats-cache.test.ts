@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { announceReadModelsChanged, createStatsCache, listenForInvalidations, type StatsCache } from '../src/store/stats-cache.js';
+import { announceReadModelsChanged, createStatsCache, listenForInvalidations, type StatsCache } from '../src/read-side/stats-cache.js';
 import { createPool } from '../src/store/pool.js';
 import { eventually, stack } from './helpers.js';
 

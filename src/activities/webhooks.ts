@@ -12,13 +12,6 @@ import type { WorkerMetrics } from '../telemetry/worker-metrics.js';
 // receiver refuses this event, and asking again will not change its mind.
 const RETRYABLE_4XX = new Set([408, 429]);
 
-/** Kept for subscribers written before Standard Webhooks; deprecated. */
-export const LEGACY_SIGNATURE_HEADER = 'x-event-signature';
-
-export function legacySign(body: string, secret: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-}
-
 /**
  * Standard Webhooks (https://www.standardwebhooks.com): the signed content is
  * `${id}.${timestamp}.${body}`, so a captured request cannot be replayed later under a new time.
@@ -68,7 +61,6 @@ export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs, a
     };
     if (s.secret) {
       Object.assign(headers, standardWebhookHeaders(event.event_id, Math.floor(Date.now() / 1000), body, s.secret));
-      headers[LEGACY_SIGNATURE_HEADER] = legacySign(body, s.secret);
     }
     if (tracer) propagation.inject(context.active(), headers);
     let res: Response;

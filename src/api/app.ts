@@ -1,16 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Registry } from 'prom-client';
-import type { Config } from '../config.js';
-import type { Logger } from '../logger.js';
-import type { Publisher } from '../nats/publisher.js';
-import type { EventsRepo } from '../store/events-repo.js';
-import type { Pool } from '../store/pool.js';
-import type { ApiMetrics } from '../telemetry/api-metrics.js';
-import type { Tracing } from '../telemetry/tracing.js';
+import type { AppDeps } from './app-deps.js';
 import { authPlugin } from './plugins/auth.js';
 import { corsPlugin } from './plugins/cors.js';
 import { clientErrorHandler, errorsPlugin, frameworkErrorHandler } from './plugins/errors.js';
@@ -24,28 +15,12 @@ import { demoRoutes } from './routes/demo.js';
 import { eventQueryRoutes } from './routes/event-queries.js';
 import { eventRoutes } from './routes/events.js';
 import { frontendEventsRoutes } from './routes/frontend-events.js';
-import { type HealthCheck, healthRoutes } from './routes/health.js';
+import { healthRoutes } from './routes/health.js';
 import { operatorRoutes } from './routes/operator.js';
 import { statsRoutes } from './routes/stats.js';
 import { subscriptionsRoutes } from './routes/subscriptions.js';
 import { visibilityRoutes } from './routes/visibility.js';
 import './scopes.js';
-
-export interface AppDeps {
-  config: Config;
-  log: Logger;
-  publisher: Publisher;
-  repo: EventsRepo;
-  pool: Pool;
-  temporal: Client;
-  js: JetStreamClient;
-  jsm: JetStreamManager;
-  healthChecks: HealthCheck[];
-  metrics: ApiMetrics;
-  registry: Registry;
-  /** Set when tracing is on. */
-  tracing?: Tracing;
-}
 
 /** The HTTP app, without listening: the server entry listens, tests inject. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {

@@ -10,7 +10,7 @@ import { connectTemporal } from '../temporal/client.js';
 import { createApiMetrics } from '../telemetry/api-metrics.js';
 import { createRegistry, watchDisk, watchNatsConnection, watchPool } from '../telemetry/registry.js';
 import { activeTraceHeaders, type Tracing } from '../telemetry/tracing.js';
-import type { AppDeps } from './app.js';
+import type { AppDeps } from './app-deps.js';
 import { createHealthChecks } from './health-checks.js';
 
 export interface ConnectedDeps {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createKeyRing } from '../temporal/codec.js';
+import { createKeyRing } from './key-ring.js';
 import { createSecretBox } from './secret-box.js';
 
 const key = () => randomBytes(32).toString('base64');

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { createKeyRing, type KeyRing } from '../temporal/codec.js';
+import { createKeyRing, type KeyRing } from './key-ring.js';
 import { open, seal } from './aes-gcm.js';
 
 // Secrets the service must keep but never show (webhook signing secrets) are sealed at rest with

@@ -2,7 +2,7 @@ import { loadConfig, required } from '../config.js';
 import { createLogger } from '../logger.js';
 import { migrate } from '../store/migrate.js';
 import { createPool, type Pool } from '../store/pool.js';
-import { announceReadModelsChanged, cacheNamespace, createStatsCache } from '../store/stats-cache.js';
+import { announceReadModelsChanged, cacheNamespace, createStatsCache } from './stats-cache.js';
 
 /** What both command-line jobs need: the configuration, a migrated pool, and a way to invalidate the stats caches. */
 export async function cliContext(name: string) {

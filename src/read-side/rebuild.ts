@@ -1,5 +1,6 @@
 import type { Pool } from '../store/pool.js';
-import { CHUNK, CHUNK_START, READ_MODEL_TABLES } from '../store/projections.js';
+import { CHUNK, CHUNK_START, READ_MODEL_TABLES } from './projections.js';
+import { transaction, withClient } from '../store/transaction.js';
 import { createJobs } from './jobs.js';
 
 // `npm run projections:rebuild`: the read models emptied, then every stored event counted again
@@ -27,44 +28,42 @@ export async function rebuildProjections(opts: {
   onChanged?: () => Promise<void>;
 }): Promise<RebuildResult> {
   const { pool, chunkSize = 5_000 } = opts;
-  const client = await pool.connect();
-  try {
+  return withClient(pool, async (client) => {
     const locked = (await client.query('SELECT pg_try_advisory_lock($1) AS ok', [LOCK])).rows[0].ok;
     if (!locked) throw new Error('another projections rebuild is running');
-    const jobs = createJobs(client);
-    let job = await jobs.get<{ after: string }>(JOB);
-    const resumed = !!job && !job.finished && !opts.restart;
-    if (!resumed) {
-      await client.query('BEGIN');
-      await client.query(`TRUNCATE ${READ_MODEL_TABLES.join(', ')}`);
-      const total = Number((await client.query('SELECT count(*) AS n FROM events')).rows[0].n);
-      await jobs.start(JOB, {}, total);
-      await client.query('COMMIT');
+    try {
+      const jobs = createJobs(client);
+      let job = await jobs.get<{ after: string }>(JOB);
+      const resumed = !!job && !job.finished && !opts.restart;
+      if (!resumed) {
+        await transaction(client, async () => {
+          await client.query(`TRUNCATE ${READ_MODEL_TABLES.join(', ')}`);
+          const total = Number((await client.query('SELECT count(*) AS n FROM events')).rows[0].n);
+          await jobs.start(JOB, {}, total);
+        });
+        await opts.onChanged?.();
+        job = await jobs.get(JOB);
+      }
+      let after = job!.position?.after ?? CHUNK_START;
+      let seen = job!.done;
+      let counted = 0;
+      for (;;) {
+        const r = await transaction(client, async () => {
+          const r = (await client.query(CHUNK, [after, chunkSize])).rows[0];
+          await jobs.advance(JOB, { after: r.last ?? after }, seen + r.seen);
+          return r;
+        });
+        if (r.last) after = r.last;
+        seen += r.seen;
+        counted += r.counted;
+        opts.onProgress?.(seen, job!.total);
+        if (r.seen < chunkSize) break;
+      }
+      await jobs.finish(JOB);
       await opts.onChanged?.();
-      job = await jobs.get(JOB);
+      return { resumed, seen, counted };
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [LOCK]).catch(() => {});
     }
-    let after = job!.position?.after ?? CHUNK_START;
-    let seen = job!.done;
-    let counted = 0;
-    for (;;) {
-      await client.query('BEGIN');
-      const r = (await client.query(CHUNK, [after, chunkSize])).rows[0];
-      if (r.last) after = r.last;
-      seen += r.seen;
-      counted += r.counted;
-      await jobs.advance(JOB, { after }, seen);
-      await client.query('COMMIT');
-      opts.onProgress?.(seen, job!.total);
-      if (r.seen < chunkSize) break;
-    }
-    await jobs.finish(JOB);
-    await opts.onChanged?.();
-    return { resumed, seen, counted };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [LOCK]).catch(() => {});
-    client.release();
-  }
+  });
 }

@@ -3,7 +3,7 @@ import { createDecoder } from '../bridge/decode.js';
 import { toStreamMessage } from '../bridge/handle-message.js';
 import { createEventsRepo } from '../store/events-repo.js';
 import type { Pool } from '../store/pool.js';
-import { projectEvent } from '../store/projections.js';
+import { projectEvent } from './projections.js';
 import { createJobs } from './jobs.js';
 
 // `npm run replay`: the stream read again from a time, and each event driven again through the

@@ -1,7 +1,7 @@
 import type { EventEnvelope, EventStatus } from '../events/envelope.js';
-import type { PoolClient } from 'pg';
 import { toStorableText } from '../events/storable.js';
 import type { Pool } from './pool.js';
+import { inTransaction, type Client } from './transaction.js';
 
 export interface Transition {
   eventId: string;
@@ -110,26 +110,9 @@ export function toStored(row: Record<string, unknown>): StoredEvent {
   return out as unknown as StoredEvent;
 }
 
-type Queryable = Pick<PoolClient, 'query'>;
-
 // Error text can quote what a receiver or the database said, NUL included: a transition must
 // never be refused for its message, or the event would be left without an end state.
 const storable = (s: string | undefined) => (s === undefined ? null : toStorableText(s));
-
-async function inTransaction<T>(pool: Pool, work: (c: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
-}
 
 // An id is stored once across every partition: `event_ids` holds it (migration 004). A row is
 // written to `events` only by the statement that claimed the id, so a retry, a redelivery or the
@@ -145,7 +128,7 @@ const EVENT_VALUES = '$1::uuid, $2::varchar, $3::varchar, $4::varchar, $5::varch
 const eventValues = (e: EventEnvelope) => [e.event_id, e.event_type, e.event_source, e.event_category, e.user_id ?? null,
   e.session_id ?? null, e.data, e.metadata, e.timestamp, e.received_at];
 
-async function insertEvent(c: Queryable, e: EventEnvelope): Promise<boolean> {
+async function insertEvent(c: Client, e: EventEnvelope): Promise<boolean> {
   const res = await c.query(
     `WITH key AS (${CLAIM_ID('$1', '$10')})
      INSERT INTO events (${EVENT_INSERT_COLUMNS}) SELECT ${EVENT_VALUES} WHERE EXISTS (SELECT 1 FROM key)`,
@@ -162,7 +145,7 @@ async function insertEvent(c: Queryable, e: EventEnvelope): Promise<boolean> {
 // event has moved on) must change nothing: the status is set only when this run's transitions
 // are new. A new row is inserted as `processing`; an existing one (a new run of a stored event)
 // is moved back to `processing` by the UPDATE, which sees only rows from before the statement.
-async function beginRun(c: Queryable, e: EventEnvelope, runId: string, at: string, operator: { reason?: string; actor?: string }): Promise<void> {
+async function beginRun(c: Client, e: EventEnvelope, runId: string, at: string, operator: { reason?: string; actor?: string }): Promise<void> {
   await c.query({
     name: 'begin-run',
     text: `WITH key AS (${CLAIM_ID('$1', '$10')}), stored AS (
@@ -181,7 +164,7 @@ async function beginRun(c: Queryable, e: EventEnvelope, runId: string, at: strin
   });
 }
 
-async function writeTransition(c: Queryable, t: Transition): Promise<void> {
+async function writeTransition(c: Client, t: Transition): Promise<void> {
   await c.query({
     name: 'write-transition',
     text: `WITH written AS (

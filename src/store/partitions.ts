@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
 import type { Pool } from './pool.js';
+import { inTransaction } from './transaction.js';
 
 // `events` is partitioned by UTC month of received_at (migration 004). The service makes the
 // partitions of the coming months before events need them (an event of a month without one
@@ -56,19 +57,11 @@ export function createPartitionMaintenance({ pool, log, settings }: { pool: Pool
     const dropped: string[] = [];
     for (const part of await list()) {
       if (part.to > cutoff) continue;
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
+      await inTransaction(pool, async (client) => {
         await client.query(`DELETE FROM event_ids k USING ${part.name} p WHERE k.event_id = p.event_id`);
         await client.query(`DROP TABLE ${part.name}`);
-        await client.query('COMMIT');
-        dropped.push(part.name);
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
+      });
+      dropped.push(part.name);
     }
     await pool.query(
       `WITH gone AS (DELETE FROM events_default WHERE received_at < $1 RETURNING event_id)

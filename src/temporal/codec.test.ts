@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter, METADATA_ENCODING_KEY, type Payload } from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../config.js';
-import { createDataConverter, createEncryptionCodec, createKeyRing, ENCRYPTED_ENCODING, KEY_ID_METADATA, keylessCodec, PayloadDecryptionError } from './codec.js';
+import { createKeyRing } from '../crypto/key-ring.js';
+import { createDataConverter, createEncryptionCodec, ENCRYPTED_ENCODING, KEY_ID_METADATA, keylessCodec, PayloadDecryptionError } from './codec.js';
 
 const newKey = () => randomBytes(32).toString('base64');
 const text = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString();

@@ -2,6 +2,7 @@ import { type DataConverter, METADATA_ENCODING_KEY, type Payload, type PayloadCo
 import proto from '@temporalio/proto';
 import { type Config, ConfigError } from '../config.js';
 import { open, seal } from '../crypto/aes-gcm.js';
+import { createKeyRing, type KeyRing } from '../crypto/key-ring.js';
 
 // Every payload the service hands to Temporal (workflow input, query results, signal arguments,
 // activity input and output) is encrypted with AES-256-GCM before it leaves the process, so event
@@ -12,34 +13,10 @@ export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
 
 const ProtoPayload = proto.temporal.api.common.v1.Payload;
-const KEY_BYTES = 32;
-
-export interface KeyRing {
-  keys: ReadonlyMap<string, Buffer>;
-  currentKeyId: string;
-}
 
 /** A payload the codec cannot turn back into clear data: unknown key, tampered or truncated bytes. */
 export class PayloadDecryptionError extends Error {
   override name = 'PayloadDecryptionError';
-}
-
-/** The ring from `PAYLOAD_KEYS`/`PAYLOAD_KEY_ID`; the current key defaults to the last one listed. */
-export function createKeyRing(settings: { keys: readonly { id: string; key: string }[]; currentKeyId?: string | undefined }): KeyRing {
-  const keys = new Map<string, Buffer>();
-  const problems: string[] = [];
-  for (const { id, key } of settings.keys) {
-    const bytes = Buffer.from(key, 'base64');
-    if (!id) problems.push('a key has no id (write keys as id:base64key)');
-    else if (keys.has(id)) problems.push(`key id "${id}" is listed twice`);
-    else if (bytes.length !== KEY_BYTES || bytes.toString('base64') !== key) problems.push(`key "${id}" is not ${KEY_BYTES} bytes of base64`);
-    else keys.set(id, bytes);
-  }
-  const currentKeyId = settings.currentKeyId ?? settings.keys.at(-1)?.id ?? '';
-  if (settings.keys.length === 0) problems.push('no keys');
-  else if (!keys.has(currentKeyId) && !problems.length) problems.push(`PAYLOAD_KEY_ID "${currentKeyId}" is not in PAYLOAD_KEYS`);
-  if (problems.length) throw new ConfigError(`Invalid payload encryption keys (PAYLOAD_KEYS):\n${problems.map((p) => `  ${p}`).join('\n')}`);
-  return { keys, currentKeyId };
 }
 
 export function createEncryptionCodec(ring: KeyRing): PayloadCodec {

@@ -18,7 +18,7 @@ import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { migrate } from '../store/migrate.js';
 import { createPartitionMaintenance } from '../store/partitions.js';
 import { createPool } from '../store/pool.js';
-import { createProjectionProcessor } from '../store/projections.js';
+import { createProjectionProcessor } from '../read-side/projections.js';
 import { createSubscriptionCache } from '../store/subscriptions-cache.js';
 import { createSubscriptionsRepo } from '../store/subscriptions-repo.js';
 import { createRegistry, watchDisk, watchNatsConnection, watchPool } from '../telemetry/registry.js';

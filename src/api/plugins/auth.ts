@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ConfigError } from '../../config.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../app-deps.js';
 import { bearerToken, createJwtVerifier, type JwtVerifier, KeysUnavailable, type TokenClaims } from '../auth/jwt.js';
 import { grants } from '../auth/scope-claims.js';
 import { createWriteKeys } from '../auth/write-keys.js';

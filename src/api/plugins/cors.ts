@@ -1,7 +1,7 @@
 import cors, { type FastifyCorsOptions } from '@fastify/cors';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../app-deps.js';
 
 // An empty list allows no browser origin at all; `*` allows any (no credentials are ever sent:
 // browsers authenticate with a bearer token or a write key, never with cookies).

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { backendEnvelope, backendEventInput } from '../../events/backend-event.js';
 import { createRedactor } from '../../events/redact.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../app-deps.js';
 
 const accepted = z.object({
   event_id: z.uuid(),

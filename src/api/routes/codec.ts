@@ -2,7 +2,7 @@ import type { Payload } from '@temporalio/common';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createPayloadCodec, keylessCodec, PayloadDecryptionError } from '../../temporal/codec.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../app-deps.js';
 import { HttpError } from '../errors.js';
 
 // Temporal's remote codec protocol, so the Temporal UI (and `temporal --codec-endpoint`) can show

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { createRedactor } from '../../events/redact.js';
 import { createDeadLetters, deadLetterRecord } from '../../nats/dead-letters.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../app-deps.js';
 import { dependencyDown } from '../errors.js';
 
 const query = z.strictObject({

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { createEventQueries, type Cursor, decodeCursor, type EventFilter } from '../../store/event-queries.js';
-import type { AppDeps } from '../app.js';
+import { createEventQueries, type Cursor, decodeCursor, type EventFilter } from '../../read-side/event-queries.js';
+import type { AppDeps } from '../app-deps.js';
 import { HttpError, notFound } from '../errors.js';
 import { eventFilterQuery, eventPageSchema, idText, isoTime, pageQuery, sessionSchema } from '../schemas/read-side.js';
 

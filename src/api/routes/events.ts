@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { getEventWorkflowStatus } from '../../temporal/event-status.js';
 import { createSubscriptionsRepo } from '../../store/subscriptions-repo.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../app-deps.js';
 import { dependencyDown, notFound } from '../errors.js';
 
 const idParams = z.object({ id: z.uuid() });

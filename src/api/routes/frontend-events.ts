@@ -7,7 +7,7 @@ import { type ItemError, type ItemResult, planBatch, toItemErrors } from '../../
 import { isStorableTime } from '../../events/storable.js';
 import { frontendBatchInput, frontendEnvelope, frontendEventInput, type FrontendEventInput } from '../../events/frontend-event.js';
 import { createRedactor } from '../../events/redact.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../app-deps.js';
 import { HttpError } from '../errors.js';
 
 const single = z.object({ event_id: z.uuid(), status: z.literal('pending'), subject: z.string(), duplicate: z.boolean() });

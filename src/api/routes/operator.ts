@@ -4,7 +4,7 @@ import { type OperatorDeps, type OperatorOutcome, discardEvent, reprocessEvent, 
 import { visibilityQuery, visibilityUiUrl } from '../../temporal/visibility.js';
 import { storableText } from '../../events/envelope.js';
 import type { OperatorRequest } from '../../workflows/definitions.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../app-deps.js';
 import { HttpError, notFound } from '../errors.js';
 import { eventFilter } from './visibility.js';
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { checkDestination, PrivateDestinationError } from '../../activities/destinations.js';
 import { secretBoxFor } from '../../crypto/secret-box.js';
 import { createSubscriptionsRepo, type Subscription } from '../../store/subscriptions-repo.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../app-deps.js';
 import { HttpError, notFound } from '../errors.js';
 
 // A subject pattern: events.<source>.<category>.<type> tokens, `*` for one token, `>` at the end.

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { announceReadModelsChanged, type StatsCache } from '../../store/stats-cache.js';
+import { announceReadModelsChanged, type StatsCache } from '../../read-side/stats-cache.js';
 import type { Pool } from '../../store/pool.js';
-import { deleteUserEvents } from '../../store/user-deletion.js';
+import { deleteUserEvents } from '../../read-side/user-deletion.js';
 import { idText } from '../schemas/read-side.js';
 
 const deletionSchema = z.object({

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseDuration } from '../../config.js';
 import { EVENT_STATUSES, token } from '../../events/envelope.js';
 import { listEventExecutions, statusSummary, visibilityQuery, visibilityUiUrl } from '../../temporal/visibility.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../app-deps.js';
 
 /** The filter operators use to pick events; every value is validated before it reaches a query. */
 export const eventFilter = z.strictObject({

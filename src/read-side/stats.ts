@@ -1,4 +1,4 @@
-import type { Pool } from './pool.js';
+import type { Pool } from '../store/pool.js';
 
 // Statistics answered from the read models (migration 005). A period is [from, to) by
 // received_at; `as_of` answers as the service knew it then: periods end at as_of, and a

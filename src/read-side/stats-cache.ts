@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import type { PoolClient } from 'pg';
 import type { Logger } from '../logger.js';
-import type { Pool } from './pool.js';
+import type { Pool } from '../store/pool.js';
 
 // Hot statistics are asked for far more often than they change. With REDIS_URL, answers are
 // shared by every API process in Redis; without it, each process keeps its own LRU. A rebuild

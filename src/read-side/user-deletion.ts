@@ -1,4 +1,5 @@
-import type { Pool } from './pool.js';
+import type { Pool } from '../store/pool.js';
+import { inTransaction } from '../store/transaction.js';
 
 // Deleting a user's events for privacy: the events, everything hanging off them (ids, history,
 // deliveries, projection marks: the foreign keys cascade), and their share of the read models,
@@ -47,20 +48,12 @@ UPDATE session_summaries s SET user_id = f.user_id, started_at = f.started_at, e
   FROM fresh f WHERE s.session_id = f.session_id`;
 
 export async function deleteUserEvents(pool: Pool, userId: string, actor: string | undefined): Promise<Deletion> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     // Two deletions of one user at once would each take back the same share of the counts.
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`delete-user:${userId}`]);
     const { deleted, sessions } = (await client.query(DELETE_EVENTS, [userId])).rows[0];
     if (sessions.length > 0) await client.query(RESUMMARIZE_SESSIONS, [sessions]);
     const tomb = (await client.query('INSERT INTO user_tombstones (user_id, deleted, actor) VALUES ($1, $2, $3) RETURNING id, deleted_at', [userId, deleted, actor ?? null])).rows[0];
-    await client.query('COMMIT');
     return { user_id: userId, deleted, sessions: sessions.length, tombstone_id: String(tomb.id), deleted_at: tomb.deleted_at.toISOString() };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

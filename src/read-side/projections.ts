@@ -1,6 +1,6 @@
-import type { Processor } from '../activities/processors.js';
+import type { Processor } from '../events/processor.js';
 import type { EventEnvelope } from '../events/envelope.js';
-import type { Pool } from './pool.js';
+import type { Pool } from '../store/pool.js';
 
 // The read models of migration 005, maintained from a set of events `src` in one statement:
 // the events not yet counted are marked in `projected_events`, and only those are added to the

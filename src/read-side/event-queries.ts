@@ -1,6 +1,6 @@
 import type { EventStatus } from '../events/envelope.js';
-import { EVENT_COLUMNS, toStored, type StoredEvent } from './events-repo.js';
-import type { Pool } from './pool.js';
+import { EVENT_COLUMNS, toStored, type StoredEvent } from '../store/events-repo.js';
+import type { Pool } from '../store/pool.js';
 
 // Reads of many events. Every filter is a column that leads one of the indexes of migration 004
 // (or the GIN index on data), pages are keyset pages on (received_at, event_id), which every
