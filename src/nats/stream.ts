@@ -1,5 +1,6 @@
 import { DiscardPolicy, JetStreamApiCodes, JetStreamApiError, type JetStreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { nanos, TimeoutError } from '@nats-io/transport-node';
 import type { Config } from '../config.js';
 import { SUBJECT_ROOT } from '../events/subject.js';
 
@@ -24,16 +25,34 @@ export function streamConfig(stream: StreamSettings, own: { name: string; subjec
   };
 }
 
-/** Creates the stream, or brings an existing one up to `config`. */
-export async function ensureStreamConfig(jsm: JetStreamManager, config: ReturnType<typeof streamConfig>): Promise<void> {
-  try {
-    const { config: current } = await jsm.streams.info(config.name);
-    await jsm.streams.update(config.name, { ...current, ...config });
-  } catch (err) {
-    if (!(err instanceof JetStreamApiError) || err.code !== JetStreamApiCodes.StreamNotFound) throw err;
-    await jsm.streams.add(config);
+/**
+ * Creates the stream, or brings an existing one up to `config`. Several processes start at once
+ * (two APIs, two workers): a creation may race another, or in a cluster wait on a new replica
+ * group longer than a request's timeout; both are tried again, and then the stream is there.
+ */
+export async function ensureStreamConfig(jsm: JetStreamManager, config: ReturnType<typeof streamConfig>, attempts = 5): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { config: current } = await jsm.streams.info(config.name);
+      await jsm.streams.update(config.name, { ...current, ...config });
+      return;
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound) {
+        try {
+          await jsm.streams.add(config);
+          return;
+        } catch (addErr) {
+          if (!isRetryable(addErr) || attempt >= attempts) throw addErr;
+        }
+      } else if (!isRetryable(err) || attempt >= attempts) throw err;
+    }
+    await sleep(1_000);
   }
 }
+
+/** Made by another process meanwhile, or no answer in time (a cluster electing a leader). */
+const isRetryable = (err: unknown) => err instanceof TimeoutError || (err instanceof JetStreamApiError && err.code === STREAM_NAME_IN_USE);
+const STREAM_NAME_IN_USE = 10058;
 
 /** Creates the EVENTS stream per the contract, or brings an existing one up to it. */
 export function ensureStream(jsm: JetStreamManager, stream: StreamSettings): Promise<void> {

@@ -108,8 +108,10 @@ export async function startClusterDeployment(opts: ClusterOptions): Promise<Clus
     apiPorts.forEach((port, i) => add(`api-${i + 1}`, 'api', { PORT: String(port), WORKER_HEALTH_PORT: '0' }, `${apiUrls[i]}/health`));
     healthPorts.forEach((port, i) => add(`worker-${i + 1}`, 'worker', { PORT: '0', WORKER_HEALTH_PORT: String(port) }, `http://127.0.0.1:${port}/health/ready`));
     stopped.push(async () => void (await Promise.all([...services.values()].map((s) => s.stop()))));
-    // The first API creates the streams at R3 before the others look for them.
+    // The first API and worker create the streams at R3 (EVENTS; the dead letters) before the
+    // others look for them.
     await services.get('api-1')!.start();
+    await services.get('worker-1')!.start();
     await Promise.all([...services.values()].map((s) => s.start()));
 
     const all = (): Restartable[] => [postgres, ...nats.nodes, ...temporal.processes.values(), ...services.values()];
