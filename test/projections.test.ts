@@ -102,6 +102,12 @@ describe('projections and the stats endpoints', () => {
   it('counts an event once, however often it is processed again', async () => {
     const before = await pool.query('SELECT hour, count FROM event_counts_hourly WHERE event_type = $1', [buy]);
     const target = sent[4]!;
+    // PostgreSQL says completed when the activity ends; the run closes with the workflow task
+    // after it, and reprocessing a run that is still open is refused (409).
+    await eventually(async () => {
+      const s = await get(`/api/events/${target.id}/status`);
+      return s.body.workflow?.execution_status === 'COMPLETED' ? true : undefined;
+    }, 30_000, 'the run to close');
     const res = await post(`/api/events/${target.id}/reprocess`, {});
     expect(res.status).toBe(202);
     await eventually(async () => {
