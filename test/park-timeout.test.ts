@@ -1,6 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -8,10 +6,10 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { findFreePort } from '../src/dev/ports.js';
-import { spawnService } from '../src/dev/services.js';
 import { type RunningStack, startStack } from '../src/dev/stack.js';
 import { EventStatusKey, type EventWorkflowState } from '../src/workflows/definitions.js';
-import { eventually, stack, testTemporal } from './helpers.js';
+import { eventually, testTemporal } from './helpers.js';
+import { type ExtraServices, startExtraServices } from './extra-services.js';
 import { TEST_LIFECYCLE_ENV } from './stack-settings.js';
 import { startReceiver } from './webhook-receiver.js';
 
@@ -23,53 +21,29 @@ import { startReceiver } from './webhook-receiver.js';
 // their own in the shared Temporal dev server, with the shared PostgreSQL.
 
 const PARK_TIMEOUT_MS = 4_000;
-const children: ChildProcess[] = [];
+let services: ExtraServices;
 let nats: RunningStack;
 let apiUrl: string;
 let temporal: Client;
 let receiver: Awaited<ReturnType<typeof startReceiver>>;
 
 beforeAll(async () => {
-  const s = stack();
   const { dev } = loadConfig();
   const dataDir = resolve(dev.testDataDir, '..', `${dev.testDataDir.split('/').at(-1)}-park`);
   await rm(dataDir, { recursive: true, force: true });
   nats = await startStack({ dataDir, cacheDir: dev.cacheDir, nats: { port: await findFreePort() }, log: pino({ level: 'silent' }) });
-  const [apiPort, healthPort] = await Promise.all([findFreePort(), findFreePort()]);
-  const env = {
-    ...TEST_LIFECYCLE_ENV,
+  services = await startExtraServices({
     PARK_TIMEOUT: `${PARK_TIMEOUT_MS}ms`,
-    ...s.payloadKeys,
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'error',
-    HOST: '127.0.0.1',
-    PORT: String(apiPort),
-    WORKER_HEALTH_PORT: String(healthPort),
-    DATABASE_URL: s.databaseUrl,
-    NATS_URL: nats.natsUrl,
-    TEMPORAL_ADDRESS: s.temporalAddress,
+    NATS_URL: nats.natsUrl!,
     TEMPORAL_TASK_QUEUE: `park-${randomUUID()}`,
-  };
-  children.push(spawnService('api', env, 'ignore'), spawnService('worker', env, 'ignore'));
-  apiUrl = `http://127.0.0.1:${apiPort}`;
-  await eventually(async () => {
-    const [api, worker] = await Promise.all([
-      fetch(`${apiUrl}/health`).then((r) => r.ok, () => false),
-      fetch(`http://127.0.0.1:${healthPort}/health/ready`).then((r) => r.ok, () => false),
-    ]);
-    return api && worker ? true : undefined;
-  }, 120_000, 'the API and worker with a short PARK_TIMEOUT to be ready');
+  }, 'the API and worker with a short PARK_TIMEOUT');
+  apiUrl = services.apiUrl;
   temporal = await testTemporal({ readPayloads: true });
   receiver = await startReceiver(() => ({ status: 500 }));
 }, 180_000);
 
 afterAll(async () => {
-  await Promise.all(children.map(async (child) => {
-    if (child.exitCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    await exited;
-  }));
+  await services?.stop();
   await temporal?.connection.close();
   await receiver?.close();
   await nats?.stop();

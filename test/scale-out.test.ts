@@ -1,55 +1,21 @@
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findFreePort } from '../src/dev/ports.js';
-import { spawnService } from '../src/dev/services.js';
 import { eventually, post, stack, testPool, testTemporal } from './helpers.js';
-import { TEST_LIFECYCLE_ENV } from './stack-settings.js';
+import { type ExtraServices, startExtraServices } from './extra-services.js';
 import { startReceiver } from './webhook-receiver.js';
 
 // Scale-out as a team would run it: a second API process and a second worker (with its own
 // bridge on the same durable consumer) beside the test deployment's own. Every event is stored
 // once, processed once, and delivered to the subscriber once, whichever process took it.
 const EVENTS = 120;
-const extra: ChildProcess[] = [];
-let secondApiUrl: string;
-let secondWorkerPid: number;
+let second: ExtraServices;
 
 beforeAll(async () => {
-  const s = stack();
-  const [apiPort, healthPort] = await Promise.all([findFreePort(), findFreePort()]);
-  const env = {
-    ...TEST_LIFECYCLE_ENV,
-    ...s.payloadKeys,
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'error',
-    HOST: '127.0.0.1',
-    PORT: String(apiPort),
-    WORKER_HEALTH_PORT: String(healthPort),
-    DATABASE_URL: s.databaseUrl,
-    NATS_URL: s.natsUrl,
-    TEMPORAL_ADDRESS: s.temporalAddress,
-  };
-  extra.push(spawnService('api', env, 'ignore'), spawnService('worker', env, 'ignore'));
-  secondApiUrl = `http://127.0.0.1:${apiPort}`;
-  secondWorkerPid = extra[1]!.pid!;
-  await eventually(async () => {
-    const [api, worker] = await Promise.all([
-      fetch(`${secondApiUrl}/health`).then((r) => r.ok, () => false),
-      fetch(`http://127.0.0.1:${healthPort}/health/ready`).then((r) => r.ok, () => false),
-    ]);
-    return api && worker ? true : undefined;
-  }, 120_000, 'the second API and worker to be ready');
+  second = await startExtraServices({}, 'the second API and worker');
 }, 150_000);
 
 afterAll(async () => {
-  await Promise.all(extra.map(async (child) => {
-    if (child.exitCode !== null) return;
-    const exited = once(child, 'exit');
-    child.kill('SIGTERM');
-    await exited;
-  }));
+  await second?.stop();
 });
 
 describe('two API processes and two workers', () => {
@@ -64,7 +30,7 @@ describe('two API processes and two workers', () => {
       // Alternate between the two APIs, as a load balancer would; half the ids are sent twice
       // (to the other API), as a client retrying after a lost answer would.
       const ids = Array.from({ length: EVENTS }, () => randomUUID());
-      const apis = [stack().apiUrl, secondApiUrl];
+      const apis = [stack().apiUrl, second.apiUrl];
       const send = (id: string, api: string) =>
         fetch(`${api}/api/events/create`, {
           method: 'POST',
@@ -101,7 +67,7 @@ describe('two API processes and two workers', () => {
         const { count } = await temporal.workflow.count(`WorkflowType = 'eventWorkflow' AND EventType = '${eventType}'`);
         return count === EVENTS ? true : undefined;
       }, 30_000, `${EVENTS} workflow runs`);
-      const onSecond = ranBy.filter((pid) => pid === String(secondWorkerPid)).length;
+      const onSecond = ranBy.filter((pid) => pid === String(second.workerPid)).length;
       expect(onSecond).toBeGreaterThan(0);
       expect(onSecond).toBeLessThan(EVENTS);
     } finally {

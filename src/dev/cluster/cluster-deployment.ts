@@ -68,7 +68,9 @@ export async function startClusterDeployment(opts: ClusterOptions): Promise<Clus
 
   let databaseUrl = '';
   const postgres = restartable('postgres', log, async () => {
-    const pg = await startPostgres(dataDir, { port: postgresPort }, log);
+    // Five Temporal processes keep up to 30 connections each (20 history/default, 10 visibility),
+    // beside four service pools: more than PostgreSQL's default 100.
+    const pg = await startPostgres(dataDir, { port: postgresPort, settings: { max_connections: '300' } }, log);
     databaseUrl = pg.databaseUrl;
     return pg.child;
   });
