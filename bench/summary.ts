@@ -65,7 +65,7 @@ function targetCells(row: Row): [string, string] {
   if (!t) return ['', ''];
   const value = t.of === 'ratio' ? median(row.ratios ?? []) : median(row.project);
   const met = t.op === '≥' ? value >= t.value : value <= t.value;
-  return [`${t.op} ${fmt(t.value, 2)}${t.of === 'ratio' ? ' ×' : ''}${t.note ? ` (${t.note})` : ''}`, Number.isNaN(value) ? '?' : met ? 'yes' : 'NO'];
+  return [`${t.op} ${t.of === 'ratio' ? `${fmt(t.value, 2)} ×` : fmt(t.value, row.digits)}${t.note ? ` (${t.note})` : ''}`, Number.isNaN(value) ? '?' : met ? 'yes' : 'NO'];
 }
 
 export function printResults(results: Results): void {

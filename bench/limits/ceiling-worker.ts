@@ -22,7 +22,8 @@ const KEEP = 10;
 async function main(): Promise<void> {
   const address = process.argv[2];
   if (!address || !process.send) throw new Error('usage: a child process with IPC, given the Temporal address');
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // ERROR: on a loaded machine the SDK warns about every slow workflow task, thousands of lines.
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
   setFlagsFromString(`--stack-trace-limit=${WORKFLOW_STACK_FRAMES}`);
   const connection = await NativeConnection.connect({ address });
   const taskQueue = `ceiling-${randomUUID()}`;
