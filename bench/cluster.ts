@@ -12,7 +12,7 @@ import { postEvent } from './load.js';
 import { cpuMeter, descendants } from './proc.js';
 import { fmt, pool } from './stats.js';
 
-// `npm run bench:cluster [-- --events 2000 --pairs 2 --cpus 0]`: the capacity model measured.
+// `npm run bench -- --cluster [--events 2000 --pairs 2 --cpus 0]`: the capacity model measured.
 // The single-node deployment (Temporal's server on PostgreSQL, one API, one worker) and the
 // cluster profile (npm start -- --cluster) are started in turn, alternated (single, cluster,
 // single, cluster …, each fresh, from dist/), each warmed up and then given a burst of events
@@ -27,6 +27,7 @@ const { values: args } = parseArgs({
     pairs: { type: 'string', default: '2' },
     concurrency: { type: 'string', default: '48' },
     cpus: { type: 'string' },
+    cluster: { type: 'boolean' },
   },
 });
 const N = Number(args.events);

@@ -12,7 +12,8 @@ import { measureCeilings } from './limits/ceilings.js';
 // `npm run bench:limits [-- --workflows 1500 --in-flight 48 --seconds 5]`: the ceilings of this
 // machine on the stack `npm start` runs (same Temporal settings): HTTP + JetStream acks, JetStream
 // publishes, and Temporal workflows (empty; local activities + one upsert), started eagerly in a
-// closed loop. `npm run bench` measures them again in its own run and prints the project beside.
+// closed loop, by a worker process of its own niced as the dev stack's worker is. `npm run bench`
+// measures them again in its own run and prints the project beside.
 
 const { values: args } = parseArgs({
   options: { workflows: { type: 'string', default: '1500' }, 'in-flight': { type: 'string', default: '48' }, seconds: { type: 'string', default: '5' } },
@@ -31,7 +32,7 @@ async function main(): Promise<void> {
     nats: { port: natsPort },
   });
   try {
-    const ceilings = await measureCeilings({ natsUrl: stack.natsUrl!, temporalAddress: stack.temporalAddress!, temporalPid: stack.pids.temporal }, {
+    const ceilings = await measureCeilings({ natsUrl: stack.natsUrl!, temporalAddress: stack.temporalAddress!, pids: stack.pids }, {
       workflows: Number(args.workflows), inFlight: Number(args['in-flight']), seconds: Number(args.seconds),
     });
     printCeilings(ceilings);

@@ -9,6 +9,3 @@ export function printCeilings(c: Ceilings): void {
   console.log(`  Temporal: empty workflow, eager, closed loop    ${workflow(c.emptyWorkflow)}`);
   console.log(`  Temporal: 1 local activity + 1 upsert, eager    ${workflow(c.localActivityWorkflow)}`);
 }
-
-/** `value` beside the ceiling it is measured against, as a ratio. */
-export const ratio = (value: number, ceiling: number) => `${fmt(value / ceiling, 2)} × ${fmt(ceiling)}`;

@@ -4,6 +4,7 @@ import { childEnv } from '../config.js';
 import type { Logger } from '../logger.js';
 import { modulePath, runningFromSource } from '../source-path.js';
 import { dieWithParent } from './child-process.js';
+import { tsxMainThreadOnly } from './from-source.js';
 import { runInBackground } from './priority.js';
 
 const ENTRIES = {
@@ -19,10 +20,13 @@ const BUILT_ENTRIES: Record<ServiceName, string> = {
 // the API; in the worker it only costs memory (two isolates, ~150 MB more resident, no gain).
 const NODE_ARGS: Record<ServiceName, string[]> = { api: ['--max-semi-space-size=64'], worker: [] };
 
-/** How to run a service: from source through tsx, or the build (the benches: what production runs). */
+/**
+ * How to run a service: from source through tsx (in the main thread only: from-source.ts), or
+ * the build (the benches: what production runs).
+ */
 export function serviceArgs(name: ServiceName, built: boolean): string[] {
   if (built) return [...NODE_ARGS[name], BUILT_ENTRIES[name]];
-  return [...NODE_ARGS[name], ...(runningFromSource ? ['--import', 'tsx'] : []), ENTRIES[name]];
+  return [...NODE_ARGS[name], ...(runningFromSource ? tsxMainThreadOnly() : []), ENTRIES[name]];
 }
 
 export interface Services {
