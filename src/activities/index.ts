@@ -6,9 +6,13 @@ import type { EventsRepo, Transition } from '../store/events-repo.js';
 import { isPermanentDbError } from '../store/pg-errors.js';
 import { activeTraceId } from '../telemetry/tracing.js';
 import type { WorkerMetrics } from '../telemetry/worker-metrics.js';
-import { type EventReference, isEventReference, type OperatorRequest } from '../workflows/definitions.js';
+import { type EventReference, isEventReference } from '../workflows/definitions.js';
 import type { ProcessorRegistry } from './processors.js';
 import type { WebhookDeliverer } from './webhooks.js';
+import type { BeginArgs, BeginResult, CompletionRecord, Processed } from './activity-types.js';
+import { envelopeOf, permanentFailsFast } from './stored-event.js';
+
+export type { BeginArgs, BeginResult, CompletionRecord, Processed } from './activity-types.js';
 
 const HEARTBEAT_EVERY_MS = 10_000;
 
@@ -26,50 +30,6 @@ export interface ActivityDeps {
   metrics?: Pick<WorkerMetrics, 'settled' | 'processed' | 'completed'>;
   /** One line per processed event, with the fields operators search by (never its data). */
   log?: Pick<Logger, 'info' | 'warn'>;
-}
-
-/** Where the `completed` transition goes if processing succeeds. */
-export interface CompletionRecord {
-  runId: string;
-  seq: number;
-  /** Attempts spent before this activity, by earlier runs of processing in this run. */
-  attemptsBefore: number;
-}
-
-/** A run's start: the event, and the time of its `pending` and `processing` transitions. */
-export interface BeginArgs {
-  /** The event, or for a big one a reference: read from its stream message, or from PostgreSQL once stored. */
-  event: EventEnvelope | EventReference;
-  runId: string;
-  at: string;
-  operator?: OperatorRequest;
-}
-
-export interface BeginResult {
-  /** Set when PostgreSQL refused the event as sent: it is stored without its data, `failed`. */
-  unstorable?: string;
-}
-
-/** Processing that succeeded: the attempt it took, and the time of the `completed` transition. */
-export interface Processed {
-  attempt: number;
-  at: string;
-}
-
-/** A database error that no retry can fix ends the activity at once instead of retrying for ever. */
-async function permanentFailsFast<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (isPermanentDbError(err)) throw ApplicationFailure.nonRetryable(`database refused it: ${err.message} (SQLSTATE ${err.code})`, 'PermanentDatabaseError');
-    throw err;
-  }
-}
-
-/** The envelope's own fields of a stored event (not its status columns): what processors and webhooks see. */
-function envelopeOf(stored: EventEnvelope): EventEnvelope {
-  const { event_id, event_type, event_source, event_category, user_id, session_id, data, metadata, timestamp, received_at } = stored;
-  return { event_id, event_type, event_source, event_category, ...(user_id !== undefined && { user_id }), ...(session_id !== undefined && { session_id }), data, metadata, timestamp, received_at };
 }
 
 export function createActivities({ repo, processors, webhooks, onSettled, metrics, log: eventLog, loadMessage }: ActivityDeps) {

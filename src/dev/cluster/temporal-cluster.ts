@@ -68,6 +68,9 @@ export async function startTemporalCluster(
   };
   let ui: ManagedChild | undefined;
   try {
+    // The frontend first: on a new database the first process writes the cluster's metadata, and
+    // five writing it at once can fail one of them (seen: "Failed to apply cluster metadata").
+    await processes.get('frontend')!.start();
     await Promise.all([...processes.values()].map((p) => p.start()));
     await registerNamespace(address, log);
     ui = await startTemporalUi(bins.ui, dir, { address, uiPort: opts.uiPort, ...(opts.uiCodecEndpoint && { codecEndpoint: opts.uiCodecEndpoint }) }, log);
