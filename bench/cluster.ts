@@ -1,16 +1,16 @@
 import { execFileSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { startClusterDeployment } from '../src/dev/cluster/cluster-deployment.js';
 import { startThrowawayDeployment } from '../src/dev/throwaway-deployment.js';
 import { createLogger } from '../src/logger.js';
+import { completions } from './burst.js';
 import { postEvent } from './load.js';
 import { cpuMeter, descendants } from './proc.js';
-import { fmt, pool } from './stats.js';
+import { fmt, median, pool } from './stats.js';
 
 // `npm run bench -- --cluster [--events 2000 --pairs 2 --cpus 0]`: the capacity model measured.
 // The single-node deployment (Temporal's server on PostgreSQL, one API, one worker) and the
@@ -46,30 +46,18 @@ function pin(pids: Record<string, number>, cpus: string | undefined): void {
 async function burst(t: Target, label: string): Promise<Sample> {
   const db = new pg.Pool({ connectionString: t.databaseUrl, max: 2 });
   try {
-    const completed = async (run: string, count: number) => {
-      for (;;) {
-        const r = await db.query(`SELECT count(*)::int AS n FROM events WHERE data->>'run' = $1 AND status = 'completed'`, [run]);
-        if (r.rows[0].n >= count) return;
-        await sleep(250);
-      }
-    };
     const post = (run: string, count: number) =>
       pool(count, Number(args.concurrency), async (i) => void (await postEvent(t.apiUrls[i % t.apiUrls.length]!, 'bench_cluster', { run, i })));
     const warm = `warm_${Date.now()}`;
     await post(warm, Math.min(500, N));
-    await completed(warm, Math.min(500, N));
+    await completions(db, warm, Math.min(500, N), t.pids());
 
     const run = `burst_${Date.now()}`;
     const cpu = cpuMeter(t.pids());
     await post(run, N);
-    await completed(run, N);
+    const done = await completions(db, run, N, t.pids());
     const used = cpu();
-    const { rows } = await db.query(
-      `SELECT extract(epoch FROM max(h.at) - min(e.received_at))::float AS seconds FROM events e
-         JOIN event_status_history h ON h.event_id = e.event_id AND h.status = 'completed' WHERE e.data->>'run' = $1`,
-      [run],
-    );
-    const rate = N / rows[0].seconds;
+    const rate = N / ((done.lastCompleted - done.firstReceived) / 1000);
     console.log(`  ${label.padEnd(12)} ${fmt(rate, 1)} events/s end to end`);
     return { rate, cpuPerEvent: Object.fromEntries(Object.entries(used).map(([name, ms]) => [name, ms / N])) };
   } finally {
@@ -86,11 +74,6 @@ async function cluster(dataDir: string, cacheDir: string): Promise<Target> {
   const c = await startClusterDeployment({ dataDir, cacheDir, log: createLogger('bench', 'error'), env: { LOG_LEVEL: 'error' }, built: true });
   return { apiUrls: c.apiUrls, databaseUrl: c.databaseUrl, pids: c.pids, stop: c.stop };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 function print(name: string, samples: Sample[]): void {
   const rates = samples.map((s) => s.rate);

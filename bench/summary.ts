@@ -1,7 +1,7 @@
 import { type BurstSample, workersCpu } from './burst.js';
 import type { HistorySizes } from './histories.js';
 import type { WorkflowCeiling } from './limits/ceilings.js';
-import { fmt } from './stats.js';
+import { fmt, median } from './stats.js';
 
 // The bench's one table: each figure as min / median over the pairs, the ceiling's beside the
 // project's, the ratio of each pair's adjacent samples, and the target.
@@ -20,11 +20,6 @@ export interface Results {
 interface Target { of: 'ratio' | 'project'; op: '≥' | '≤'; value: number; note?: string }
 interface Row { label: string; digits: number; ceiling?: number[]; project: number[]; ratios?: number[]; target?: Target }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length === 0 ? NaN : s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 const minMedian = (xs: number[] | undefined, digits: number) => (xs?.length ? `${fmt(Math.min(...xs), digits)} / ${fmt(median(xs), digits)}` : '—');
 const ratiosOf = (ceiling: number[], project: number[]) => project.map((p, i) => p / ceiling[i]!);
 
