@@ -5,10 +5,23 @@ import tseslint from 'typescript-eslint';
 const nonDeterministicImports = {
   patterns: [
     { group: ['node:*'], message: 'Workflow code must not use Node builtins; do it in an activity.' },
-    { group: ['fs', 'fs/*', 'path', 'crypto', 'os', 'http', 'https', 'net', 'child_process', 'worker_threads', 'timers'], message: 'Workflow code must not use Node builtins; do it in an activity.' },
-    { group: ['pg', 'pg-*', 'nats', '@nats-io/*', 'fastify', 'fastify-*', '@fastify/*', 'pino', 'uuid'], message: 'Workflow code must not do I/O or use non-deterministic libraries; do it in an activity.' },
-    { group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing'], message: 'Workflow code may only use @temporalio/workflow and @temporalio/common.' },
-    { group: ['**/activities/*', '**/activities', '**/store/*', '**/api/*', '**/bridge/*'], allowTypeImports: true, message: 'Workflow code sees activities only as types, through proxyActivities.' },
+    {
+      group: ['fs', 'fs/*', 'path', 'crypto', 'os', 'http', 'https', 'net', 'child_process', 'worker_threads', 'timers'],
+      message: 'Workflow code must not use Node builtins; do it in an activity.',
+    },
+    {
+      group: ['pg', 'pg-*', 'nats', '@nats-io/*', 'fastify', 'fastify-*', '@fastify/*', 'pino', 'uuid'],
+      message: 'Workflow code must not do I/O or use non-deterministic libraries; do it in an activity.',
+    },
+    {
+      group: ['@temporalio/client', '@temporalio/worker', '@temporalio/activity', '@temporalio/testing'],
+      message: 'Workflow code may only use @temporalio/workflow and @temporalio/common.',
+    },
+    {
+      group: ['**/activities/*', '**/activities', '**/store/*', '**/api/*', '**/bridge/*'],
+      allowTypeImports: true,
+      message: 'Workflow code sees activities only as types, through proxyActivities.',
+    },
   ],
 };
 
@@ -34,8 +47,20 @@ export default tseslint.config(
     files: ['src/workflows/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', nonDeterministicImports],
-      'no-restricted-globals': ['error', { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' }, { name: 'setInterval', message: 'Use a workflow loop with sleep().' }, { name: 'process', message: 'No process in workflow code.' }, { name: 'console', message: 'Use log from @temporalio/workflow.' }],
-      'no-restricted-syntax': ['error', { selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']", message: 'Math.random is replaced by a seeded PRNG in workflows; prefer uuid4() from @temporalio/workflow for ids.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'setTimeout', message: 'Use sleep() from @temporalio/workflow.' },
+        { name: 'setInterval', message: 'Use a workflow loop with sleep().' },
+        { name: 'process', message: 'No process in workflow code.' },
+        { name: 'console', message: 'Use log from @temporalio/workflow.' },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']",
+          message: 'Math.random is replaced by a seeded PRNG in workflows; prefer uuid4() from @temporalio/workflow for ids.',
+        },
+      ],
     },
   },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },

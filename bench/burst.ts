@@ -31,7 +31,11 @@ function alive(pid: number): boolean {
   }
 }
 
-interface Completion { latencies: number[]; firstReceived: number; lastCompleted: number }
+interface Completion {
+  latencies: number[];
+  firstReceived: number;
+  lastCompleted: number;
+}
 
 /** Waits until `count` events of `run` are completed (or a process of the deployment is gone); their latencies received→completed. */
 export async function completions(db: pg.Pool, run: string, count: number, pids: Record<string, number>): Promise<Completion> {
@@ -55,7 +59,13 @@ export async function completions(db: pg.Pool, run: string, count: number, pids:
   };
 }
 
-export async function burst(d: ThrowawayDeployment, db: pg.Pool, eventType: string, events: number, concurrency: number): Promise<BurstSample> {
+export async function burst(
+  d: ThrowawayDeployment,
+  db: pg.Pool,
+  eventType: string,
+  events: number,
+  concurrency: number,
+): Promise<BurstSample> {
   const run = `${eventType}_${Date.now()}`;
   const cpu = cpuMeter(d.pids);
   const ackMs: number[] = [];
@@ -64,7 +74,9 @@ export async function burst(d: ThrowawayDeployment, db: pg.Pool, eventType: stri
   const ingestSeconds = (performance.now() - began) / 1000;
   const done = await completions(db, run, events, d.pids);
   const used = cpu();
-  const sample = await db.query(`SELECT event_id FROM events WHERE data->>'run' = $1 AND status = 'completed' ORDER BY random() LIMIT 10`, [run]);
+  const sample = await db.query(`SELECT event_id FROM events WHERE data->>'run' = $1 AND status = 'completed' ORDER BY random() LIMIT 10`, [
+    run,
+  ]);
   return {
     events,
     ingestPerSecond: events / ingestSeconds,
@@ -72,7 +84,11 @@ export async function burst(d: ThrowawayDeployment, db: pg.Pool, eventType: stri
     e2ePerSecond: events / ((done.lastCompleted - done.firstReceived) / 1000),
     latency: summarize(done.latencies),
     cpuMsPerEvent: Object.fromEntries(Object.entries(used).map(([name, ms]) => [name, ms / events])),
-    rssMb: Object.fromEntries(Object.entries(d.pids).filter(([n]) => n !== 'postgres').map(([name, pid]) => [name, rssMb(pid)])),
+    rssMb: Object.fromEntries(
+      Object.entries(d.pids)
+        .filter(([n]) => n !== 'postgres')
+        .map(([name, pid]) => [name, rssMb(pid)]),
+    ),
     eventIds: sample.rows.map((r) => r.event_id as string),
   };
 }
@@ -85,4 +101,7 @@ export async function warmUp(d: ThrowawayDeployment, db: pg.Pool, count: number,
 }
 
 /** All worker processes together (with --workers N). */
-export const workersCpu = (cpu: Record<string, number>) => Object.entries(cpu).filter(([name]) => name.startsWith('worker')).reduce((sum, [, ms]) => sum + ms, 0);
+export const workersCpu = (cpu: Record<string, number>) =>
+  Object.entries(cpu)
+    .filter(([name]) => name.startsWith('worker'))
+    .reduce((sum, [, ms]) => sum + ms, 0);

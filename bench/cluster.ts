@@ -32,8 +32,16 @@ const { values: args } = parseArgs({
 });
 const N = Number(args.events);
 
-interface Target { apiUrls: string[]; databaseUrl: string; pids(): Record<string, number>; stop(): Promise<void> }
-interface Sample { rate: number; cpuPerEvent: Record<string, number> }
+interface Target {
+  apiUrls: string[];
+  databaseUrl: string;
+  pids(): Record<string, number>;
+  stop(): Promise<void>;
+}
+interface Sample {
+  rate: number;
+  cpuPerEvent: Record<string, number>;
+}
 
 /** Every thread of every process and of its children (PostgreSQL's backends) on `cpus`; what they start later inherits it. */
 function pin(pids: Record<string, number>, cpus: string | undefined): void {
@@ -47,7 +55,11 @@ async function burst(t: Target, label: string): Promise<Sample> {
   const db = new pg.Pool({ connectionString: t.databaseUrl, max: 2 });
   try {
     const post = (run: string, count: number) =>
-      pool(count, Number(args.concurrency), async (i) => void (await postEvent(t.apiUrls[i % t.apiUrls.length]!, 'bench_cluster', { run, i })));
+      pool(
+        count,
+        Number(args.concurrency),
+        async (i) => void (await postEvent(t.apiUrls[i % t.apiUrls.length]!, 'bench_cluster', { run, i })),
+      );
     const warm = `warm_${Date.now()}`;
     await post(warm, Math.min(500, N));
     await completions(db, warm, Math.min(500, N), t.pids());
@@ -66,18 +78,33 @@ async function burst(t: Target, label: string): Promise<Sample> {
 }
 
 async function single(dataDir: string, cacheDir: string): Promise<Target> {
-  const d = await startThrowawayDeployment({ dataDir, cacheDir, env: { LOG_LEVEL: 'error' }, log: createLogger('bench', 'error'), temporalKind: 'server', built: true });
+  const d = await startThrowawayDeployment({
+    dataDir,
+    cacheDir,
+    env: { LOG_LEVEL: 'error' },
+    log: createLogger('bench', 'error'),
+    temporalKind: 'server',
+    built: true,
+  });
   return { apiUrls: [d.apiUrl], databaseUrl: d.databaseUrl, pids: () => d.pids, stop: d.stop };
 }
 
 async function cluster(dataDir: string, cacheDir: string): Promise<Target> {
-  const c = await startClusterDeployment({ dataDir, cacheDir, log: createLogger('bench', 'error'), env: { LOG_LEVEL: 'error' }, built: true });
+  const c = await startClusterDeployment({
+    dataDir,
+    cacheDir,
+    log: createLogger('bench', 'error'),
+    env: { LOG_LEVEL: 'error' },
+    built: true,
+  });
   return { apiUrls: c.apiUrls, databaseUrl: c.databaseUrl, pids: c.pids, stop: c.stop };
 }
 
 function print(name: string, samples: Sample[]): void {
   const rates = samples.map((s) => s.rate);
-  console.log(`\n${name}: ${fmt(median(rates), 1)} events/s median, ${fmt(Math.min(...rates), 1)} min (${rates.map((r) => fmt(r, 1)).join(', ')})`);
+  console.log(
+    `\n${name}: ${fmt(median(rates), 1)} events/s median, ${fmt(Math.min(...rates), 1)} min (${rates.map((r) => fmt(r, 1)).join(', ')})`,
+  );
   const names = Object.keys(samples[0]!.cpuPerEvent);
   const cpu = names.map((n) => [n, median(samples.map((s) => s.cpuPerEvent[n] ?? NaN))] as const);
   const total = cpu.reduce((sum, [, ms]) => sum + ms, 0);
@@ -88,10 +115,15 @@ async function main(): Promise<void> {
   const { dev } = loadConfig();
   execFileSync('npm', ['run', '--silent', 'build:dist'], { stdio: 'pipe' });
   const pairs = Number(args.pairs);
-  console.log(`single node vs cluster, ${pairs} alternated pairs, bursts of ${fmt(N)} events${args.cpus ? `, pinned to CPUs ${args.cpus}` : ''}`);
+  console.log(
+    `single node vs cluster, ${pairs} alternated pairs, bursts of ${fmt(N)} events${args.cpus ? `, pinned to CPUs ${args.cpus}` : ''}`,
+  );
   const samples: Record<'single' | 'cluster', Sample[]> = { single: [], cluster: [] };
   for (let p = 0; p < pairs; p++) {
-    for (const [kind, start] of [['single', single], ['cluster', cluster]] as const) {
+    for (const [kind, start] of [
+      ['single', single],
+      ['cluster', cluster],
+    ] as const) {
       const dataDir = resolve(`.data/bench-${kind}`);
       await rm(dataDir, { recursive: true, force: true });
       const t = await start(dataDir, dev.cacheDir);
@@ -105,7 +137,9 @@ async function main(): Promise<void> {
   }
   print('single node (Temporal server, 1 API, 1 worker)', samples.single);
   print('cluster (3 NATS at R3, Temporal split, 2 APIs, 2 workers)', samples.cluster);
-  console.log(`\ncluster / single node: ${fmt(median(samples.cluster.map((s) => s.rate)) / median(samples.single.map((s) => s.rate)), 2)} ×`);
+  console.log(
+    `\ncluster / single node: ${fmt(median(samples.cluster.map((s) => s.rate)) / median(samples.single.map((s) => s.rate)), 2)} ×`,
+  );
 }
 
 main().catch((err) => {

@@ -79,7 +79,9 @@ async function main(): Promise<void> {
   const log = createLogger('bench', 'error');
   const built = args.from === 'dist';
   if (built) execFileSync('npm', ['run', '--silent', 'build:dist'], { stdio: 'pipe' }); // its output only in the error, if it fails
-  console.log(`starting a throwaway deployment (data in .data/bench, wiped first; services from ${built ? 'dist/' : 'source, as npm start runs them'}) ...`);
+  console.log(
+    `starting a throwaway deployment (data in .data/bench, wiped first; services from ${built ? 'dist/' : 'source, as npm start runs them'}) ...`,
+  );
   // A fresh deployment each run: figures do not depend on what earlier runs left behind.
   const dataDir = resolve('.data/bench');
   await rm(dataDir, { recursive: true, force: true });
@@ -108,7 +110,9 @@ async function main(): Promise<void> {
   let ceiling: CeilingWorker | undefined;
   try {
     const ingest = await measureIngestCeilings(d.natsUrl, 5);
-    console.log(`\nceilings of this machine: HTTP (Fastify) answered once JetStream acked ${fmt(ingest.httpAckPerSecond)} req/s; JetStream publishes, pipelined ${fmt(ingest.publishPerSecond)} msgs/s`);
+    console.log(
+      `\nceilings of this machine: HTTP (Fastify) answered once JetStream acked ${fmt(ingest.httpAckPerSecond)} req/s; JetStream publishes, pipelined ${fmt(ingest.publishPerSecond)} msgs/s`,
+    );
     const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
     const sub = await fetch(`${d.apiUrl}/api/subscriptions`, {
       method: 'POST',
@@ -122,13 +126,28 @@ async function main(): Promise<void> {
     console.log(`\n${PAIRS} pairs of ${fmt(N)} events or workflows, ${C} concurrent posts, the ceiling ${IN_FLIGHT} workflows in flight:`);
     const { plain, webhook } = await pairs(d, db, ceiling);
     const histories = {
-      ceiling: await historySizes(client, plain.flatMap((p) => p.ceiling.workflowIds)),
-      project: await historySizes(client, plain.flatMap((p) => p.project.eventIds)),
+      ceiling: await historySizes(
+        client,
+        plain.flatMap((p) => p.ceiling.workflowIds),
+      ),
+      project: await historySizes(
+        client,
+        plain.flatMap((p) => p.project.eventIds),
+      ),
     };
     printResults({ plain, webhook, histories, from: built ? 'dist' : 'source' });
-    console.log(`  deliveries received: ${fmt(delivered)} of ${fmt(N * PAIRS)}; resident memory after the last burst: ${Object.entries(webhook.at(-1)!.project.rssMb).map(([name, mb]) => `${name} ${fmt(mb)} MB`).join(', ')}`);
+    console.log(
+      `  deliveries received: ${fmt(delivered)} of ${fmt(N * PAIRS)}; resident memory after the last burst: ${Object.entries(
+        webhook.at(-1)!.project.rssMb,
+      )
+        .map(([name, mb]) => `${name} ${fmt(mb)} MB`)
+        .join(', ')}`,
+    );
 
-    const sustainable = percentile(plain.map((p) => p.project.e2ePerSecond).sort((a, b) => a - b), 50);
+    const sustainable = percentile(
+      plain.map((p) => p.project.e2ePerSecond).sort((a, b) => a - b),
+      50,
+    );
     await steady(d, db, Math.max(1, Math.round(sustainable / 2)), Number(args.steady), 'steady load at half the sustainable rate');
     await ingestionUnderProcessing(d, db, N, C);
     if (Number(args.soak) > 0) await soak(d, db, Math.round(sustainable * 0.8), Number(args.soak));

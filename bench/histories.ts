@@ -5,7 +5,10 @@ import proto from '@temporalio/proto';
 // What a completed workflow leaves in Temporal: its history's events, and its size as Temporal
 // stores and sends it (the protobuf encoding of the history, payloads as they are: encrypted).
 
-export interface HistorySizes { events: number[]; bytes: number[] }
+export interface HistorySizes {
+  events: number[];
+  bytes: number[];
+}
 
 const { temporal } = proto;
 const CLOSED = new Set([

@@ -33,7 +33,12 @@ const BRIDGE = args.bridge !== 'off';
 const DATA_DIR = resolve('.data/bench-ingest');
 const UA = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
 
-const backendEvent = JSON.stringify({ event_type: 'order_paid', service: 'billing', user_id: 'u-42', data: { order_id: 'o-1001', amount: 42.5, currency: 'EUR' } });
+const backendEvent = JSON.stringify({
+  event_type: 'order_paid',
+  service: 'billing',
+  user_id: 'u-42',
+  data: { order_id: 'o-1001', amount: 42.5, currency: 'EUR' },
+});
 const frontendEvent = (i: number) => ({
   event_type: i % 2 ? 'button_click' : 'page_view',
   category: 'user_interaction',
@@ -59,7 +64,14 @@ async function run(apiUrl: string, s: Scenario, seconds: number) {
   const statuses = new Map<number, number>();
   const result = await new Promise<autocannon.Result>((done, fail) => {
     const instance = autocannon(
-      { url: `${apiUrl}${s.path}`, method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': UA }, body: s.body, connections: s.connections, duration: seconds },
+      {
+        url: `${apiUrl}${s.path}`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': UA },
+        body: s.body,
+        connections: s.connections,
+        duration: seconds,
+      },
       (err, res) => (err ? fail(err) : done(res)),
     );
     instance.on('response', (_client, status, _bytes, ms) => {
@@ -105,11 +117,29 @@ async function main(): Promise<void> {
   const nc = await connect({ servers: d.natsUrl });
   try {
     const jsm = await jetstreamManager(nc);
-    const load = loadavg().map((l) => l.toFixed(1)).join(' ');
+    const load = loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
     console.log(`${DURATION} s per scenario on ${cpus().length} cores (load average before: ${load}); load generator in this process;`);
-    console.log(`ack = the HTTP answer, sent once JetStream stored the events; bridge ${BRIDGE ? 'on: workflows are started and run meanwhile' : 'off: ingestion alone'}\n`);
-    if (args.only !== 'batch') await measure(d.apiUrl, jsm, { name: 'single  POST /api/events/create', path: '/api/events/create', body: backendEvent, eventsPerRequest: 1, connections: Number(args.connections) });
-    if (args.only !== 'single') await measure(d.apiUrl, jsm, { name: `batched POST /api/frontend/events ×${BATCH}`, path: '/api/frontend/events', body: frontendBatch, eventsPerRequest: BATCH, connections: Number(args['batch-connections']) });
+    console.log(
+      `ack = the HTTP answer, sent once JetStream stored the events; bridge ${BRIDGE ? 'on: workflows are started and run meanwhile' : 'off: ingestion alone'}\n`,
+    );
+    if (args.only !== 'batch')
+      await measure(d.apiUrl, jsm, {
+        name: 'single  POST /api/events/create',
+        path: '/api/events/create',
+        body: backendEvent,
+        eventsPerRequest: 1,
+        connections: Number(args.connections),
+      });
+    if (args.only !== 'single')
+      await measure(d.apiUrl, jsm, {
+        name: `batched POST /api/frontend/events ×${BATCH}`,
+        path: '/api/frontend/events',
+        body: frontendBatch,
+        eventsPerRequest: BATCH,
+        connections: Number(args['batch-connections']),
+      });
   } finally {
     await nc.close();
     await d.stop();

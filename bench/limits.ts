@@ -16,7 +16,11 @@ import { measureCeilings } from './limits/ceilings.js';
 // measures them again in its own run and prints the project beside.
 
 const { values: args } = parseArgs({
-  options: { workflows: { type: 'string', default: '1500' }, 'in-flight': { type: 'string', default: '48' }, seconds: { type: 'string', default: '5' } },
+  options: {
+    workflows: { type: 'string', default: '1500' },
+    'in-flight': { type: 'string', default: '48' },
+    seconds: { type: 'string', default: '5' },
+  },
 });
 
 async function main(): Promise<void> {
@@ -27,14 +31,21 @@ async function main(): Promise<void> {
   const [port, uiPort, natsPort] = await Promise.all([findFreePort(), findFreePort(), findFreePort()]);
   console.log('starting Temporal and NATS as npm start does (data in .data/bench-limits, wiped first) ...');
   const stack = await startStack({
-    dataDir, cacheDir: dev.cacheDir, log: createLogger('bench', 'error'),
+    dataDir,
+    cacheDir: dev.cacheDir,
+    log: createLogger('bench', 'error'),
     temporal: { port, uiPort, ...(dev.temporalCliPath && { cliPath: dev.temporalCliPath }) },
     nats: { port: natsPort },
   });
   try {
-    const ceilings = await measureCeilings({ natsUrl: stack.natsUrl!, temporalAddress: stack.temporalAddress!, pids: stack.pids }, {
-      workflows: Number(args.workflows), inFlight: Number(args['in-flight']), seconds: Number(args.seconds),
-    });
+    const ceilings = await measureCeilings(
+      { natsUrl: stack.natsUrl!, temporalAddress: stack.temporalAddress!, pids: stack.pids },
+      {
+        workflows: Number(args.workflows),
+        inFlight: Number(args['in-flight']),
+        seconds: Number(args.seconds),
+      },
+    );
     printCeilings(ceilings);
   } finally {
     await stack.stop();

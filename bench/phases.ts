@@ -25,9 +25,12 @@ export async function ingestionUnderProcessing(d: ThrowawayDeployment, db: pg.Po
   await pool(backlog, concurrency, async (i) => void (await postEvent(d.apiUrl, 'bench_backlog', { run, i })));
   const acks = await steadyLoad(500, 10, (i) => postEvent(d.apiUrl, 'bench_backlog', { run: `${run}_steady`, i }));
   const ack = summarize(acks);
-  const pending = (await db.query(`SELECT count(*)::int AS n FROM events WHERE data->>'run' = $1 AND status = 'completed'`, [run])).rows[0].n;
+  const pending = (await db.query(`SELECT count(*)::int AS n FROM events WHERE data->>'run' = $1 AND status = 'completed'`, [run])).rows[0]
+    .n;
   console.log(`\ningestion while processing runs flat out: backlog of ${fmt(backlog)}, then 500 events/s offered for 10 s`);
-  console.log(`  ack                         p50 ${fmt(ack.p50, 1)} ms, p95 ${fmt(ack.p95, 1)} ms, p99 ${fmt(ack.p99, 1)} ms (backlog completed meanwhile: ${fmt(pending)})`);
+  console.log(
+    `  ack                         p50 ${fmt(ack.p50, 1)} ms, p95 ${fmt(ack.p95, 1)} ms, p99 ${fmt(ack.p99, 1)} ms (backlog completed meanwhile: ${fmt(pending)})`,
+  );
   await completions(db, run, backlog, d.pids);
   await completions(db, `${run}_steady`, acks.length, d.pids);
 }
@@ -35,7 +38,10 @@ export async function ingestionUnderProcessing(d: ThrowawayDeployment, db: pg.Po
 export async function soak(d: ThrowawayDeployment, db: pg.Pool, rate: number, seconds: number): Promise<void> {
   console.log(`\nsoak: ${fmt(rate)} events/s for ${seconds} s; resident memory (MB)`);
   const slices = 5;
-  const sample = (label: string) => console.log(`  ${label.padEnd(10)} api ${fmt(rssMb(d.pids.api))}, worker ${fmt(rssMb(d.pids.worker))}, temporal ${fmt(rssMb(d.pids.temporal))}`);
+  const sample = (label: string) =>
+    console.log(
+      `  ${label.padEnd(10)} api ${fmt(rssMb(d.pids.api))}, worker ${fmt(rssMb(d.pids.worker))}, temporal ${fmt(rssMb(d.pids.temporal))}`,
+    );
   sample('start');
   for (let s = 1; s <= slices; s++) {
     const run = `soak_${Date.now()}`;

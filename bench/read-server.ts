@@ -20,4 +20,11 @@ await app.register(errorsPlugin);
 for (const routes of [eventQueryRoutes, statsRoutes]) await app.register(routes, { prefix: '/api', pool, config, log });
 const address = await app.listen({ port: 0, host: '127.0.0.1' });
 process.stdout.write(`${address}\n`);
-process.on('SIGTERM', () => void app.close().then(() => pool.end()).then(() => process.exit(0)));
+process.on(
+  'SIGTERM',
+  () =>
+    void app
+      .close()
+      .then(() => pool.end())
+      .then(() => process.exit(0)),
+);

@@ -30,7 +30,11 @@ import { fmt, pool as inParallel, summarize } from './stats.js';
 // (in-process Fastify, app.inject: no sockets) and the stats endpoint under load, cached and not.
 
 const { values: args } = parseArgs({
-  options: { events: { type: 'string', default: '1000000' }, store: { type: 'string', default: '20000' }, requests: { type: 'string', default: '200' } },
+  options: {
+    events: { type: 'string', default: '1000000' },
+    store: { type: 'string', default: '20000' },
+    requests: { type: 'string', default: '200' },
+  },
 });
 const TOTAL = Number(args.events);
 const STORE = Math.min(Number(args.store), TOTAL);
@@ -66,7 +70,10 @@ async function main() {
   try {
     await migrate(db, log);
     const start = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth() - 2, 1);
-    for (let m = 0; m < 4; m++) await db.query('SELECT ensure_event_partition($1)', [new Date(Date.UTC(new Date(start).getUTCFullYear(), new Date(start).getUTCMonth() + m, 1))]);
+    for (let m = 0; m < 4; m++)
+      await db.query('SELECT ensure_event_partition($1)', [
+        new Date(Date.UTC(new Date(start).getUTCFullYear(), new Date(start).getUTCMonth() + m, 1)),
+      ]);
     const span = Date.now() - start;
 
     // 1. The write path as the worker runs it: one statement to store, one to project.
@@ -74,8 +81,16 @@ async function main() {
     const events: EventEnvelope[] = Array.from({ length: STORE }, (_, i) => {
       const at = new Date(start + Math.floor((i / STORE) * span)).toISOString();
       return {
-        event_id: randomUUID(), event_type: `t${i % 50}`, event_source: i % 2 ? 'frontend' : 'backend', event_category: i % 2 ? 'user_interaction' : 'service',
-        user_id: `u${i % USERS}`, session_id: `s${Math.floor(i / 10)}`, data: { plan: `p${i % 500}`, n: i }, metadata: {}, timestamp: at, received_at: at,
+        event_id: randomUUID(),
+        event_type: `t${i % 50}`,
+        event_source: i % 2 ? 'frontend' : 'backend',
+        event_category: i % 2 ? 'user_interaction' : 'service',
+        user_id: `u${i % USERS}`,
+        session_id: `s${Math.floor(i / 10)}`,
+        data: { plan: `p${i % 500}`, n: i },
+        metadata: {},
+        timestamp: at,
+        received_at: at,
       };
     });
     phase(`storing ${fmt(STORE)} events one statement each`);
@@ -128,19 +143,46 @@ async function main() {
       ['GET /api/events (newest 50)', () => ({ url: '/api/events?limit=50' })],
       ['GET /api/events next page (cursor)', () => ({ url: `/api/events?limit=50&cursor=${first.next_cursor}` })],
       ['GET /api/events?user_id', () => ({ url: `/api/events?user_id=u${rnd(USERS)}` })],
-      ['GET /api/events?event_type&from&to (1 day)', () => ({ url: `/api/events?event_type=t${rnd(50)}&from=${iso(mid)}&to=${iso(mid + day)}` })],
+      [
+        'GET /api/events?event_type&from&to (1 day)',
+        () => ({ url: `/api/events?event_type=t${rnd(50)}&from=${iso(mid)}&to=${iso(mid + day)}` }),
+      ],
       ['GET /api/events?source&category', () => ({ url: '/api/events?source=frontend&category=user_interaction' })],
-      ['GET /api/events?data (containment)', () => ({ url: `/api/events?data=${encodeURIComponent(JSON.stringify({ plan: `p${rnd(500)}` }))}` })],
+      [
+        'GET /api/events?data (containment)',
+        () => ({ url: `/api/events?data=${encodeURIComponent(JSON.stringify({ plan: `p${rnd(500)}` }))}` }),
+      ],
       ['GET /api/users/:id/events', () => ({ url: `/api/users/u${rnd(USERS)}/events` })],
       ['GET /api/users/:id/events?as_of', () => ({ url: `/api/users/u${rnd(USERS)}/events?as_of=${iso(mid)}` })],
       ['GET /api/sessions/:id', () => ({ url: `/api/sessions/s${rnd(SESSIONS)}` })],
-      ['GET /api/stats/event-types, 24 h hourly (uncached)', () => ({ url: `/api/stats/event-types?from=${iso(mid + ++fresh)}&to=${iso(mid + day)}` })],
-      ['GET /api/stats/event-types, 30 d daily (uncached)', () => ({ url: `/api/stats/event-types?granularity=day&from=${iso(mid - 30 * day + ++fresh)}&to=${iso(mid)}` })],
-      ['GET /api/stats/event-types as_of (uncached)', () => ({ url: `/api/stats/event-types?granularity=day&from=${iso(mid - 7 * day)}&to=${iso(mid + day)}&as_of=${iso(mid + ++fresh * 1000)}` })],
+      [
+        'GET /api/stats/event-types, 24 h hourly (uncached)',
+        () => ({ url: `/api/stats/event-types?from=${iso(mid + ++fresh)}&to=${iso(mid + day)}` }),
+      ],
+      [
+        'GET /api/stats/event-types, 30 d daily (uncached)',
+        () => ({ url: `/api/stats/event-types?granularity=day&from=${iso(mid - 30 * day + ++fresh)}&to=${iso(mid)}` }),
+      ],
+      [
+        'GET /api/stats/event-types as_of (uncached)',
+        () => ({
+          url: `/api/stats/event-types?granularity=day&from=${iso(mid - 7 * day)}&to=${iso(mid + day)}&as_of=${iso(mid + ++fresh * 1000)}`,
+        }),
+      ],
       ['GET /api/stats/event-types (cached)', () => ({ url: `/api/stats/event-types?from=${iso(mid)}&to=${iso(mid + day)}` })],
-      ['GET /api/stats/active-users, 7 d (uncached)', () => ({ url: `/api/stats/active-users?from=${iso(mid - 7 * day + ++fresh)}&to=${iso(mid)}` })],
+      [
+        'GET /api/stats/active-users, 7 d (uncached)',
+        () => ({ url: `/api/stats/active-users?from=${iso(mid - 7 * day + ++fresh)}&to=${iso(mid)}` }),
+      ],
       ['GET /api/stats/sessions, 1 d (uncached)', () => ({ url: `/api/stats/sessions?from=${iso(mid - day + ++fresh)}&to=${iso(mid)}` })],
-      ['POST /api/stats/funnel, 3 steps, 1 d (uncached)', () => ({ method: 'POST', url: '/api/stats/funnel', payload: { steps: ['t1', 't3', 't5'], window: '1d', from: iso(mid - day + ++fresh), to: iso(mid) } })],
+      [
+        'POST /api/stats/funnel, 3 steps, 1 d (uncached)',
+        () => ({
+          method: 'POST',
+          url: '/api/stats/funnel',
+          payload: { steps: ['t1', 't3', 't5'], window: '1d', from: iso(mid - day + ++fresh), to: iso(mid) },
+        }),
+      ],
     ];
     phase('timing the read endpoints');
     const latencies: [string, ReturnType<typeof summarize>][] = [];
@@ -154,12 +196,20 @@ async function main() {
 
     // 4. A stats endpoint under load over HTTP, cached and not, served by a process of its own.
     phase('loading the stats endpoint');
-    server = spawn(process.execPath, ['--import', 'tsx', 'bench/read-server.ts'], { env: childEnv({ DATABASE_URL: pg.databaseUrl, NODE_ENV: 'test', REDIS_URL: undefined }), stdio: ['ignore', 'pipe', 'inherit'] });
+    server = spawn(process.execPath, ['--import', 'tsx', 'bench/read-server.ts'], {
+      env: childEnv({ DATABASE_URL: pg.databaseUrl, NODE_ENV: 'test', REDIS_URL: undefined }),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const [announced] = (await once(createInterface({ input: server.stdout! }), 'line')) as [string];
     const address = announced.trim();
     const load = async (path: (i: number) => string) => {
       let i = 0;
-      const result = await autocannon({ url: address, connections: 16, duration: 5, requests: [{ setupRequest: (req) => ({ ...req, path: path(i++) }) }] });
+      const result = await autocannon({
+        url: address,
+        connections: 16,
+        duration: 5,
+        requests: [{ setupRequest: (req) => ({ ...req, path: path(i++) }) }],
+      });
       return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx };
     };
     const cachedLoad = await load(() => `/api/stats/event-types?from=${iso(mid)}&to=${iso(mid + day)}`);
@@ -168,16 +218,25 @@ async function main() {
     const line = (label: string, value: string) => console.log(`${label.padEnd(52)} ${value}`);
     console.log(`\nnpm run bench:store: ${fmt(TOTAL)} events over ${Math.round(span / day)} days, ${USERS} users, ${SESSIONS} sessions\n`);
     line('store (workflow statement, 16 at a time)', `${fmt(store.rate)} rows/s, p50 ${fmt(store.p50, 2)} ms, p99 ${fmt(store.p99, 2)} ms`);
-    line('project (processor statement, 16 at a time)', `${fmt(project.rate)} events/s, p50 ${fmt(project.p50, 2)} ms, p99 ${fmt(project.p99, 2)} ms`);
+    line(
+      'project (processor statement, 16 at a time)',
+      `${fmt(project.rate)} events/s, p50 ${fmt(project.p50, 2)} ms, p99 ${fmt(project.p99, 2)} ms`,
+    );
     line('  its CPU in the client (the worker, per event)', `${fmt(projectCpuMs, 3)} ms`);
-    line('project again (already counted: no change)', `${fmt(again.rate)} events/s, p50 ${fmt(again.p50, 2)} ms, p99 ${fmt(again.p99, 2)} ms`);
+    line(
+      'project again (already counted: no change)',
+      `${fmt(again.rate)} events/s, p50 ${fmt(again.p50, 2)} ms, p99 ${fmt(again.p99, 2)} ms`,
+    );
     line('bulk load (generate_series, 100,000 per statement)', `${fmt((TOTAL - STORE) / bulkSeconds)} rows/s`);
     line('projections:rebuild', `${fmt(rebuilt.seen / rebuildSeconds)} events/s (${fmt(rebuildSeconds, 1)} s)`);
     console.log(`\nread endpoints, ${REQUESTS} requests each, one at a time (ms):`);
     for (const [name, r] of latencies) line(`  ${name}`, `p50 ${fmt(r.p50, 2)}  p99 ${fmt(r.p99, 2)}`);
     console.log('\nGET /api/stats/event-types under load (16 connections, 5 s):');
     line('  cached', `${fmt(cachedLoad.rps)} req/s, p50 ${cachedLoad.p50} ms, p99 ${cachedLoad.p99} ms, non-2xx ${cachedLoad.non2xx}`);
-    line('  uncached (a new period each request)', `${fmt(uncachedLoad.rps)} req/s, p50 ${uncachedLoad.p50} ms, p99 ${uncachedLoad.p99} ms, non-2xx ${uncachedLoad.non2xx}`);
+    line(
+      '  uncached (a new period each request)',
+      `${fmt(uncachedLoad.rps)} req/s, p50 ${uncachedLoad.p50} ms, p99 ${uncachedLoad.p99} ms, non-2xx ${uncachedLoad.non2xx}`,
+    );
   } finally {
     server?.kill('SIGTERM');
     await app?.close();

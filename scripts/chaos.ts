@@ -24,8 +24,12 @@ import { type ChaosTarget, type Fault, type FaultResult, runChaos } from '../tes
 
 const { values: args } = parseArgs({
   options: {
-    rate: { type: 'string' }, seconds: { type: 'string' }, only: { type: 'string', multiple: true },
-    cluster: { type: 'boolean', default: false }, short: { type: 'boolean', default: false }, down: { type: 'string', default: '10' },
+    rate: { type: 'string' },
+    seconds: { type: 'string' },
+    only: { type: 'string', multiple: true },
+    cluster: { type: 'boolean', default: false },
+    short: { type: 'boolean', default: false },
+    down: { type: 'string', default: '10' },
   },
 });
 // 0.8 × what each shape sustains here with one webhook subscriber (docs/performance.md).
@@ -50,14 +54,20 @@ async function main(): Promise<void> {
     faults = clusterFaults(c, Number(args.down) * 1000, names);
   } else {
     const d = await startChaosDeployment({
-      dataDir, cacheDir: dev.cacheDir, ...(dev.temporalCliPath && { temporalCliPath: dev.temporalCliPath }), env: { LOG_LEVEL: 'fatal' }, log,
+      dataDir,
+      cacheDir: dev.cacheDir,
+      ...(dev.temporalCliPath && { temporalCliPath: dev.temporalCliPath }),
+      env: { LOG_LEVEL: 'fatal' },
+      log,
     });
     target = d;
     faults = singleNodeFaults(d).filter((f) => !args.only || args.only.includes(f.name));
   }
   try {
     const results = await runChaos(target, { rate, seconds, faults, progress: (line) => console.log(`  ${line}`) });
-    console.log(`\n${fmt(rate)} events/s offered, ${seconds} s per fault${args.cluster ? `, each process down ${args.down} s` : ''}, one webhook subscriber\n`);
+    console.log(
+      `\n${fmt(rate)} events/s offered, ${seconds} s per fault${args.cluster ? `, each process down ${args.down} s` : ''}, one webhook subscriber\n`,
+    );
     printTable(results);
     // A run in which nothing was acknowledged proves nothing: that fails too.
     const broken = results.some((r) => r.acked === 0 || r.lost + r.duplicated + r.undelivered + r.deadLettered > 0);
@@ -69,11 +79,32 @@ async function main(): Promise<void> {
 }
 
 function printTable(results: FaultResult[]): void {
-  const header = ['fault', 'sent', 'acked', 'completed', 'lost', 'duplicated', 'undelivered', 'dead letters', 'recovered in', 'ingest stall', 'processing stall'];
+  const header = [
+    'fault',
+    'sent',
+    'acked',
+    'completed',
+    'lost',
+    'duplicated',
+    'undelivered',
+    'dead letters',
+    'recovered in',
+    'ingest stall',
+    'processing stall',
+  ];
   const s = (ms: number) => `${fmt(ms / 1000, 1)} s`;
   const rows = results.map((r) => [
-    r.fault, fmt(r.sent), fmt(r.acked), fmt(r.completed), fmt(r.lost), fmt(r.duplicated), fmt(r.undelivered), fmt(r.deadLettered),
-    s(r.recoverMs), s(r.ingestStallMs), s(r.processingStallMs),
+    r.fault,
+    fmt(r.sent),
+    fmt(r.acked),
+    fmt(r.completed),
+    fmt(r.lost),
+    fmt(r.duplicated),
+    fmt(r.undelivered),
+    fmt(r.deadLettered),
+    s(r.recoverMs),
+    s(r.ingestStallMs),
+    s(r.processingStallMs),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const row of [header, ...rows]) console.log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '));

@@ -29,7 +29,8 @@ const COLUMNS = ['sent', '2xx', '4xx', '5xx', 'dropped'] as const;
 
 function printTable(report: FuzzReport): void {
   const width = Math.max(5, ...Object.keys(report.byClass).map((c) => c.length));
-  const row = (name: string, c: ClassCounts) => console.log(`${name.padEnd(width)}  ${COLUMNS.map((k) => String(c[k]).padStart(7)).join('')}`);
+  const row = (name: string, c: ClassCounts) =>
+    console.log(`${name.padEnd(width)}  ${COLUMNS.map((k) => String(c[k]).padStart(7)).join('')}`);
   console.log(`${'class'.padEnd(width)}  ${COLUMNS.map((k) => k.padStart(7)).join('')}`);
   for (const [name, counts] of Object.entries(report.byClass).sort(([a], [b]) => a.localeCompare(b))) row(name, counts);
   console.log('-'.repeat(width + 2 + 7 * COLUMNS.length));
@@ -55,7 +56,9 @@ function printFailures(report: FuzzReport): void {
   if (report.failures.unfinished.length > 0) {
     const byStatus = new Map<string, number>();
     for (const u of report.failures.unfinished) byStatus.set(u.status ?? '(no row)', (byStatus.get(u.status ?? '(no row)') ?? 0) + 1);
-    console.log(`\nFAILED: ${report.failures.unfinished.length} events answered 202 never reached an end state (${[...byStatus].map(([s, n]) => `${s} ×${n}`).join(', ')})`);
+    console.log(
+      `\nFAILED: ${report.failures.unfinished.length} events answered 202 never reached an end state (${[...byStatus].map(([s, n]) => `${s} ×${n}`).join(', ')})`,
+    );
     for (const u of report.failures.unfinished.slice(0, 5)) console.log(`  ${u.eventId} status ${u.status ?? '(no row)'}, from ${u.from}`);
   }
   if (report.failures.health) console.log(`\nFAILED: ${report.failures.health}`);
@@ -66,7 +69,9 @@ async function main(): Promise<number> {
   const seed = args.seed === undefined ? randomBytes(4).readInt32LE() : Number(args.seed);
   const { dev } = loadConfig();
   const log = createLogger('fuzz', 'error');
-  const auth: FuzzAuth | undefined = args.auth ? { jwtSecret: randomBytes(32).toString('base64url'), writeKey: `pk_fuzz_${randomUUID()}` } : undefined;
+  const auth: FuzzAuth | undefined = args.auth
+    ? { jwtSecret: randomBytes(32).toString('base64url'), writeKey: `pk_fuzz_${randomUUID()}` }
+    : undefined;
   console.log(`starting a throwaway deployment (data in .data/fuzz, wiped first${auth ? ', credentials checked' : ''}) ...`);
   // A fresh deployment each run: nothing an earlier run left (parked events, ids) is counted.
   const dataDir = resolve('.data/fuzz');
@@ -94,12 +99,18 @@ async function main(): Promise<number> {
         const now = performance.now();
         if (stage === 'sent' ? done % 1000 !== 0 : now - lastLine < 10_000 && done < of) return;
         lastLine = now;
-        console.log(`  ${done} of ${of} ${stage === 'sent' ? 'requests sent' : 'accepted events ended'} (${Math.round((now - began) / 1000)} s)`);
+        console.log(
+          `  ${done} of ${of} ${stage === 'sent' ? 'requests sent' : 'accepted events ended'} (${Math.round((now - began) / 1000)} s)`,
+        );
       },
     });
     console.log(`done in ${Math.round((performance.now() - began) / 1000)} s\n`);
     printTable(report);
-    console.log(`\nanswers by status: ${Object.entries(report.statuses).map(([s, n]) => `${s} ×${n}`).join(', ')}`);
+    console.log(
+      `\nanswers by status: ${Object.entries(report.statuses)
+        .map(([s, n]) => `${s} ×${n}`)
+        .join(', ')}`,
+    );
     console.log(`events answered 202: ${report.accepted}, reached an end state: ${report.finished}`);
     console.log(`health after the run: ${report.failures.health ?? 'healthy (200)'}`);
     printFailures(report);

@@ -27,8 +27,22 @@ async function main(): Promise<void> {
   const dataDir = resolve('.data/record-histories');
   await rm(dataDir, { recursive: true, force: true });
   const keys = `record:${randomBytes(32).toString('base64')}`;
-  const env = { LOG_LEVEL: 'error', RETRY_INITIAL_INTERVAL: '100ms', RETRY_BACKOFF: '1', RETRY_MAX_INTERVAL: '100ms', RETRY_MAX_ATTEMPTS: '2', PAYLOAD_KEYS: keys, PAYLOAD_KEY_ID: 'record' };
-  const d = await startThrowawayDeployment({ dataDir, cacheDir: dev.cacheDir, ...(dev.temporalCliPath && { temporalCliPath: dev.temporalCliPath }), env, log });
+  const env = {
+    LOG_LEVEL: 'error',
+    RETRY_INITIAL_INTERVAL: '100ms',
+    RETRY_BACKOFF: '1',
+    RETRY_MAX_INTERVAL: '100ms',
+    RETRY_MAX_ATTEMPTS: '2',
+    PAYLOAD_KEYS: keys,
+    PAYLOAD_KEY_ID: 'record',
+  };
+  const d = await startThrowawayDeployment({
+    dataDir,
+    cacheDir: dev.cacheDir,
+    ...(dev.temporalCliPath && { temporalCliPath: dev.temporalCliPath }),
+    env,
+    log,
+  });
   const config = loadConfig({ NODE_ENV: 'test', PAYLOAD_KEYS: keys, PAYLOAD_KEY_ID: 'record' });
   const client = await connectTemporal(d.temporalAddress, config);
 
@@ -36,7 +50,11 @@ async function main(): Promise<void> {
   const receiver = createServer((req, res) => req.resume().on('end', () => res.writeHead(answer).end()));
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const api = async (path: string, body: unknown) => {
-    const res = await fetch(`${d.apiUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${d.apiUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     if (res.status >= 300) throw new Error(`${path}: HTTP ${res.status} ${await res.text()}`);
     return (await res.json()) as Record<string, string>;
   };
@@ -64,7 +82,12 @@ async function main(): Promise<void> {
     await until(discarded, 'discarded');
 
     await mkdir(OUT, { recursive: true });
-    for (const [name, id] of Object.entries({ completed, 'failed-reprocessed': reprocessed, discarded, 'completed-by-reference': byReference })) {
+    for (const [name, id] of Object.entries({
+      completed,
+      'failed-reprocessed': reprocessed,
+      discarded,
+      'completed-by-reference': byReference,
+    })) {
       const handle = client.workflow.getHandle(id);
       await handle.result();
       const history = await decodeHistoryPayloads(await handle.fetchHistory(), config);

@@ -33,7 +33,7 @@ const defOf = (schema: z.ZodType): Def => (schema as unknown as { _zod: { def: D
 /** The schemas a variable's schema wraps, outermost first (default, optional, pipe, ...). */
 function layers(schema: z.ZodType): z.ZodType[] {
   const all: z.ZodType[] = [];
-  for (let s: z.ZodType | undefined = schema; s; ) {
+  for (let s: z.ZodType | undefined = schema; s;) {
     all.push(s);
     const def = defOf(s);
     s = def.innerType ?? def.in;
@@ -42,7 +42,12 @@ function layers(schema: z.ZodType): z.ZodType[] {
 }
 
 export function formatDuration(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+  ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;
@@ -54,7 +59,10 @@ function typeOf(schema: z.ZodType): string {
   if (all.includes(bool)) return 'boolean';
   const base = all[all.length - 1]!;
   const def = defOf(base);
-  if (def.type === 'enum') return Object.values(def.entries ?? {}).map((v) => `\`${v}\``).join(', ');
+  if (def.type === 'enum')
+    return Object.values(def.entries ?? {})
+      .map((v) => `\`${v}\``)
+      .join(', ');
   if (def.type === 'number') {
     const checks = (def.checks ?? []).map((c) => defOf(c) as unknown as NumberCheck);
     const integer = checks.some((c) => c.check === 'number_format' && /int/.test(c.format ?? ''));
@@ -62,14 +70,19 @@ function typeOf(schema: z.ZodType): string {
       const value = check.value ?? 0;
       if (check.inclusive) return { value, sign: check.check === 'greater_than' ? '≥' : '≤' };
       // An exclusive integer bound reads better as the inclusive one (positive: ≥ 1).
-      if (integer) return { value: check.check === 'greater_than' ? value + 1 : value - 1, sign: check.check === 'greater_than' ? '≥' : '≤' };
+      if (integer)
+        return { value: check.check === 'greater_than' ? value + 1 : value - 1, sign: check.check === 'greater_than' ? '≥' : '≤' };
       return { value, sign: check.check === 'greater_than' ? '>' : '<' };
     };
     const lower = checks.find((c) => c.check === 'greater_than');
     const upper = checks.find((c) => c.check === 'less_than');
     const kind = integer ? 'integer' : 'number';
-    if (lower && upper && lower.inclusive !== false && upper.inclusive !== false) return `${kind} ${bound(lower).value}–${bound(upper).value}`;
-    const parts = [lower, upper].filter((c): c is NumberCheck => c !== undefined).map(bound).map((b) => `${b.sign} ${b.value}`);
+    if (lower && upper && lower.inclusive !== false && upper.inclusive !== false)
+      return `${kind} ${bound(lower).value}–${bound(upper).value}`;
+    const parts = [lower, upper]
+      .filter((c): c is NumberCheck => c !== undefined)
+      .map(bound)
+      .map((b) => `${b.sign} ${b.value}`);
     return [kind, ...parts].join(' ');
   }
   if (def.type === 'string' && def.format === 'url') return 'URL';

@@ -116,8 +116,17 @@ function toConfig(env: Env) {
     readSide: {
       projections: env.PROJECTIONS_ENABLED,
       /** The Redis URL may hold a password: never logged. */
-      statsCache: { redisUrl: env.REDIS_URL, currentTtlMs: env.STATS_CACHE_CURRENT_TTL, closedTtlMs: env.STATS_CACHE_CLOSED_TTL, maxEntries: env.STATS_CACHE_MAX_ENTRIES },
-      partitions: { monthsAhead: env.EVENT_PARTITIONS_AHEAD, retentionMs: env.EVENT_RETENTION, intervalMs: env.EVENT_PARTITION_CHECK_INTERVAL },
+      statsCache: {
+        redisUrl: env.REDIS_URL,
+        currentTtlMs: env.STATS_CACHE_CURRENT_TTL,
+        closedTtlMs: env.STATS_CACHE_CLOSED_TTL,
+        maxEntries: env.STATS_CACHE_MAX_ENTRIES,
+      },
+      partitions: {
+        monthsAhead: env.EVENT_PARTITIONS_AHEAD,
+        retentionMs: env.EVENT_RETENTION,
+        intervalMs: env.EVENT_PARTITION_CHECK_INTERVAL,
+      },
     },
     dev: {
       dataDir: resolve(env.DEV_DATA_DIR),
@@ -135,7 +144,10 @@ function toConfig(env: Env) {
 }
 
 function list(text: string): string[] {
-  return text.split(',').map((s) => s.trim()).filter(Boolean);
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -20,7 +20,10 @@ const graph = new Map<string, string[]>();
 for (const file of modules(SRC)) {
   const text = readFileSync(file, 'utf8');
   const deps = [...text.matchAll(IMPORT)].map((m) => resolve(dirname(file), (m[1] ?? m[2] ?? m[3])!).replace(/\.js$/, '.ts'));
-  graph.set(relative(SRC, file), deps.map((d) => relative(SRC, d)).filter((d) => d.endsWith('.ts')));
+  graph.set(
+    relative(SRC, file),
+    deps.map((d) => relative(SRC, d)).filter((d) => d.endsWith('.ts')),
+  );
 }
 
 function cycles(): string[][] {

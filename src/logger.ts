@@ -7,8 +7,18 @@ export type Logger = pino.Logger;
 // Secrets that could reach a log line through an error or a header object; event data is never
 // logged at all (lines carry ids, types, statuses and times).
 const REDACTED_PATHS = [
-  'authorization', '*.authorization', '*.headers.authorization', '*.headers["x-write-key"]',
-  'password', '*.password', 'secret', '*.secret', 'write_key', '*.write_key', 'token', '*.token',
+  'authorization',
+  '*.authorization',
+  '*.headers.authorization',
+  '*.headers["x-write-key"]',
+  'password',
+  '*.password',
+  'secret',
+  '*.secret',
+  'write_key',
+  '*.write_key',
+  'token',
+  '*.token',
 ];
 
 /**

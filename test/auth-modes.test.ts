@@ -26,8 +26,15 @@ describe('bearer tokens checked against a JWKS (RS256)', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
-    const make = (key: Awaited<ReturnType<typeof generateKeyPair>>['privateKey']) => (claims: Record<string, unknown>, k = kid) =>
-      new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: k }).setSubject('svc-jwks').setIssuer('https://idp.test').setExpirationTime('5m').sign(key);
+    const make =
+      (key: Awaited<ReturnType<typeof generateKeyPair>>['privateKey']) =>
+      (claims: Record<string, unknown>, k = kid) =>
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: 'RS256', kid: k })
+          .setSubject('svc-jwks')
+          .setIssuer('https://idp.test')
+          .setExpirationTime('5m')
+          .sign(key);
     sign = make(privateKey);
     signWithStrangerKey = make(stranger.privateKey);
     ({ app, close } = await startApp({ AUTH_JWKS_URL: jwksUrl, AUTH_ISSUER: 'https://idp.test' }));
@@ -37,7 +44,8 @@ describe('bearer tokens checked against a JWKS (RS256)', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  const create = (token: string) => app.inject({ method: 'POST', url: '/api/events/create', headers: bearer(token), payload: backendEvent() });
+  const create = (token: string) =>
+    app.inject({ method: 'POST', url: '/api/events/create', headers: bearer(token), payload: backendEvent() });
 
   it('accepts a token signed by a published key', async () => {
     expect((await create(await sign({ scope: 'events:write' }))).statusCode).toBe(202);
@@ -68,7 +76,12 @@ describe('bearer tokens checked against a JWKS (RS256)', () => {
   it('answers 503 with Retry-After, not 401, when the JWKS cannot be fetched', async () => {
     const unreachable = await startApp({ AUTH_JWKS_URL: 'http://127.0.0.1:9/jwks.json' });
     try {
-      const res = await unreachable.app.inject({ method: 'POST', url: '/api/events/create', headers: bearer(await sign({ scope: 'events:write' })), payload: backendEvent() });
+      const res = await unreachable.app.inject({
+        method: 'POST',
+        url: '/api/events/create',
+        headers: bearer(await sign({ scope: 'events:write' })),
+        payload: backendEvent(),
+      });
       expect(res.statusCode).toBe(503);
       expect(res.headers['retry-after']).toBeDefined();
     } finally {

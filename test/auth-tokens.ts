@@ -29,6 +29,18 @@ export function hs256(claims: Record<string, unknown>, opts: TokenOptions = {}):
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-export const backendEvent = (extra: Record<string, unknown> = {}) => ({ event_id: randomUUID(), event_type: 'auth_test', service: 'auth_tests', data: { n: 1 }, ...extra });
+export const backendEvent = (extra: Record<string, unknown> = {}) => ({
+  event_id: randomUUID(),
+  event_type: 'auth_test',
+  service: 'auth_tests',
+  data: { n: 1 },
+  ...extra,
+});
 
-export const frontendEvent = (extra: Record<string, unknown> = {}) => ({ event_id: randomUUID(), event_type: 'beacon_test', category: 'user_interaction', data: { n: 1 }, ...extra });
+export const frontendEvent = (extra: Record<string, unknown> = {}) => ({
+  event_id: randomUUID(),
+  event_type: 'beacon_test',
+  category: 'user_interaction',
+  data: { n: 1 },
+  ...extra,
+});

@@ -14,7 +14,10 @@ describe('authentication with bearer tokens and write keys', () => {
   const tokensSeen: string[] = [];
 
   beforeAll(async () => {
-    ({ app, close } = await startApp({ ...AUTH_ENV, WRITE_KEYS: `shop:${WRITE_KEY},blog:pk_blog_${randomUUID()}`, LOG_LEVEL: 'trace' }, log));
+    ({ app, close } = await startApp(
+      { ...AUTH_ENV, WRITE_KEYS: `shop:${WRITE_KEY},blog:pk_blog_${randomUUID()}`, LOG_LEVEL: 'trace' },
+      log,
+    ));
   });
   afterAll(async () => {
     await close();
@@ -30,8 +33,14 @@ describe('authentication with bearer tokens and write keys', () => {
     return t;
   };
   const create = (headers: Record<string, string>, body: unknown = backendEvent()) =>
-    app.inject({ method: 'POST', url: '/api/events/create', headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(body) });
-  const collect = (headers: Record<string, string>, payload: string) => app.inject({ method: 'POST', url: '/api/frontend/events', headers, payload });
+    app.inject({
+      method: 'POST',
+      url: '/api/events/create',
+      headers: { 'content-type': 'application/json', ...headers },
+      payload: JSON.stringify(body),
+    });
+  const collect = (headers: Record<string, string>, payload: string) =>
+    app.inject({ method: 'POST', url: '/api/frontend/events', headers, payload });
 
   function expectUnauthorized(res: Awaited<ReturnType<typeof create>>, reason: RegExp) {
     expect(res.statusCode).toBe(401);
@@ -50,8 +59,16 @@ describe('authentication with bearer tokens and write keys', () => {
     it.each([
       ['a malformed token', () => 'Bearer not-a-jwt', /malformed/],
       ['another scheme', () => 'Basic dXNlcjpwYXNz', /not a Bearer token/],
-      ['an expired token', async () => `Bearer ${await token({ scope: 'events:write' }, { exp: Math.floor(Date.now() / 1000) - 3600 })}`, /expired/],
-      ['a wrong signature', async () => `Bearer ${await token({ scope: 'events:write' }, { secret: `other-secret-${randomUUID()}` })}`, /signature/],
+      [
+        'an expired token',
+        async () => `Bearer ${await token({ scope: 'events:write' }, { exp: Math.floor(Date.now() / 1000) - 3600 })}`,
+        /expired/,
+      ],
+      [
+        'a wrong signature',
+        async () => `Bearer ${await token({ scope: 'events:write' }, { secret: `other-secret-${randomUUID()}` })}`,
+        /signature/,
+      ],
       ['a wrong issuer', async () => `Bearer ${await token({ scope: 'events:write' }, { iss: 'https://evil.example' })}`, /issuer/],
       ['a wrong audience', async () => `Bearer ${await token({ scope: 'events:write' }, { aud: 'another-service' })}`, /audience/],
     ])('refuses %s with 401', async (_name, header, reason) => {
@@ -76,10 +93,14 @@ describe('authentication with bearer tokens and write keys', () => {
       expect(res.json().event_id).toBe(event.event_id);
 
       const reader = bearer(await token({ scope: 'events:admin' }));
-      const stored = await eventually<any>(async () => {
-        const r = await app.inject({ method: 'GET', url: `/api/events/${event.event_id}`, headers: reader });
-        return r.statusCode === 200 ? r.json() : undefined;
-      }, 30_000, 'the event to be stored');
+      const stored = await eventually<any>(
+        async () => {
+          const r = await app.inject({ method: 'GET', url: `/api/events/${event.event_id}`, headers: reader });
+          return r.statusCode === 200 ? r.json() : undefined;
+        },
+        30_000,
+        'the event to be stored',
+      );
       expect(stored.data).toEqual({ n: 1 });
     });
 
@@ -89,7 +110,11 @@ describe('authentication with bearer tokens and write keys', () => {
     });
 
     it('does not let a write token read', async () => {
-      const res = await app.inject({ method: 'GET', url: `/api/events/${randomUUID()}`, headers: bearer(await token({ scope: 'events:write' })) });
+      const res = await app.inject({
+        method: 'GET',
+        url: `/api/events/${randomUUID()}`,
+        headers: bearer(await token({ scope: 'events:write' })),
+      });
       expect(res.statusCode).toBe(403);
     });
 
@@ -105,10 +130,14 @@ describe('authentication with bearer tokens and write keys', () => {
       const res = await collect({ 'content-type': 'application/json', 'x-write-key': WRITE_KEY }, JSON.stringify(event));
       expect(res.statusCode).toBe(202);
       const reader = bearer(await token({ scope: 'events:read' }));
-      const stored = await eventually<any>(async () => {
-        const r = await app.inject({ method: 'GET', url: `/api/events/${event.event_id}`, headers: reader });
-        return r.statusCode === 200 ? r.json() : undefined;
-      }, 30_000, 'the event to be stored');
+      const stored = await eventually<any>(
+        async () => {
+          const r = await app.inject({ method: 'GET', url: `/api/events/${event.event_id}`, headers: reader });
+          return r.statusCode === 200 ? r.json() : undefined;
+        },
+        30_000,
+        'the event to be stored',
+      );
       expect(stored.metadata.app).toBe('shop');
       expect(JSON.stringify(stored)).not.toContain(WRITE_KEY);
     });
@@ -116,13 +145,19 @@ describe('authentication with bearer tokens and write keys', () => {
     it('accepts a write_key field in a JSON body, single or batch', async () => {
       const single = await collect({ 'content-type': 'application/json' }, JSON.stringify(frontendEvent({ write_key: WRITE_KEY })));
       expect(single.statusCode).toBe(202);
-      const batch = await collect({ 'content-type': 'application/json' }, JSON.stringify({ write_key: WRITE_KEY, events: [frontendEvent(), frontendEvent()] }));
+      const batch = await collect(
+        { 'content-type': 'application/json' },
+        JSON.stringify({ write_key: WRITE_KEY, events: [frontendEvent(), frontendEvent()] }),
+      );
       expect(batch.statusCode).toBe(202);
       expect(batch.json().accepted).toBe(2);
     });
 
     it('accepts a sendBeacon body: text/plain holding JSON with write_key', async () => {
-      const res = await collect({ 'content-type': 'text/plain;charset=UTF-8' }, JSON.stringify({ write_key: WRITE_KEY, events: [frontendEvent()] }));
+      const res = await collect(
+        { 'content-type': 'text/plain;charset=UTF-8' },
+        JSON.stringify({ write_key: WRITE_KEY, events: [frontendEvent()] }),
+      );
       expect(res.statusCode).toBe(202);
       expect(res.json().accepted).toBe(1);
     });
@@ -134,19 +169,36 @@ describe('authentication with bearer tokens and write keys', () => {
     });
 
     it('refuses a wrong key in the header or the body, and no key at all, with 401', async () => {
-      expectUnauthorized(await collect({ 'content-type': 'application/json', 'x-write-key': `${WRITE_KEY}x` }, JSON.stringify(frontendEvent())), /write key is not valid/);
-      expectUnauthorized(await collect({ 'content-type': 'text/plain' }, JSON.stringify(frontendEvent({ write_key: 'pk_guess' }))), /write key is not valid/);
-      expectUnauthorized(await collect({ 'content-type': 'application/json' }, JSON.stringify(frontendEvent())), /bearer token or a write key/);
+      expectUnauthorized(
+        await collect({ 'content-type': 'application/json', 'x-write-key': `${WRITE_KEY}x` }, JSON.stringify(frontendEvent())),
+        /write key is not valid/,
+      );
+      expectUnauthorized(
+        await collect({ 'content-type': 'text/plain' }, JSON.stringify(frontendEvent({ write_key: 'pk_guess' }))),
+        /write key is not valid/,
+      );
+      expectUnauthorized(
+        await collect({ 'content-type': 'application/json' }, JSON.stringify(frontendEvent())),
+        /bearer token or a write key/,
+      );
     });
 
     it('also accepts a bearer token with events:write', async () => {
-      const res = await collect({ 'content-type': 'application/json', ...bearer(await token({ scope: 'events:write' })) }, JSON.stringify(frontendEvent()));
+      const res = await collect(
+        { 'content-type': 'application/json', ...bearer(await token({ scope: 'events:write' })) },
+        JSON.stringify(frontendEvent()),
+      );
       expect(res.statusCode).toBe(202);
     });
 
     it('does not accept write keys on backend routes, nor text/plain bodies there', async () => {
       expectUnauthorized(await create({ 'x-write-key': WRITE_KEY }), /bearer token is required/);
-      const plain = await app.inject({ method: 'POST', url: '/api/events/create', headers: { 'content-type': 'text/plain', ...bearer(await token({ scope: 'events:write' })) }, payload: JSON.stringify(backendEvent()) });
+      const plain = await app.inject({
+        method: 'POST',
+        url: '/api/events/create',
+        headers: { 'content-type': 'text/plain', ...bearer(await token({ scope: 'events:write' })) },
+        payload: JSON.stringify(backendEvent()),
+      });
       expect(plain.statusCode).toBe(415);
       expect(plain.json().error.code).toBe('unsupported_media_type');
     });

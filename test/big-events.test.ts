@@ -31,7 +31,11 @@ describe('a big event', () => {
     pool = testPool();
     temporal = await testTemporal({ readPayloads: true });
     // The stack answers once the API does; the worker may still be bundling its workflows.
-    await eventually(async () => ((await fetch(`${stack().workerHealthUrl}/health/ready`).catch(() => undefined))?.ok ? true : undefined), 180_000, 'the worker to be ready');
+    await eventually(
+      async () => ((await fetch(`${stack().workerHealthUrl}/health/ready`).catch(() => undefined))?.ok ? true : undefined),
+      180_000,
+      'the worker to be ready',
+    );
   }, 200_000);
   afterAll(async () => {
     await pool.end();
@@ -56,7 +60,11 @@ describe('a big event', () => {
     // What an operator sees of it in the Temporal UI: what it is, and where the rest is.
     const { event } = await startInput(history);
     expect(event).toMatchObject({
-      event_id: id, event_type: 'big_event', event_source: 'backend', event_category: 'service', user_id: 'u-big',
+      event_id: id,
+      event_type: 'big_event',
+      event_source: 'backend',
+      event_category: 'service',
+      user_id: 'u-big',
       reference: { bytes: expect.any(Number), message: { stream: 'EVENTS', seq: expect.any(Number) } },
     });
     expect((event.reference as { bytes: number }).bytes).toBeGreaterThan(INLINE_EVENT_MAX_BYTES);

@@ -48,7 +48,11 @@ it('tracks events from the demo page and shows them stored and completed, an inv
 });
 
 it('is not served in production', async () => {
-  const { app, close } = await startApp({ NODE_ENV: 'production', PAYLOAD_KEYS: `k1:${randomBytes(32).toString('base64')}`, AUTH_JWT_SECRET: `prod-secret-${randomUUID()}` });
+  const { app, close } = await startApp({
+    NODE_ENV: 'production',
+    PAYLOAD_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    AUTH_JWT_SECRET: `prod-secret-${randomUUID()}`,
+  });
   try {
     expect((await app.inject({ method: 'GET', url: '/demo' })).statusCode).toBe(404);
     expect((await app.inject({ method: 'GET', url: '/demo/sdk.js' })).statusCode).toBe(404);

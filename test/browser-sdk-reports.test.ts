@@ -17,7 +17,10 @@ afterAll(async () => {
 it('drops only the events the service rejected, reports them with the reasons, and stores the rest', async () => {
   const page = await h.open({ name: `rejected-${randomUUID()}`, batch: 500, interval: 600_000 });
   const good = await h.track(page, 'good_click', 3);
-  const bad = await page.evaluate(() => [window.client.track('Not.A.Type'), window.client.track('bad_category', {}, { category: 'nonsense' })]);
+  const bad = await page.evaluate(() => [
+    window.client.track('Not.A.Type'),
+    window.client.track('bad_category', {}, { category: 'nonsense' }),
+  ]);
   await page.evaluate(() => window.client.flush());
   await h.expectStoredOnce(good);
   expect(await h.queued(page)).toBe(0);

@@ -32,7 +32,11 @@ describe('browser SDK in Chromium', () => {
     h.site.setDown(true);
     await h.context.setOffline(false);
     const unreachable = await h.track(page, 'unreachable_click', 5, 10);
-    await eventually(async () => ((await page.evaluate(() => window.reports.filter((r) => r.type === 'retry').length)) > 0 ? true : undefined), 10_000, 'a retry');
+    await eventually(
+      async () => ((await page.evaluate(() => window.reports.filter((r) => r.type === 'retry').length)) > 0 ? true : undefined),
+      10_000,
+      'a retry',
+    );
     const sessionBefore = await page.evaluate(() => window.client.track('before_reload'));
     await page.reload();
     await page.waitForFunction(() => window.client !== undefined);
@@ -65,7 +69,10 @@ describe('browser SDK in Chromium', () => {
     const failed = batches.filter((r) => r.status === 503);
     expect(failed).toHaveLength(4);
     // Retry-After: 1 is a floor for the next attempt, whatever the backoff says.
-    const afterFailure = batches.slice(1).map((r, i) => [batches[i]!, r] as const).filter(([prev]) => prev.status === 503);
+    const afterFailure = batches
+      .slice(1)
+      .map((r, i) => [batches[i]!, r] as const)
+      .filter(([prev]) => prev.status === 503);
     for (const [prev, next] of afterFailure) expect(next.at - prev.at).toBeGreaterThanOrEqual(950);
     const stats = await page.evaluate(() => window.client.stats());
     expect(stats.retries).toBeGreaterThanOrEqual(4);
@@ -92,7 +99,12 @@ describe('browser SDK in Chromium', () => {
     const exits = h.site.seen.filter((r) => r.eventIds.some((id) => ids.includes(id)));
     // visibilitychange and pagehide both fired; the tail went once.
     expect(exits).toHaveLength(1);
-    expect(exits[0]).toMatchObject({ contentType: expect.stringMatching(/^text\/plain/), writeKeyHeader: false, writeKeyInBody: true, status: 202 });
+    expect(exits[0]).toMatchObject({
+      contentType: expect.stringMatching(/^text\/plain/),
+      writeKeyHeader: false,
+      writeKeyInBody: true,
+      status: 202,
+    });
     await page.close();
   });
 
@@ -118,14 +130,16 @@ describe('browser SDK in Chromium', () => {
     const name = `tabs-${randomUUID()}`;
     const params = { name, batch: 5, interval: 100, retryBase: 200, retryMax: 1000 };
     const [a, b] = [await h.open(params), await h.open(params)];
-    const tracked = await Promise.all([a, b].map(async (page, tab) => {
-      const ids: string[] = [];
-      for (let round = 0; round < 10; round++) {
-        ids.push(...(await h.track(page, 'tab_click', 3, tab * 100 + round * 3)));
-        await page.waitForTimeout(40);
-      }
-      return ids;
-    }));
+    const tracked = await Promise.all(
+      [a, b].map(async (page, tab) => {
+        const ids: string[] = [];
+        for (let round = 0; round < 10; round++) {
+          ids.push(...(await h.track(page, 'tab_click', 3, tab * 100 + round * 3)));
+          await page.waitForTimeout(40);
+        }
+        return ids;
+      }),
+    );
     const ids = tracked.flat();
     await h.expectStoredOnce(ids);
     await eventually(async () => ((await h.queued(a)) === 0 ? true : undefined), 20_000, 'an empty queue');

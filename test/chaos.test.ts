@@ -15,8 +15,11 @@ describe('chaos, short', () => {
     const dataDir = resolve(dev.testDataDir, '..', `${dev.testDataDir.split('/').at(-1)}-chaos`);
     await rm(dataDir, { recursive: true, force: true });
     d = await startChaosDeployment({
-      dataDir, cacheDir: dev.cacheDir, ...(dev.temporalCliPath && { temporalCliPath: dev.temporalCliPath }),
-      env: { LOG_LEVEL: 'fatal' }, log: createLogger('chaos', 'error'),
+      dataDir,
+      cacheDir: dev.cacheDir,
+      ...(dev.temporalCliPath && { temporalCliPath: dev.temporalCliPath }),
+      env: { LOG_LEVEL: 'fatal' },
+      log: createLogger('chaos', 'error'),
     });
   }, 180_000);
   afterAll(async () => {
@@ -28,8 +31,13 @@ describe('chaos, short', () => {
     const results = await runChaos(d, { rate: 20, seconds: 8, faults, drainTimeoutMs: 90_000 });
     for (const r of results) {
       expect(r.acked, r.fault).toBeGreaterThan(0);
-      expect({ fault: r.fault, lost: r.lost, duplicated: r.duplicated, undelivered: r.undelivered, deadLettered: r.deadLettered })
-        .toEqual({ fault: r.fault, lost: 0, duplicated: 0, undelivered: 0, deadLettered: 0 });
+      expect({ fault: r.fault, lost: r.lost, duplicated: r.duplicated, undelivered: r.undelivered, deadLettered: r.deadLettered }).toEqual({
+        fault: r.fault,
+        lost: 0,
+        duplicated: 0,
+        undelivered: 0,
+        deadLettered: 0,
+      });
     }
   }, 300_000);
 });

@@ -24,7 +24,9 @@ function textIn(value: unknown): string {
   if (value instanceof Uint8Array) return Buffer.from(value).toString('latin1');
   if (typeof value === 'string') return value;
   if (!value || typeof value !== 'object') return '';
-  return Object.entries(value).map(([k, v]) => `${k}=${textIn(v)}`).join('\n');
+  return Object.entries(value)
+    .map(([k, v]) => `${k}=${textIn(v)}`)
+    .join('\n');
 }
 
 /**
@@ -90,7 +92,10 @@ describe('payloads encrypted in Temporal', () => {
   });
 
   it('encodes for the UI, and decodes what it encoded', async () => {
-    const clear = { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('{"sent":"from the UI"}').toString('base64') };
+    const clear = {
+      metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+      data: Buffer.from('{"sent":"from the UI"}').toString('base64'),
+    };
     const encoded = await codecCall('encode', [clear]);
     expect(fromBase64(encoded.body.payloads[0].metadata.encoding)).toBe('binary/encrypted');
     // `temporal --codec-endpoint` sends the namespace header empty.
@@ -99,13 +104,18 @@ describe('payloads encrypted in Temporal', () => {
   });
 
   it('answers a tampered payload with 400 and the reason', async () => {
-    const encoded = await codecCall('encode', [{ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('1').toString('base64') }]);
+    const encoded = await codecCall('encode', [
+      { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('1').toString('base64') },
+    ]);
     const payload = encoded.body.payloads[0];
     const bytes = Buffer.from(payload.data, 'base64');
     bytes[bytes.length - 1]! ^= 1;
     const res = await codecCall('decode', [{ ...payload, data: bytes.toString('base64') }]);
     expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ error: { code: 'codec_error', message: expect.stringContaining('failed authentication') }, request_id: expect.any(String) });
+    expect(res.body).toMatchObject({
+      error: { code: 'codec_error', message: expect.stringContaining('failed authentication') },
+      request_id: expect.any(String),
+    });
   });
 
   it('refuses another namespace', async () => {
@@ -118,13 +128,20 @@ describe('payloads encrypted in Temporal', () => {
     const preflight = (origin: string) =>
       fetch(`${stack().apiUrl}/codec/decode`, {
         method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace,authorization' },
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type,x-namespace,authorization',
+        },
       });
     const ok = await preflight(uiOrigin());
     expect(ok.status).toBe(204);
     expect(ok.headers.get('access-control-allow-origin')).toBe(uiOrigin());
     expect(ok.headers.get('access-control-allow-methods')).toContain('POST');
-    const allowed = ok.headers.get('access-control-allow-headers')!.split(',').map((h) => h.trim());
+    const allowed = ok.headers
+      .get('access-control-allow-headers')!
+      .split(',')
+      .map((h) => h.trim());
     expect(allowed).toEqual(expect.arrayContaining(['content-type', 'x-namespace', 'authorization']));
 
     const foreign = await preflight('http://evil.example');
@@ -135,7 +152,8 @@ describe('payloads encrypted in Temporal', () => {
     const secret = `codec-test-${randomUUID()}`;
     let app: FastifyInstance;
     let close: () => Promise<void>;
-    const token = (scope: string) => new SignJWT({ scope }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(new TextEncoder().encode(secret));
+    const token = (scope: string) =>
+      new SignJWT({ scope }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(new TextEncoder().encode(secret));
     const decode = async (authorization?: string) =>
       app.inject({
         method: 'POST',
@@ -145,7 +163,11 @@ describe('payloads encrypted in Temporal', () => {
       });
 
     beforeAll(async () => {
-      ({ app, close } = await startApp({ AUTH_JWT_SECRET: secret, PAYLOAD_KEYS: `t:${randomBytes(32).toString('base64')}`, CODEC_CORS_ORIGINS: uiOrigin() }));
+      ({ app, close } = await startApp({
+        AUTH_JWT_SECRET: secret,
+        PAYLOAD_KEYS: `t:${randomBytes(32).toString('base64')}`,
+        CODEC_CORS_ORIGINS: uiOrigin(),
+      }));
     });
     afterAll(async () => {
       await close?.();
@@ -165,7 +187,11 @@ describe('payloads encrypted in Temporal', () => {
     });
 
     it('answers the preflight without a token', async () => {
-      const res = await app.inject({ method: 'OPTIONS', url: '/codec/decode', headers: { origin: uiOrigin(), 'access-control-request-method': 'POST' } });
+      const res = await app.inject({
+        method: 'OPTIONS',
+        url: '/codec/decode',
+        headers: { origin: uiOrigin(), 'access-control-request-method': 'POST' },
+      });
       expect(res.statusCode).toBe(204);
     });
   });

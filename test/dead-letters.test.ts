@@ -27,11 +27,15 @@ interface Listed {
 }
 
 async function deadLetterOf(streamSeq: number): Promise<Listed> {
-  return eventually(async () => {
-    const res = await get('/api/dead-letters?limit=500');
-    expect(res.status).toBe(200);
-    return (res.body.dead_letters as Listed[]).find((d) => d.stream_seq === streamSeq);
-  }, 30_000, `the dead letter of stream seq ${streamSeq}`);
+  return eventually(
+    async () => {
+      const res = await get('/api/dead-letters?limit=500');
+      expect(res.status).toBe(200);
+      return (res.body.dead_letters as Listed[]).find((d) => d.stream_seq === streamSeq);
+    },
+    30_000,
+    `the dead letter of stream seq ${streamSeq}`,
+  );
 }
 
 describe('a message that can never be an event', () => {
@@ -54,15 +58,30 @@ describe('a message that can never be an event', () => {
     (await pool.query('SELECT count(*)::int AS n FROM events WHERE data::text LIKE $1', [`%${marker}%`])).rows[0].n as number;
 
   const cases = [
-    { name: 'bad JSON', subject: 'events.backend.service.inventory_changed', body: (m: string) => `{"data": {"marker": "${m}"`, reason: /body is not valid UTF-8 JSON/ },
-    { name: 'data that is a string', subject: 'events.backend.service.inventory_changed', body: (m: string) => JSON.stringify({ data: m }), reason: /^not an event envelope: data: / },
+    {
+      name: 'bad JSON',
+      subject: 'events.backend.service.inventory_changed',
+      body: (m: string) => `{"data": {"marker": "${m}"`,
+      reason: /body is not valid UTF-8 JSON/,
+    },
+    {
+      name: 'data that is a string',
+      subject: 'events.backend.service.inventory_changed',
+      body: (m: string) => JSON.stringify({ data: m }),
+      reason: /^not an event envelope: data: /,
+    },
     {
       name: 'a body whose event_type differs from the subject',
       subject: 'events.backend.service.inventory_changed',
       body: (m: string) => JSON.stringify({ event_type: 'order_paid', data: { marker: m } }),
       reason: /body does not match subject events\.backend\.service\.inventory_changed: event_type "order_paid"/,
     },
-    { name: 'a subject of three tokens', subject: 'events.backend.service', body: (m: string) => JSON.stringify({ data: { marker: m } }), reason: /subject events\.backend\.service is not events\.<source>\.<category>\.<event_type>/ },
+    {
+      name: 'a subject of three tokens',
+      subject: 'events.backend.service',
+      body: (m: string) => JSON.stringify({ data: { marker: m } }),
+      reason: /subject events\.backend\.service is not events\.<source>\.<category>\.<event_type>/,
+    },
   ];
 
   it.each(cases)('is dead-lettered with its reason and never stored: $name', async ({ subject, body, reason }) => {
@@ -81,11 +100,24 @@ describe('a message that can never be an event', () => {
     const sent = await Promise.all(cases.map((c) => js.publish(c.subject, c.body(randomUUID()))));
     const last = Math.max(...sent.map((a) => a.seq));
     await Promise.all(sent.map((a) => deadLetterOf(a.seq)));
-    await eventually(async () => {
-      const ci = await jsm.consumers.info(STREAM, CONSUMER);
-      if (ci.ack_floor.stream_seq >= last && ci.num_ack_pending === 0 && ci.num_pending === 0) return ci;
-      throw new Error(JSON.stringify({ last, delivered: ci.delivered, ack_floor: ci.ack_floor, ack_pending: ci.num_ack_pending, pending: ci.num_pending, redelivered: ci.num_redelivered }));
-    }, 45_000, 'the bridge consumer to drain');
+    await eventually(
+      async () => {
+        const ci = await jsm.consumers.info(STREAM, CONSUMER);
+        if (ci.ack_floor.stream_seq >= last && ci.num_ack_pending === 0 && ci.num_pending === 0) return ci;
+        throw new Error(
+          JSON.stringify({
+            last,
+            delivered: ci.delivered,
+            ack_floor: ci.ack_floor,
+            ack_pending: ci.num_ack_pending,
+            pending: ci.num_pending,
+            redelivered: ci.num_redelivered,
+          }),
+        );
+      },
+      45_000,
+      'the bridge consumer to drain',
+    );
     // Recorded once each, even if a message had been redelivered before its term reached NATS.
     const listed = (await get('/api/dead-letters?limit=500')).body.dead_letters as Listed[];
     for (const a of sent) expect(listed.filter((d) => d.stream_seq === a.seq)).toHaveLength(1);

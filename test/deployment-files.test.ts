@@ -11,9 +11,10 @@ import { CLUSTER_HISTORY_SHARDS, TEMPORAL_CLUSTER_PROCESSES } from '../src/dev/c
 // where a typo would otherwise be ignored, and no secret is written into the files.
 
 type Service = { image?: string; command?: string[]; environment?: Record<string, string>; deploy?: { replicas?: number } };
-const compose = async (file: string) => parse(await readFile(new URL(`../${file}`, import.meta.url), 'utf8'), { merge: true }) as {
-  services: Record<string, Service>;
-};
+const compose = async (file: string) =>
+  parse(await readFile(new URL(`../${file}`, import.meta.url), 'utf8'), { merge: true }) as {
+    services: Record<string, Service>;
+  };
 
 /** The cluster as a team deploys it: docker-compose.yml with docker-compose.cluster.yml over it. */
 async function clusterServices(): Promise<Record<string, Service>> {
@@ -31,7 +32,10 @@ describe('deployment files', () => {
     for (const name of ['api', 'worker']) {
       const keys = Object.keys(services[name]!.environment ?? {});
       expect(keys.length, name).toBeGreaterThan(5);
-      expect(keys.filter((k) => !CONFIG_VARIABLES.includes(k)), name).toEqual([]);
+      expect(
+        keys.filter((k) => !CONFIG_VARIABLES.includes(k)),
+        name,
+      ).toEqual([]);
     }
   });
 
@@ -43,7 +47,10 @@ describe('deployment files', () => {
       }
     }
     const example = await readFile(new URL('../.env.example', import.meta.url), 'utf8');
-    const names = example.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.split('=')[0]!);
+    const names = example
+      .split('\n')
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => l.split('=')[0]!);
     // The compose stack's own services' passwords are the only ones the service does not read.
     const stackOnly = ['POSTGRES_PASSWORD', 'GRAFANA_ADMIN_PASSWORD'];
     expect(names.filter((n) => !stackOnly.includes(n) && !CONFIG_VARIABLES.includes(n))).toEqual([]);

@@ -22,7 +22,13 @@ async function sendSession() {
     { event_type: `${eventType}_buy`, category: 'business_action', data: { plan: 'pro', n: 2, cart: { items: 3 } } },
     { event_type: eventType, category: 'user_interaction', data: { plan: 'free', n: 3 } },
     { event_type: eventType, category: 'system_event', data: { n: 4 } },
-  ].map((e, i) => ({ ...e, event_id: randomUUID(), user_id: user, session_id: session, timestamp: new Date(start + i * 10_000).toISOString() }));
+  ].map((e, i) => ({
+    ...e,
+    event_id: randomUUID(),
+    user_id: user,
+    session_id: session,
+    timestamp: new Date(start + i * 10_000).toISOString(),
+  }));
   // One at a time, each completed before the next is sent: the order, and each one's status
   // when the next arrived, are known.
   for (const e of events) {
@@ -135,8 +141,14 @@ describe('the read side with authentication on', () => {
     expect((await app.inject({ url: '/api/stats/active-users', headers: await as('events:read') })).statusCode).toBe(200);
     expect((await app.inject({ url: '/api/events' })).statusCode).toBe(401);
     expect((await app.inject({ url: '/api/events', headers: await as('events:write') })).statusCode).toBe(403);
-    expect((await app.inject({ method: 'DELETE', url: `/api/users/${user}/events`, headers: await as('events:read') })).statusCode).toBe(403);
-    const deleted = await app.inject({ method: 'DELETE', url: `/api/users/${user}/events`, headers: bearer(await hs256({ scope: 'events:admin' }, { sub: 'privacy-officer' })) });
+    expect((await app.inject({ method: 'DELETE', url: `/api/users/${user}/events`, headers: await as('events:read') })).statusCode).toBe(
+      403,
+    );
+    const deleted = await app.inject({
+      method: 'DELETE',
+      url: `/api/users/${user}/events`,
+      headers: bearer(await hs256({ scope: 'events:admin' }, { sub: 'privacy-officer' })),
+    });
     expect(deleted.statusCode).toBe(200);
     expect(deleted.json()).toMatchObject({ user_id: user, deleted: 0 });
     const pool = testPool();

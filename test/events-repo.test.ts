@@ -15,7 +15,16 @@ describe('events repository, repeated writes', () => {
 
   const event = (): EventEnvelope => {
     const now = new Date().toISOString();
-    return { event_id: randomUUID(), event_type: 'repo_test', event_source: 'backend', event_category: 'service', data: { n: 1 }, metadata: {}, timestamp: now, received_at: now };
+    return {
+      event_id: randomUUID(),
+      event_type: 'repo_test',
+      event_source: 'backend',
+      event_category: 'service',
+      data: { n: 1 },
+      metadata: {},
+      timestamp: now,
+      received_at: now,
+    };
   };
   const status = async (id: string) => (await repo.get(id))?.status;
 

@@ -35,21 +35,33 @@ export async function startExtraServices(env: Record<string, string>, what: stri
   const children: ChildProcess[] = [spawnService('api', full, 'ignore'), spawnService('worker', full, 'ignore')];
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const stop = async () => {
-    await Promise.all(children.map(async (child) => {
-      if (child.exitCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    }));
+    await Promise.all(
+      children.map(async (child) => {
+        if (child.exitCode !== null) return;
+        const exited = once(child, 'exit');
+        child.kill('SIGTERM');
+        await exited;
+      }),
+    );
   };
   try {
-    await eventually(async () => {
-      const [api, worker] = await Promise.all([
-        fetch(`${apiUrl}/health`).then((r) => r.ok, () => false),
-        fetch(`http://127.0.0.1:${healthPort}/health/ready`).then((r) => r.ok, () => false),
-      ]);
-      return api && worker ? true : undefined;
-    }, 120_000, `${what} to be ready`);
+    await eventually(
+      async () => {
+        const [api, worker] = await Promise.all([
+          fetch(`${apiUrl}/health`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+          fetch(`http://127.0.0.1:${healthPort}/health/ready`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        ]);
+        return api && worker ? true : undefined;
+      },
+      120_000,
+      `${what} to be ready`,
+    );
   } catch (err) {
     await stop();
     throw err;

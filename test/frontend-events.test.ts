@@ -34,7 +34,12 @@ describe('POST /api/frontend/events, one event', () => {
         metadata: { sdk: { name: 'event-sdk-web', version: '1.4.2' }, referrer: 'https://search.example/?q=shoes', ab_group: 'b' },
         write_key: 'wk_not_a_real_key',
       }),
-      { 'user-agent': CHROME, referer: 'https://shop.example/p/42', 'accept-language': 'fr-CH, fr;q=0.9', 'x-forwarded-for': '203.0.113.66' },
+      {
+        'user-agent': CHROME,
+        referer: 'https://shop.example/p/42',
+        'accept-language': 'fr-CH, fr;q=0.9',
+        'x-forwarded-for': '203.0.113.66',
+      },
     );
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ status: 'pending', subject: `events.frontend.user_interaction.${eventType}`, duplicate: false });
@@ -42,7 +47,14 @@ describe('POST /api/frontend/events, one event', () => {
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
 
     const stored = await waitForStatus(id, 'completed');
-    expect(stored).toMatchObject({ event_source: 'frontend', event_category: 'user_interaction', event_type: eventType, user_id: 'u-fe-1', session_id: 's-fe-1', data: { button: 'buy' } });
+    expect(stored).toMatchObject({
+      event_source: 'frontend',
+      event_category: 'user_interaction',
+      event_type: eventType,
+      user_id: 'u-fe-1',
+      session_id: 's-fe-1',
+      data: { button: 'buy' },
+    });
     expect(stored.metadata).toMatchObject({
       page_url: 'https://shop.example/p/42',
       referrer: 'https://search.example/?q=shoes',
@@ -50,7 +62,13 @@ describe('POST /api/frontend/events, one event', () => {
       sdk: { name: 'event-sdk-web', version: '1.4.2' },
       ab_group: 'b',
       // X-Forwarded-For from a peer that is not a trusted proxy is ignored.
-      client: { ip: '127.0.0.1', user_agent: CHROME, browser: { name: 'Chrome', version: '125.0.0.0' }, os: { name: 'Windows', version: '10' }, device: { type: 'desktop' } },
+      client: {
+        ip: '127.0.0.1',
+        user_agent: CHROME,
+        browser: { name: 'Chrome', version: '125.0.0.0' },
+        os: { name: 'Windows', version: '10' },
+        device: { type: 'desktop' },
+      },
     });
     expect(stored.metadata.clock_skew_ms).toBeGreaterThan(3_590_000);
     expect(Date.parse(stored.received_at) - Date.parse(stored.timestamp)).toBe(5_000);
@@ -73,7 +91,8 @@ describe('POST /api/frontend/events, one event', () => {
 
   it('prefers the page and language the event names over the request headers', async () => {
     const res = await post('/api/frontend/events', click({ metadata: { page_url: 'https://app.example/#/step/2', language: 'de' } }), {
-      referer: 'https://app.example/', 'accept-language': 'en-US',
+      referer: 'https://app.example/',
+      'accept-language': 'en-US',
     });
     const stored = await waitForStatus(res.body.event_id, 'completed');
     expect(stored.metadata).toMatchObject({ page_url: 'https://app.example/#/step/2', language: 'de' });
@@ -181,12 +200,24 @@ describe('POST /api/frontend/events when JetStream cannot take events', () => {
       expect(single.headers['retry-after']).toBe('5');
       expect(single.json().error.code).toBe('stream_unavailable');
 
-      const batch = await api.app.inject({ method: 'POST', url: '/api/frontend/events', payload: { events: [click(), click({ event_type: 'a.b' })] } });
+      const batch = await api.app.inject({
+        method: 'POST',
+        url: '/api/frontend/events',
+        payload: { events: [click(), click({ event_type: 'a.b' })] },
+      });
       expect(batch.statusCode).toBe(503);
       expect(batch.headers['retry-after']).toBe('5');
       const { error } = batch.json();
       expect(error.code).toBe('stream_unavailable');
-      expect(error.details).toMatchObject({ accepted: 0, rejected: 1, failed: 1, results: [{ index: 0, status: 'failed' }, { index: 1, status: 'rejected' }] });
+      expect(error.details).toMatchObject({
+        accepted: 0,
+        rejected: 1,
+        failed: 1,
+        results: [
+          { index: 0, status: 'failed' },
+          { index: 1, status: 'rejected' },
+        ],
+      });
     } finally {
       await api.close();
     }
@@ -215,7 +246,9 @@ describe('POST /api/frontend/events behind a trusted proxy, with write keys', ()
       const ipSeen = async (remoteAddress: string, forwardedFor: string) => {
         const eventId = randomUUID();
         const r = await api.app.inject({
-          method: 'POST', url: '/api/frontend/events', remoteAddress,
+          method: 'POST',
+          url: '/api/frontend/events',
+          remoteAddress,
           headers: { 'x-write-key': 'wk_shop_0123456789', 'x-forwarded-for': forwardedFor },
           payload: click({ event_id: eventId }),
         });

@@ -7,7 +7,14 @@ import { stack } from './helpers.js';
 
 describe('hostile requests', () => {
   it('are answered 2xx or 4xx with the error body, every accepted event ends, the service stays healthy', async () => {
-    const report = await runFuzz({ apiUrl: stack().apiUrl, databaseUrl: stack().databaseUrl, count: 400, seed: 20_260_101, concurrency: 8, stallTimeoutMs: 15_000 });
+    const report = await runFuzz({
+      apiUrl: stack().apiUrl,
+      databaseUrl: stack().databaseUrl,
+      count: 400,
+      seed: 20_260_101,
+      concurrency: 8,
+      stallTimeoutMs: 15_000,
+    });
 
     // Soft: one run shows every kind of failure it found, not only the first.
     expect.soft(report.failures.requests).toEqual([]);

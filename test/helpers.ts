@@ -41,10 +41,14 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
 }
 
 export async function waitForStatus(eventId: string, status: string, timeoutMs = 30_000) {
-  return eventually(async () => {
-    const res = await get(`/api/events/${eventId}`);
-    return res.status === 200 && res.body.status === status ? res.body : undefined;
-  }, timeoutMs, `event ${eventId} to be ${status}`);
+  return eventually(
+    async () => {
+      const res = await get(`/api/events/${eventId}`);
+      return res.status === 200 && res.body.status === status ? res.body : undefined;
+    },
+    timeoutMs,
+    `event ${eventId} to be ${status}`,
+  );
 }
 
 export function testPool(): pg.Pool {
@@ -57,7 +61,9 @@ export function testPayloadCodec(): PayloadCodec | undefined {
   const file = join(loadConfig().dev.testDataDir, 'payload-key');
   const keys = provided?.PAYLOAD_KEYS ?? (existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined);
   if (!keys) return undefined;
-  return createPayloadCodec(loadConfig({ PAYLOAD_KEYS: keys, ...(provided?.PAYLOAD_KEY_ID && { PAYLOAD_KEY_ID: provided.PAYLOAD_KEY_ID }) }));
+  return createPayloadCodec(
+    loadConfig({ PAYLOAD_KEYS: keys, ...(provided?.PAYLOAD_KEY_ID && { PAYLOAD_KEY_ID: provided.PAYLOAD_KEY_ID }) }),
+  );
 }
 
 /** A client of the test deployment's Temporal; with `readPayloads`, it decrypts them as the Temporal UI does. */
@@ -78,6 +84,8 @@ export async function expectStoredAndProcessedOnce(pool: pg.Pool, temporal: Clie
     return found.length > 0 ? found : undefined;
   });
   expect(runs).toHaveLength(1);
-  const completed = await pool.query("SELECT count(*)::int AS n FROM event_status_history WHERE event_id = $1 AND status = 'completed'", [id]);
+  const completed = await pool.query("SELECT count(*)::int AS n FROM event_status_history WHERE event_id = $1 AND status = 'completed'", [
+    id,
+  ]);
   expect(completed.rows[0].n).toBe(1);
 }

@@ -10,7 +10,13 @@ import { eventually, expectStoredAndProcessedOnce, post, stack, testPool, testTe
 // duplicate window as `duplicate`, and a repeat that gets past it (after the window) still finds
 // the event's workflow and row already there.
 
-const click = (event_id: string, extra: object = {}) => ({ event_id, event_type: 'idem_click', category: 'user_interaction', data: { n: 1 }, ...extra });
+const click = (event_id: string, extra: object = {}) => ({
+  event_id,
+  event_type: 'idem_click',
+  category: 'user_interaction',
+  data: { n: 1 },
+  ...extra,
+});
 
 describe('idempotency by event_id', () => {
   let nc: NatsConnection;
@@ -63,7 +69,10 @@ describe('idempotency by event_id', () => {
     expect(first.body).toMatchObject({ accepted: 2, duplicates: 0 });
     expect(second.status).toBe(202);
     expect(second.body).toMatchObject({ accepted: 1, duplicates: 1 });
-    expect(second.body.results.map((r: { status: string; event_id: string }) => [r.status, r.event_id])).toEqual([['duplicate', b], ['accepted', c]]);
+    expect(second.body.results.map((r: { status: string; event_id: string }) => [r.status, r.event_id])).toEqual([
+      ['duplicate', b],
+      ['accepted', c],
+    ]);
     for (const id of [a, b, c]) await expectStoredAndProcessedOnce(pool, temporal, id);
   });
 
@@ -89,10 +98,14 @@ describe('idempotency by event_id', () => {
     expect(replay.seq).toBeGreaterThan(original!.seq);
 
     // The bridge has taken the replayed message once every message up to it is acknowledged.
-    await eventually(async () => {
-      const info = await jsm.consumers.info('EVENTS', 'event-bridge');
-      return info.ack_floor.stream_seq >= replay.seq ? true : undefined;
-    }, 30_000, 'the bridge to acknowledge the replayed message');
+    await eventually(
+      async () => {
+        const info = await jsm.consumers.info('EVENTS', 'event-bridge');
+        return info.ack_floor.stream_seq >= replay.seq ? true : undefined;
+      },
+      30_000,
+      'the bridge to acknowledge the replayed message',
+    );
     await expectStoredAndProcessedOnce(pool, temporal, id);
     const stored = await waitForStatus(id, 'completed');
     expect(stored.attempts).toBe(1);

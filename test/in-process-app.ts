@@ -19,7 +19,15 @@ export function capturingLogger(level = 'info'): { log: Logger; lines: string[] 
 
 export function testConfig(env: Record<string, string> = {}): Config {
   const s = stack();
-  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', DATABASE_URL: s.databaseUrl, NATS_URL: s.natsUrl, TEMPORAL_ADDRESS: s.temporalAddress, ...(!env.PAYLOAD_KEYS && s.payloadKeys), ...env });
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: s.databaseUrl,
+    NATS_URL: s.natsUrl,
+    TEMPORAL_ADDRESS: s.temporalAddress,
+    ...(!env.PAYLOAD_KEYS && s.payloadKeys),
+    ...env,
+  });
 }
 
 export type Connected = ConnectedDeps;
@@ -27,7 +35,10 @@ export type Connected = ConnectedDeps;
 export const connectDeps = (config: Config, log: Logger = pino({ level: 'silent' })): Promise<Connected> => connectAppDeps(config, log);
 
 /** Builds the app; `close` shuts the app and its connections. */
-export async function startApp(env: Record<string, string> = {}, log?: Logger): Promise<{ app: FastifyInstance; connected: Connected; close(): Promise<void> }> {
+export async function startApp(
+  env: Record<string, string> = {},
+  log?: Logger,
+): Promise<{ app: FastifyInstance; connected: Connected; close(): Promise<void> }> {
   const connected = await connectDeps(testConfig(env), log);
   const app = await buildApp(connected.deps).catch(async (err: unknown) => {
     await connected.close();

@@ -30,7 +30,11 @@ describe('event lifecycle with a webhook subscriber', () => {
 
   async function subscribe(secret?: string) {
     eventType = `lc_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-    const res = await post('/api/subscriptions', { url: receiver.url, subjects: [`events.backend.service.${eventType}`], ...(secret && { secret }) });
+    const res = await post('/api/subscriptions', {
+      url: receiver.url,
+      subjects: [`events.backend.service.${eventType}`],
+      ...(secret && { secret }),
+    });
     expect(res.status).toBe(201);
     expect(res.body).not.toHaveProperty('secret');
     subscriptionId = res.body.id;
@@ -75,10 +79,14 @@ describe('event lifecycle with a webhook subscriber', () => {
     const status = await get(`/api/events/${id}/status`);
     expect(status.body).toMatchObject({ status: 'failed', attempts: MAX_ATTEMPTS, workflow: { execution_status: 'RUNNING' } });
     expect(status.body.last_error).toContain('answered 500');
-    const listed = await eventually(async () => {
-      const res = await get(`/api/events/failed?event_type=${eventType}`);
-      return res.body.items?.some((i: { event_id: string }) => i.event_id === id) ? res.body : undefined;
-    }, 15_000, 'the parked event in /api/events/failed');
+    const listed = await eventually(
+      async () => {
+        const res = await get(`/api/events/failed?event_type=${eventType}`);
+        return res.body.items?.some((i: { event_id: string }) => i.event_id === id) ? res.body : undefined;
+      },
+      15_000,
+      'the parked event in /api/events/failed',
+    );
     expect(listed.query).toContain("EventStatus = 'failed'");
 
     receiver.setResponder(() => ({ status: 200 }));
@@ -150,7 +158,9 @@ describe('event lifecycle with a webhook subscriber', () => {
     // The run answers `completed` a moment before it closes: wait for both.
     const status = await eventually(async () => {
       const s = await get(`/api/events/${id}/status`);
-      return s.body.workflow.run_id === res.body.run_id && s.body.status === 'completed' && s.body.workflow.execution_status === 'COMPLETED' ? s.body : undefined;
+      return s.body.workflow.run_id === res.body.run_id && s.body.status === 'completed' && s.body.workflow.execution_status === 'COMPLETED'
+        ? s.body
+        : undefined;
     });
     expect(status.workflow.execution_status).toBe('COMPLETED');
     expect(receiver.deliveredOk(id)).toHaveLength(1);
@@ -163,11 +173,15 @@ describe('event lifecycle with a webhook subscriber', () => {
     for (const id of ids) await waitForStatus(id, 'failed');
 
     // Visibility is eventually consistent: wait until the counts settle on both parked events.
-    const summary = await eventually(async () => {
-      const s = await get(`/api/events/status-summary?event_type=${eventType}`);
-      const c = s.body.counts;
-      return c?.failed === 2 && c.processing === 0 && c.pending === 0 ? s.body : undefined;
-    }, 15_000, 'the status summary to count 2 failed');
+    const summary = await eventually(
+      async () => {
+        const s = await get(`/api/events/status-summary?event_type=${eventType}`);
+        const c = s.body.counts;
+        return c?.failed === 2 && c.processing === 0 && c.pending === 0 ? s.body : undefined;
+      },
+      15_000,
+      'the status summary to count 2 failed',
+    );
     expect(summary.counts).toMatchObject({ failed: 2, completed: 0, pending: 0, processing: 0, discarded: 0 });
 
     const dry = await post('/api/events/reprocess', { status: 'failed', event_type: eventType, dry_run: true });
@@ -192,10 +206,14 @@ describe('event lifecycle with a webhook subscriber', () => {
     // activity, and the event shows as `processing` while it runs.
     receiver.setResponder(() => ({ status: 200, delayMs: 8_000 }));
     const id = await send();
-    const stuck = await eventually(async () => {
-      const res = await get('/api/events/stuck?older_than=1s');
-      return res.body.items?.find((i: { event_id: string; status: string }) => i.event_id === id && i.status === 'processing');
-    }, 20_000, 'the event in /api/events/stuck, processing');
+    const stuck = await eventually(
+      async () => {
+        const res = await get('/api/events/stuck?older_than=1s');
+        return res.body.items?.find((i: { event_id: string; status: string }) => i.event_id === id && i.status === 'processing');
+      },
+      20_000,
+      'the event in /api/events/stuck, processing',
+    );
     expect(stuck).toMatchObject({ status: 'processing', execution_status: 'RUNNING' });
     await waitForStatus(id, 'completed');
   });

@@ -37,7 +37,12 @@ describe('CORS allow-list', () => {
   });
 
   it('lets an allowed page read a refusal, Retry-After included', async () => {
-    const res = await app.inject({ method: 'POST', url: '/api/frontend/events', headers: { origin: SHOP, 'content-type': 'application/json' }, payload: frontendEvent() });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/frontend/events',
+      headers: { origin: SHOP, 'content-type': 'application/json' },
+      payload: frontendEvent(),
+    });
     expect(res.statusCode).toBe(401);
     expect(res.headers['access-control-allow-origin']).toBe(SHOP);
     expect(String(res.headers['access-control-expose-headers'])).toContain('retry-after');
@@ -50,7 +55,12 @@ describe('rate limits', () => {
   const writeKey = `pk_${randomUUID()}`;
   const otherAppKey = `pk_${randomUUID()}`;
   beforeAll(async () => {
-    ({ app, close } = await startApp({ ...AUTH_ENV, WRITE_KEYS: `shop:${writeKey},blog:${otherAppKey}`, RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW: '1m' }));
+    ({ app, close } = await startApp({
+      ...AUTH_ENV,
+      WRITE_KEYS: `shop:${writeKey},blog:${otherAppKey}`,
+      RATE_LIMIT_MAX: '3',
+      RATE_LIMIT_WINDOW: '1m',
+    }));
   });
   afterAll(() => close());
 
@@ -72,7 +82,12 @@ describe('rate limits', () => {
 
   it('counts a write key per app, whether sent in the header or the body', async () => {
     const send = (headers: Record<string, string>, body: Record<string, unknown>) =>
-      app.inject({ method: 'POST', url: '/api/frontend/events', headers: { 'content-type': 'text/plain', ...headers }, payload: JSON.stringify(body) });
+      app.inject({
+        method: 'POST',
+        url: '/api/frontend/events',
+        headers: { 'content-type': 'text/plain', ...headers },
+        payload: JSON.stringify(body),
+      });
     expect((await send({ 'x-write-key': writeKey }, frontendEvent())).statusCode).toBe(202);
     expect((await send({}, frontendEvent({ write_key: writeKey }))).statusCode).toBe(202);
     expect((await send({ 'x-write-key': writeKey }, frontendEvent())).statusCode).toBe(202);

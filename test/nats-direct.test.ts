@@ -42,10 +42,14 @@ describe('an event published directly to NATS', () => {
   });
 
   const idOfMarker = (marker: string) =>
-    eventually(async () => {
-      const res = await pool.query("SELECT event_id FROM events WHERE data->>'marker' = $1", [marker]);
-      return res.rows[0]?.event_id as string | undefined;
-    }, 30_000, `an event with marker ${marker}`);
+    eventually(
+      async () => {
+        const res = await pool.query("SELECT event_id FROM events WHERE data->>'marker' = $1", [marker]);
+        return res.rows[0]?.event_id as string | undefined;
+      },
+      30_000,
+      `an event with marker ${marker}`,
+    );
 
   it('with a minimal body and a UUID Nats-Msg-Id ends completed, its names taken from the subject', async () => {
     const id = randomUUID();
@@ -94,9 +98,16 @@ describe('an event published directly to NATS', () => {
   it('keeps a full envelope as sent, frontend categories included', async () => {
     const id = randomUUID();
     const envelope = {
-      event_id: id, event_type: 'button_click', event_source: 'frontend', event_category: 'user_interaction',
-      user_id: 'u-7', session_id: 's-7', data: { button: 'buy' }, metadata: { page: '/cart' },
-      timestamp: '2030-05-01T12:00:00.000Z', received_at: '2030-05-01T12:00:01.000Z',
+      event_id: id,
+      event_type: 'button_click',
+      event_source: 'frontend',
+      event_category: 'user_interaction',
+      user_id: 'u-7',
+      session_id: 's-7',
+      data: { button: 'buy' },
+      metadata: { page: '/cart' },
+      timestamp: '2030-05-01T12:00:00.000Z',
+      received_at: '2030-05-01T12:00:01.000Z',
     };
     await js.publish('events.frontend.user_interaction.button_click', JSON.stringify(envelope), { msgID: id });
     const stored = await waitForStatus(id, 'completed');

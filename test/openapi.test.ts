@@ -20,7 +20,9 @@ describe('OpenAPI', () => {
     const create = doc.paths['/api/events/create'].post;
     const body = create.requestBody.content['application/json'].schema;
     expect(body.properties.event_type).toMatchObject({ type: 'string', pattern: expect.any(String) });
-    expect(Object.keys(body.properties)).toEqual(expect.arrayContaining(['event_id', 'service', 'data', 'metadata', 'user_id', 'correlation_id']));
+    expect(Object.keys(body.properties)).toEqual(
+      expect.arrayContaining(['event_id', 'service', 'data', 'metadata', 'user_id', 'correlation_id']),
+    );
     expect(body.required).toContain('event_type');
     expect(create.responses['202']).toBeDefined();
     expect(create.security).toEqual([{ bearer: ['events:write'] }]);
@@ -39,14 +41,36 @@ describe('OpenAPI', () => {
     const list = doc.paths['/api/events'].get;
     expect(list.security).toEqual([{ bearer: ['events:read'] }]);
     const params = Object.fromEntries(list.parameters.map((p: { name: string; schema: object }) => [p.name, p.schema]));
-    expect(Object.keys(params)).toEqual(expect.arrayContaining(['user_id', 'session_id', 'event_type', 'source', 'category', 'status', 'from', 'to', 'data', 'limit', 'cursor']));
+    expect(Object.keys(params)).toEqual(
+      expect.arrayContaining([
+        'user_id',
+        'session_id',
+        'event_type',
+        'source',
+        'category',
+        'status',
+        'from',
+        'to',
+        'data',
+        'limit',
+        'cursor',
+      ]),
+    );
     expect(params.limit).toMatchObject({ maximum: 1000 });
     expect(list.responses['200'].content['application/json'].schema.properties).toHaveProperty('next_cursor');
     expect(doc.paths['/api/users/{user_id}/events'].get.parameters.map((p: { name: string }) => p.name)).toContain('as_of');
-    expect(doc.paths['/api/sessions/{session_id}'].get.responses['200'].content['application/json'].schema.properties).toHaveProperty('duration_ms');
-    expect(doc.paths['/api/stats/funnel'].post.requestBody.content['application/json'].schema.properties.steps).toMatchObject({ type: 'array', minItems: 2 });
+    expect(doc.paths['/api/sessions/{session_id}'].get.responses['200'].content['application/json'].schema.properties).toHaveProperty(
+      'duration_ms',
+    );
+    expect(doc.paths['/api/stats/funnel'].post.requestBody.content['application/json'].schema.properties.steps).toMatchObject({
+      type: 'array',
+      minItems: 2,
+    });
     for (const path of ['/api/stats/event-types', '/api/stats/active-users', '/api/stats/sessions']) {
-      expect(doc.paths[path].get.parameters.map((p: { name: string }) => p.name), path).toEqual(expect.arrayContaining(['from', 'to', 'as_of']));
+      expect(
+        doc.paths[path].get.parameters.map((p: { name: string }) => p.name),
+        path,
+      ).toEqual(expect.arrayContaining(['from', 'to', 'as_of']));
     }
   });
 

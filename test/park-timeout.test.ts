@@ -32,11 +32,14 @@ beforeAll(async () => {
   const dataDir = resolve(dev.testDataDir, '..', `${dev.testDataDir.split('/').at(-1)}-park`);
   await rm(dataDir, { recursive: true, force: true });
   nats = await startStack({ dataDir, cacheDir: dev.cacheDir, nats: { port: await findFreePort() }, log: pino({ level: 'silent' }) });
-  services = await startExtraServices({
-    PARK_TIMEOUT: `${PARK_TIMEOUT_MS}ms`,
-    NATS_URL: nats.natsUrl!,
-    TEMPORAL_TASK_QUEUE: `park-${randomUUID()}`,
-  }, 'the API and worker with a short PARK_TIMEOUT');
+  services = await startExtraServices(
+    {
+      PARK_TIMEOUT: `${PARK_TIMEOUT_MS}ms`,
+      NATS_URL: nats.natsUrl!,
+      TEMPORAL_TASK_QUEUE: `park-${randomUUID()}`,
+    },
+    'the API and worker with a short PARK_TIMEOUT',
+  );
   apiUrl = services.apiUrl;
   temporal = await testTemporal({ readPayloads: true });
   receiver = await startReceiver(() => ({ status: 500 }));
@@ -51,16 +54,21 @@ afterAll(async () => {
 
 async function call(method: string, path: string, body?: unknown) {
   const res = await fetch(`${apiUrl}${path}`, {
-    method, ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    method,
+    ...(body !== undefined && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
 const storedAs = (id: string, status: string) =>
-  eventually(async () => {
-    const res = await call('GET', `/api/events/${id}`);
-    return res.status === 200 && res.body.status === status ? res.body : undefined;
-  }, 60_000, `event ${id} to be ${status}`);
+  eventually(
+    async () => {
+      const res = await call('GET', `/api/events/${id}`);
+      return res.status === 200 && res.body.status === status ? res.body : undefined;
+    },
+    60_000,
+    `event ${id} to be ${status}`,
+  );
 
 const ms = (d: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(d?.seconds ?? 0) * 1000 + (d?.nanos ?? 0) / 1e6;
 
@@ -96,7 +104,10 @@ describe('a parked event', () => {
     // Still failed in PostgreSQL, in the EventStatus search attribute and the status endpoint.
     expect(await storedAs(id, 'failed')).toMatchObject({ status: 'failed', attempts: Number(TEST_LIFECYCLE_ENV.RETRY_MAX_ATTEMPTS) });
     expect(described.typedSearchAttributes.get(EventStatusKey)).toBe('failed');
-    expect((await call('GET', `/api/events/${id}/status`)).body).toMatchObject({ status: 'failed', workflow: { execution_status: 'COMPLETED' } });
+    expect((await call('GET', `/api/events/${id}/status`)).body).toMatchObject({
+      status: 'failed',
+      workflow: { execution_status: 'COMPLETED' },
+    });
 
     // An operator can still act on it: reprocess starts a new run from the stored event.
     receiver.setResponder(() => ({ status: 204 }));

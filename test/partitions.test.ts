@@ -20,8 +20,16 @@ const silent = pino({ level: 'silent' });
 const DESIGN_INDEXES = ['(user_id, received_at', '(event_type, received_at', '(event_source, received_at', 'gin (data jsonb_path_ops)'];
 
 const event = (receivedAt: string, extra: Partial<EventEnvelope> = {}): EventEnvelope => ({
-  event_id: randomUUID(), event_type: 'partition_test', event_source: 'backend', event_category: 'service',
-  user_id: 'u-1', data: { n: 1 }, metadata: {}, timestamp: receivedAt, received_at: receivedAt, ...extra,
+  event_id: randomUUID(),
+  event_type: 'partition_test',
+  event_source: 'backend',
+  event_category: 'service',
+  user_id: 'u-1',
+  data: { n: 1 },
+  metadata: {},
+  timestamp: receivedAt,
+  received_at: receivedAt,
+  ...extra,
 });
 
 describe('the partitioned event store', () => {
@@ -59,16 +67,27 @@ describe('the partitioned event store', () => {
          VALUES ($1, 'old_row', 'backend', 'service', 'u-old', $2, 'completed', $3, $3)`,
         [id, { i }, times[i]],
       );
-      await pool.query(`INSERT INTO event_status_history (event_id, run_id, seq, status, at) VALUES ($1, 'r', 1, 'completed', now())`, [id]);
+      await pool.query(`INSERT INTO event_status_history (event_id, run_id, seq, status, at) VALUES ($1, 'r', 1, 'completed', now())`, [
+        id,
+      ]);
     }
-    const sub = (await pool.query(`INSERT INTO subscriptions (id, url, subjects) VALUES ($1, 'http://x.test', '{events.>}') RETURNING id`, [randomUUID()])).rows[0].id;
-    await pool.query(`INSERT INTO webhook_deliveries (event_id, subscription_id, status, response_code) VALUES ($1, $2, 'delivered', 200)`, [ids[0], sub]);
+    const sub = (
+      await pool.query(`INSERT INTO subscriptions (id, url, subjects) VALUES ($1, 'http://x.test', '{events.>}') RETURNING id`, [
+        randomUUID(),
+      ])
+    ).rows[0].id;
+    await pool.query(
+      `INSERT INTO webhook_deliveries (event_id, subscription_id, status, response_code) VALUES ($1, $2, 'delivered', 200)`,
+      [ids[0], sub],
+    );
 
     expect(await migrate(pool, silent)).toContain('004_partitioned_events.sql');
 
     const partitioned = await pool.query(`SELECT 1 FROM pg_partitioned_table WHERE partrelid = 'events'::regclass`);
     expect(partitioned.rowCount).toBe(1);
-    const rows = await pool.query(`SELECT event_id, data, status, received_at FROM events WHERE event_type = 'old_row' ORDER BY received_at`);
+    const rows = await pool.query(
+      `SELECT event_id, data, status, received_at FROM events WHERE event_type = 'old_row' ORDER BY received_at`,
+    );
     expect(rows.rows.map((r) => [r.event_id, r.data, r.status, r.received_at.toISOString()])).toEqual(
       ids.map((id, i) => [id, { i }, 'completed', new Date(times[i]!).toISOString()]),
     );
@@ -84,13 +103,19 @@ describe('the partitioned event store', () => {
   it('has the design indexes on every partition, the default one and those made later included', async () => {
     const maintenance = createPartitionMaintenance({ pool, log: silent, settings: { monthsAhead: 2, intervalMs: 60_000 } });
     await maintenance.ensureAhead();
-    const parts = await pool.query(`SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass`);
+    const parts = await pool.query(
+      `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'events'::regclass`,
+    );
     const names = parts.rows.map((r) => r.relname as string);
     expect(names).toEqual(expect.arrayContaining(['events_default', 'events_2001_01', 'events_2001_02']));
     expect(names.length).toBeGreaterThanOrEqual(3 + 3);
     for (const name of names) {
       const defs = (await pool.query(`SELECT indexdef FROM pg_indexes WHERE tablename = $1`, [name])).rows.map((r) => r.indexdef as string);
-      for (const index of DESIGN_INDEXES) expect(defs.some((d) => d.includes(index)), `${name}: ${index}`).toBe(true);
+      for (const index of DESIGN_INDEXES)
+        expect(
+          defs.some((d) => d.includes(index)),
+          `${name}: ${index}`,
+        ).toBe(true);
     }
   });
 
@@ -127,13 +152,19 @@ describe('the partitioned event store', () => {
     expect(await partitionOf(lingering.event_id)).toEqual(['events_default']);
 
     const now = new Date('2001-03-15T00:00:00Z');
-    const maintenance = createPartitionMaintenance({ pool, log: silent, settings: { monthsAhead: 0, retentionMs: 30 * 86_400_000, intervalMs: 60_000 } });
+    const maintenance = createPartitionMaintenance({
+      pool,
+      log: silent,
+      settings: { monthsAhead: 0, retentionMs: 30 * 86_400_000, intervalMs: 60_000 },
+    });
     expect(await maintenance.expire(now)).toEqual(['events_2001_01']);
 
     expect(await repo.get(old.event_id)).toBeUndefined();
     expect(await repo.get(lingering.event_id)).toBeUndefined();
     expect(await repo.get(kept.event_id)).toMatchObject({ status: 'processing' });
-    const left = await pool.query(`SELECT count(*)::int AS n FROM event_ids WHERE event_id = ANY($1)`, [[old.event_id, lingering.event_id]]);
+    const left = await pool.query(`SELECT count(*)::int AS n FROM event_ids WHERE event_id = ANY($1)`, [
+      [old.event_id, lingering.event_id],
+    ]);
     expect(left.rows[0].n).toBe(0);
     const history = await pool.query(`SELECT count(*)::int AS n FROM event_status_history WHERE event_id = $1`, [old.event_id]);
     expect(history.rows[0].n).toBe(0);

@@ -25,7 +25,14 @@ describe('an event over HTTP, end to end', () => {
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/); // a UUIDv7 made by the service
 
     const stored = await waitForStatus(id, 'completed');
-    expect(stored).toMatchObject({ event_id: id, event_type: 'user_created', event_source: 'backend', event_category: 'service', user_id: 'u-1', data: { id: 1 } });
+    expect(stored).toMatchObject({
+      event_id: id,
+      event_type: 'user_created',
+      event_source: 'backend',
+      event_category: 'service',
+      user_id: 'u-1',
+      data: { id: 1 },
+    });
 
     const history = await pool.query('SELECT status FROM event_status_history WHERE event_id = $1 ORDER BY seq', [id]);
     expect(history.rows.map((r) => r.status)).toEqual(['pending', 'processing', 'completed']);

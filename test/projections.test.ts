@@ -60,16 +60,32 @@ describe('projections and the stats endpoints', () => {
   it('counts per type per hour and per day, and as of a time inside a bucket', async () => {
     const hourly = await get(`/api/stats/event-types?from=${day}&to=${nextDay}`);
     expect(hourly.status).toBe(200);
-    expect(counts(hourly)).toEqual([[at('10:00'), view, 2], [at('10:00'), cart, 2], [at('11:00'), buy, 1], [at('12:00'), view, 1]].sort((a, b) => `${a[0]}${a[1]}`.localeCompare(`${b[0]}${b[1]}`)));
+    expect(counts(hourly)).toEqual(
+      [
+        [at('10:00'), view, 2],
+        [at('10:00'), cart, 2],
+        [at('11:00'), buy, 1],
+        [at('12:00'), view, 1],
+      ].sort((a, b) => `${a[0]}${a[1]}`.localeCompare(`${b[0]}${b[1]}`)),
+    );
     expect(hourly.body.total).toBe(6);
-    expect(hourly.body.totals).toEqual([{ event_type: view, count: 3 }, { event_type: cart, count: 2 }, { event_type: buy, count: 1 }]);
+    expect(hourly.body.totals).toEqual([
+      { event_type: view, count: 3 },
+      { event_type: cart, count: 2 },
+      { event_type: buy, count: 1 },
+    ]);
 
     const daily = await get(`/api/stats/event-types?from=${day}&to=${nextDay}&granularity=day&event_type=${cart}`);
     expect(counts(daily)).toEqual([[day, cart, 2]]);
 
     const asOfHour = await get(`/api/stats/event-types?from=${day}&to=${nextDay}&as_of=${at('10:35')}`);
     expect(asOfHour.body.as_of).toBe(at('10:35'));
-    expect(counts(asOfHour)).toEqual([[at('10:00'), cart, 1], [at('10:00'), view, 2]].sort((a, b) => `${a[1]}`.localeCompare(`${b[1]}`)));
+    expect(counts(asOfHour)).toEqual(
+      [
+        [at('10:00'), cart, 1],
+        [at('10:00'), view, 2],
+      ].sort((a, b) => `${a[1]}`.localeCompare(`${b[1]}`)),
+    );
     const asOfDay = await get(`/api/stats/event-types?from=${day}&to=${nextDay}&granularity=day&as_of=${at('11:30')}`);
     expect(asOfDay.body.total).toBe(5);
   });
@@ -80,9 +96,9 @@ describe('projections and the stats endpoints', () => {
     expect((await get(`/api/stats/active-users?from=${day}&to=${nextDay}&as_of=${at('10:10')}`)).body.distinct_users).toBe(1);
 
     const sessions = await get(`/api/stats/sessions?from=${day}&to=${nextDay}`);
-    expect(sessions.body).toMatchObject({ sessions: 2, events: 5, avg_duration_ms: (65 + 10) / 2 * 60_000, avg_events: 2.5 });
+    expect(sessions.body).toMatchObject({ sessions: 2, events: 5, avg_duration_ms: ((65 + 10) / 2) * 60_000, avg_events: 2.5 });
     const then = await get(`/api/stats/sessions?from=${day}&to=${nextDay}&as_of=${at('10:35')}`);
-    expect(then.body).toMatchObject({ sessions: 2, events: 3, avg_duration_ms: (15 + 0) / 2 * 60_000 });
+    expect(then.body).toMatchObject({ sessions: 2, events: 3, avg_duration_ms: ((15 + 0) / 2) * 60_000 });
   });
 
   it('answers a funnel with the conversion of each step, within the window', async () => {
@@ -104,16 +120,26 @@ describe('projections and the stats endpoints', () => {
     const target = sent[4]!;
     // PostgreSQL says completed when the activity ends; the run closes with the workflow task
     // after it, and reprocessing a run that is still open is refused (409).
-    await eventually(async () => {
-      const s = await get(`/api/events/${target.id}/status`);
-      return s.body.workflow?.execution_status === 'COMPLETED' ? true : undefined;
-    }, 30_000, 'the run to close');
+    await eventually(
+      async () => {
+        const s = await get(`/api/events/${target.id}/status`);
+        return s.body.workflow?.execution_status === 'COMPLETED' ? true : undefined;
+      },
+      30_000,
+      'the run to close',
+    );
     const res = await post(`/api/events/${target.id}/reprocess`, {});
     expect(res.status).toBe(202);
-    await eventually(async () => {
-      const n = await pool.query(`SELECT count(*)::int AS n FROM event_status_history WHERE event_id = $1 AND status = 'completed'`, [target.id]);
-      return n.rows[0].n === 2 ? true : undefined;
-    }, 30_000, 'the second completion');
+    await eventually(
+      async () => {
+        const n = await pool.query(`SELECT count(*)::int AS n FROM event_status_history WHERE event_id = $1 AND status = 'completed'`, [
+          target.id,
+        ]);
+        return n.rows[0].n === 2 ? true : undefined;
+      },
+      30_000,
+      'the second completion',
+    );
     const stored = await get(`/api/events/${target.id}`);
     expect(await projectEvent(pool, stored.body as never)).toBe(false);
     const after = await pool.query('SELECT hour, count FROM event_counts_hourly WHERE event_type = $1', [buy]);
@@ -141,13 +167,24 @@ describe('projections and the stats endpoints', () => {
 
     const after = await get(url);
     expect(after.headers.get('x-cache')).toBe('miss');
-    expect(counts(after)).toEqual([[day, view, 2], [day, cart, 1]].sort((a, b) => `${a[1]}`.localeCompare(`${b[1]}`)));
+    expect(counts(after)).toEqual(
+      [
+        [day, view, 2],
+        [day, cart, 1],
+      ].sort((a, b) => `${a[1]}`.localeCompare(`${b[1]}`)),
+    );
     expect((await get(`/api/stats/active-users?from=${day}&to=${nextDay}`)).body.distinct_users).toBe(2);
     expect((await get(`/api/stats/sessions?from=${day}&to=${nextDay}`)).body).toMatchObject({ sessions: 1, events: 2 });
-    expect((await post('/api/stats/funnel', { steps: [view, cart], window: '1h', from: day, to: nextDay })).body.steps.map((s: { users: number }) => s.users)).toEqual([2, 1]);
+    expect(
+      (await post('/api/stats/funnel', { steps: [view, cart], window: '1h', from: day, to: nextDay })).body.steps.map(
+        (s: { users: number }) => s.users,
+      ),
+    ).toEqual([2, 1]);
     expect((await get(`/api/users/${u1}/events`)).body.items).toEqual([]);
     expect((await get(`/api/events/${sent[0]!.id}`)).status).toBe(404);
-    const left = await pool.query('SELECT count(*)::int AS n FROM event_status_history WHERE event_id = ANY($1)', [sent.slice(0, 2).map((e) => e.id)]);
+    const left = await pool.query('SELECT count(*)::int AS n FROM event_status_history WHERE event_id = ANY($1)', [
+      sent.slice(0, 2).map((e) => e.id),
+    ]);
     expect(left.rows[0].n).toBe(0);
     const tomb = await pool.query('SELECT deleted FROM user_tombstones WHERE user_id = $1', [u1]);
     expect(tomb.rows).toEqual([{ deleted: 3 }]);

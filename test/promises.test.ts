@@ -37,7 +37,10 @@ describe('input PostgreSQL could never store is refused at ingestion, naming the
       ],
     });
     expect(res.status).toBe(202);
-    expect(res.body.results[0]).toMatchObject({ status: 'rejected', errors: [{ path: 'data.s', message: expect.stringContaining('NUL') }] });
+    expect(res.body.results[0]).toMatchObject({
+      status: 'rejected',
+      errors: [{ path: 'data.s', message: expect.stringContaining('NUL') }],
+    });
     expect(res.body.results[1].status).toBe('accepted');
   });
 });
@@ -49,17 +52,24 @@ describe('found by npm run fuzz', () => {
       expect(res.status, timestamp).toBe(400);
       expect(res.body.error.details[0].path).toBe('timestamp');
     }
-    const res = await post('/api/frontend/events', { events: [
-      { event_type: 'probe_skew', category: 'system_event', timestamp: '2024-01-01T00:00:00Z', sent_at: '9999-12-31T23:59:59.999Z' },
-      { event_type: 'fine', category: 'system_event' },
-    ] });
+    const res = await post('/api/frontend/events', {
+      events: [
+        { event_type: 'probe_skew', category: 'system_event', timestamp: '2024-01-01T00:00:00Z', sent_at: '9999-12-31T23:59:59.999Z' },
+        { event_type: 'fine', category: 'system_event' },
+      ],
+    });
     expect(res.status).toBe(202);
     expect(res.body.results[0]).toMatchObject({ status: 'rejected', errors: [{ path: 'sent_at' }] });
   });
 
   it('rejects a batch item too large for a stream message once enriched, instead of asking for a retry', async () => {
     const pad = 'p'.repeat(1024 * 1024 - 200);
-    const res = await post('/api/frontend/events', { events: [{ event_type: 'small', category: 'system_event' }, { event_type: 'padded', category: 'system_event', data: { pad } }] });
+    const res = await post('/api/frontend/events', {
+      events: [
+        { event_type: 'small', category: 'system_event' },
+        { event_type: 'padded', category: 'system_event', data: { pad } },
+      ],
+    });
     expect(res.status).toBe(202);
     expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'rejected']);
     expect(res.body.results[1].errors[0].message).toContain('bytes once enriched');
@@ -68,8 +78,12 @@ describe('found by npm run fuzz', () => {
   it('answers concurrent reprocesses of a closed event 202 or 409, never 500', async () => {
     const id = (await post('/api/events/create', { event_type: 'probe_race', data: {} })).body.event_id as string;
     await waitForStatus(id, 'completed');
-    await eventually(async () => ((await get(`/api/events/${id}/status`)).body.workflow?.execution_status === 'COMPLETED' ? true : undefined));
-    const answers = await Promise.all(Array.from({ length: 6 }, () => fetch(`${stack().apiUrl}/api/events/${id}/reprocess`, { method: 'POST' })));
+    await eventually(async () =>
+      (await get(`/api/events/${id}/status`)).body.workflow?.execution_status === 'COMPLETED' ? true : undefined,
+    );
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => fetch(`${stack().apiUrl}/api/events/${id}/reprocess`, { method: 'POST' })),
+    );
     // A run takes milliseconds, so a later request may restart the event again: 202 too.
     const statuses = answers.map((r) => r.status);
     expect(statuses).toContain(202);
@@ -94,7 +108,11 @@ describe('found by npm run fuzz', () => {
 describe('errors a client can read', () => {
   it("answers an oversized body with a 413 that Node's fetch receives", async () => {
     const big = JSON.stringify({ event_type: 'too_big', data: { s: 'x'.repeat(3 * 1024 * 1024) } });
-    const res = await fetch(`${stack().apiUrl}/api/events/create`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    const res = await fetch(`${stack().apiUrl}/api/events/create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: big,
+    });
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
   });
@@ -146,7 +164,9 @@ describe('webhook subscribers are isolated from each other', () => {
   it('keeps the reason of a reprocess that starts a new run of a closed event', async () => {
     const id = (await post('/api/events/create', { event_type: 'probe_reason', data: {} })).body.event_id as string;
     await waitForStatus(id, 'completed');
-    await eventually(async () => ((await get(`/api/events/${id}/status`)).body.workflow?.execution_status === 'COMPLETED' ? true : undefined));
+    await eventually(async () =>
+      (await get(`/api/events/${id}/status`)).body.workflow?.execution_status === 'COMPLETED' ? true : undefined,
+    );
     const res = await post(`/api/events/${id}/reprocess`, { reason: 'replay after the fix' });
     expect(res.body.outcome).toBe('restarted');
     const status = await eventually(async () => {
@@ -156,7 +176,7 @@ describe('webhook subscribers are isolated from each other', () => {
     expect(status.transitions.find((t: { status: string }) => t.status === 'processing')).toMatchObject({ reason: 'replay after the fix' });
   });
 
-  it('keeps the operator\'s reason in the transition, the status answer and PostgreSQL', async () => {
+  it("keeps the operator's reason in the transition, the status answer and PostgreSQL", async () => {
     bad.setResponder(() => ({ status: 410 }));
     const id = (await post('/api/events/create', { event_type: eventType, data: { n: 2 } })).body.event_id as string;
     await waitForStatus(id, 'failed');

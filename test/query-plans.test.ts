@@ -14,12 +14,18 @@ import { stack } from './helpers.js';
 
 const ROWS = 60_000;
 
-interface PlanNode { 'Node Type': string; 'Index Name'?: string; 'Relation Name'?: string; Plans?: PlanNode[] }
+interface PlanNode {
+  'Node Type': string;
+  'Index Name'?: string;
+  'Relation Name'?: string;
+  Plans?: PlanNode[];
+}
 const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
 // The partitions holding the rows; the others (this month's, those made ahead, the default) are
 // empty, and a sequential scan of an empty table is the right plan for it.
 const FILLED = /^events_2030_0[123]$/;
-const seqScans = (used: PlanNode[]) => used.filter((n) => n['Node Type'] === 'Seq Scan' && FILLED.test(n['Relation Name'] ?? '')).map((n) => n['Relation Name']);
+const seqScans = (used: PlanNode[]) =>
+  used.filter((n) => n['Node Type'] === 'Seq Scan' && FILLED.test(n['Relation Name'] ?? '')).map((n) => n['Relation Name']);
 
 describe('query plans', () => {
   const admin = createPool(stack().databaseUrl, 1);
@@ -72,11 +78,17 @@ describe('query plans', () => {
   ])('%s: reads an index, never a whole partition', async (_what, filter, index) => {
     const used = await plan(...(Object.values(listQuery(filter, page)) as [string, unknown[]]));
     expect(seqScans(used)).toEqual([]);
-    expect(used.some((n) => n['Index Name'] && index.test(n['Index Name'])), JSON.stringify(used.map((n) => n['Index Name'] ?? n['Node Type']))).toBe(true);
+    expect(
+      used.some((n) => n['Index Name'] && index.test(n['Index Name'])),
+      JSON.stringify(used.map((n) => n['Index Name'] ?? n['Node Type'])),
+    ).toBe(true);
   });
 
   it('a page after a cursor starts inside the index', async () => {
-    const { text, values } = listQuery({ user_id: 'u42' }, { ...page, after: { receivedAt: '2030-02-10T00:00:00Z', eventId: randomUUID() } });
+    const { text, values } = listQuery(
+      { user_id: 'u42' },
+      { ...page, after: { receivedAt: '2030-02-10T00:00:00Z', eventId: randomUUID() } },
+    );
     const used = await plan(text, values);
     expect(seqScans(used)).toEqual([]);
     expect(used.some((n) => /user_id_received_at/.test(n['Index Name'] ?? ''))).toBe(true);
@@ -91,20 +103,41 @@ describe('query plans', () => {
   /** The statements a stats call runs, captured instead of run, to be EXPLAINed. */
   async function statementsOf(call: (stats: ReturnType<typeof createStats>) => Promise<unknown>): Promise<[string, unknown[]][]> {
     const seen: [string, unknown[]][] = [];
-    const capture = { query: async (text: string, values: unknown[]) => (seen.push([text, values]), { rows: [{ bucket: new Date(), count: 0, events: 0 }] }) };
+    const capture = {
+      query: async (text: string, values: unknown[]) => (
+        seen.push([text, values]),
+        { rows: [{ bucket: new Date(), count: 0, events: 0 }] }
+      ),
+    };
     await call(createStats(capture as never)).catch(() => undefined);
     return seen;
   }
 
   it.each<[string, (stats: ReturnType<typeof createStats>) => Promise<unknown>, RegExp]>([
-    ['a funnel reads the type and the user indexes', (s) => s.funnel({ from: '2030-02-01T00:00:00Z', to: '2030-02-08T00:00:00Z' }, ['t1', 't2', 't3'], 86_400_000), /event_type_received_at|user_id_received_at/],
-    ['counts as of a time read the events of the cut hour by time', (s) => s.eventCounts({ from: '2030-02-01T00:00:00Z', to: '2030-02-08T00:00:00Z', as_of: '2030-02-03T10:30:00Z' }, 'day', {}), /received_at_event_id|event_type_received_at/],
-    ['sessions as of a time read the session index', (s) => s.sessions({ from: '2030-02-01T00:00:00Z', to: '2030-02-08T00:00:00Z', as_of: '2030-02-03T10:30:00Z' }), /session_id_received_at|received_at_event_id/],
+    [
+      'a funnel reads the type and the user indexes',
+      (s) => s.funnel({ from: '2030-02-01T00:00:00Z', to: '2030-02-08T00:00:00Z' }, ['t1', 't2', 't3'], 86_400_000),
+      /event_type_received_at|user_id_received_at/,
+    ],
+    [
+      'counts as of a time read the events of the cut hour by time',
+      (s) => s.eventCounts({ from: '2030-02-01T00:00:00Z', to: '2030-02-08T00:00:00Z', as_of: '2030-02-03T10:30:00Z' }, 'day', {}),
+      /received_at_event_id|event_type_received_at/,
+    ],
+    [
+      'sessions as of a time read the session index',
+      (s) => s.sessions({ from: '2030-02-01T00:00:00Z', to: '2030-02-08T00:00:00Z', as_of: '2030-02-03T10:30:00Z' }),
+      /session_id_received_at|received_at_event_id/,
+    ],
   ])('%s', async (_what, call, index) => {
     for (const [text, values] of await statementsOf(call)) {
       const used = await plan(text, values);
       expect(seqScans(used)).toEqual([]);
-      if (/FROM events/.test(text)) expect(used.some((n) => index.test(n['Index Name'] ?? '')), text).toBe(true);
+      if (/FROM events/.test(text))
+        expect(
+          used.some((n) => index.test(n['Index Name'] ?? '')),
+          text,
+        ).toBe(true);
     }
   });
 

@@ -32,7 +32,9 @@ describe('projections:rebuild and replay', () => {
   const readModels = async () => ({
     hourly: (await pool.query('SELECT hour, count::int FROM event_counts_hourly WHERE event_type = $1 ORDER BY hour', [type])).rows,
     daily: (await pool.query('SELECT day::text, count::int FROM event_counts_daily WHERE event_type = $1', [type])).rows,
-    active: (await pool.query('SELECT day::text, user_id, events FROM daily_active_users WHERE user_id = ANY($1) ORDER BY user_id', [users])).rows,
+    active: (
+      await pool.query('SELECT day::text, user_id, events FROM daily_active_users WHERE user_id = ANY($1) ORDER BY user_id', [users])
+    ).rows,
   });
 
   beforeAll(async () => {
@@ -65,7 +67,15 @@ describe('projections:rebuild and replay', () => {
     expect(await readModels()).toEqual(live);
 
     let chunks = 0;
-    await expect(rebuildProjections({ pool, chunkSize: 2, onProgress: () => { if (++chunks === 2) throw new Error('interrupted'); } })).rejects.toThrow('interrupted');
+    await expect(
+      rebuildProjections({
+        pool,
+        chunkSize: 2,
+        onProgress: () => {
+          if (++chunks === 2) throw new Error('interrupted');
+        },
+      }),
+    ).rejects.toThrow('interrupted');
     const resumed = await rebuildProjections({ pool, chunkSize: 500 });
     expect(resumed.resumed).toBe(true);
     expect(resumed.seen).toBeGreaterThanOrEqual(first.seen);
@@ -97,7 +107,7 @@ describe('projections:rebuild and replay', () => {
     expect(await readModels()).toEqual(before);
   });
 
-  it("replay never stores again the events of a user deleted since", async () => {
+  it('replay never stores again the events of a user deleted since', async () => {
     const res = await fetch(`${stack().apiUrl}/api/users/${users[1]}/events`, { method: 'DELETE' });
     expect(await res.json()).toMatchObject({ deleted: 3 });
     const args = ['tsx', 'src/read-side/replay-main.ts', '--since', publishedFrom, '--subject', subject];

@@ -21,7 +21,11 @@ const uid = () => randomUUID().replaceAll('-', '').slice(0, 12);
 function sensitiveEvent() {
   const secrets = [`pw-${uid()}`, `ssn-${uid()}`, `cc-${uid()}`, `meta-${uid()}`];
   const marker = `marker-${uid()}`;
-  const data = { marker, user: { Password: secrets[0], profile: { SSN: secrets[1], name: 'Ada' } }, cards: [{ credit_card: secrets[2], last4: '1111' }] };
+  const data = {
+    marker,
+    user: { Password: secrets[0], profile: { SSN: secrets[1], name: 'Ada' } },
+    cards: [{ credit_card: secrets[2], last4: '1111' }],
+  };
   const metadata = { page_url: 'https://shop.example/signup', form: { PASSWORD: secrets[3] } };
   return { secrets, marker, data, metadata, eventType: `redact_${uid()}` };
 }
@@ -69,10 +73,26 @@ describe('sensitive fields', () => {
   });
 
   const producers = [
-    ['a frontend event', (e: ReturnType<typeof sensitiveEvent>) => post('/api/frontend/events', { event_type: e.eventType, category: 'business_action', data: e.data, metadata: e.metadata })],
-    ['an event of a frontend batch', (e: ReturnType<typeof sensitiveEvent>) =>
-      post('/api/frontend/events', { events: [{ event_type: e.eventType, category: 'user_interaction', data: e.data, metadata: e.metadata }, { event_type: 'bad.name', category: 'user_interaction' }] })],
-    ['a backend event', (e: ReturnType<typeof sensitiveEvent>) => post('/api/events/create', { event_type: e.eventType, service: 'accounts', data: e.data, metadata: e.metadata })],
+    [
+      'a frontend event',
+      (e: ReturnType<typeof sensitiveEvent>) =>
+        post('/api/frontend/events', { event_type: e.eventType, category: 'business_action', data: e.data, metadata: e.metadata }),
+    ],
+    [
+      'an event of a frontend batch',
+      (e: ReturnType<typeof sensitiveEvent>) =>
+        post('/api/frontend/events', {
+          events: [
+            { event_type: e.eventType, category: 'user_interaction', data: e.data, metadata: e.metadata },
+            { event_type: 'bad.name', category: 'user_interaction' },
+          ],
+        }),
+    ],
+    [
+      'a backend event',
+      (e: ReturnType<typeof sensitiveEvent>) =>
+        post('/api/events/create', { event_type: e.eventType, service: 'accounts', data: e.data, metadata: e.metadata }),
+    ],
   ] as const;
 
   it.each(producers)('never reach the stream, Temporal or the database from %s', async (_name, send) => {
@@ -93,7 +113,10 @@ describe('sensitive fields', () => {
     expect(stored.metadata.form.PASSWORD).toBe(REDACTED);
     const row = await pool.query('SELECT row_to_json(e)::text AS json FROM events e WHERE event_id = $1', [id]);
     layers.database = row.rows[0].json;
-    const history = await pool.query('SELECT coalesce(string_agg(row_to_json(h)::text, $2), $2) AS json FROM event_status_history h WHERE event_id = $1', [id, '']);
+    const history = await pool.query(
+      'SELECT coalesce(string_agg(row_to_json(h)::text, $2), $2) AS json FROM event_status_history h WHERE event_id = $1',
+      [id, ''],
+    );
     layers.database += history.rows[0].json;
 
     layers.temporal = await historyText(temporal, id, codec);
@@ -109,12 +132,18 @@ describe('sensitive fields', () => {
 describe('sensitive fields in the API logs', () => {
   it('are absent from every log line, even at trace level and for refused events', async () => {
     let logged = '';
-    const capture = new Writable({ write(chunk, _enc, done) { logged += chunk.toString(); done(); } });
+    const capture = new Writable({
+      write(chunk, _enc, done) {
+        logged += chunk.toString();
+        done();
+      },
+    });
     const api = await startApp({}, pino({ level: 'trace' }, capture));
     try {
       const e = sensitiveEvent();
       const frontend = { event_type: e.eventType, category: 'business_action', data: e.data, metadata: e.metadata };
-      const send = (url: string, payload: object) => api.app.inject({ method: 'POST', url, payload, headers: { 'user-agent': 'redaction-test' } });
+      const send = (url: string, payload: object) =>
+        api.app.inject({ method: 'POST', url, payload, headers: { 'user-agent': 'redaction-test' } });
 
       const single = await send('/api/frontend/events', frontend);
       const batch = await send('/api/frontend/events', { events: [frontend, { ...frontend, event_type: 'Bad Name' }] });

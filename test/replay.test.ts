@@ -20,10 +20,16 @@ const DIR = new URL('./histories/', import.meta.url);
 const SHAPES = ['first-release'];
 
 describe('workflow replay over committed histories', async () => {
-  const files = (await Promise.all(SHAPES.map(async (shape) => (await readdir(new URL(`${shape}/`, DIR))).map((f) => `${shape}/${f}`)))).flat().sort();
+  const files = (await Promise.all(SHAPES.map(async (shape) => (await readdir(new URL(`${shape}/`, DIR))).map((f) => `${shape}/${f}`))))
+    .flat()
+    .sort();
 
   it('has the four recorded lifecycles of every workflow shape', () => {
-    expect(files).toEqual(SHAPES.flatMap((shape) => ['completed.json', 'completed-by-reference.json', 'discarded.json', 'failed-reprocessed.json'].map((f) => `${shape}/${f}`)).sort());
+    expect(files).toEqual(
+      SHAPES.flatMap((shape) =>
+        ['completed.json', 'completed-by-reference.json', 'discarded.json', 'failed-reprocessed.json'].map((f) => `${shape}/${f}`),
+      ).sort(),
+    );
   });
 
   const replayAll = async (plugins: Parameters<typeof Worker.runReplayHistories>[0]['plugins'] = []) => {

@@ -37,13 +37,22 @@ describe('two API processes and two workers', () => {
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ event_id: id, event_type: eventType, data: {} }),
         }).then((r) => r.status);
-      const statuses = await Promise.all(ids.flatMap((id, i) => [send(id, apis[i % 2]!), ...(i % 2 ? [send(id, apis[(i + 1) % 2]!)] : [])]));
+      const statuses = await Promise.all(
+        ids.flatMap((id, i) => [send(id, apis[i % 2]!), ...(i % 2 ? [send(id, apis[(i + 1) % 2]!)] : [])]),
+      );
       expect(statuses.every((st) => st === 202)).toBe(true);
 
-      await eventually(async () => {
-        const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM events WHERE event_id = ANY($1) AND status = 'completed'", [ids]);
-        return rows[0]!.n === EVENTS ? true : undefined;
-      }, 120_000, `all ${EVENTS} events to complete`);
+      await eventually(
+        async () => {
+          const { rows } = await pool.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM events WHERE event_id = ANY($1) AND status = 'completed'",
+            [ids],
+          );
+          return rows[0]!.n === EVENTS ? true : undefined;
+        },
+        120_000,
+        `all ${EVENTS} events to complete`,
+      );
       const rows = await pool.query<{ n: number; completed: number }>(
         `SELECT (SELECT count(*)::int FROM events WHERE event_id = ANY($1)) AS n,
                 (SELECT count(*)::int FROM event_status_history WHERE event_id = ANY($1) AND status = 'completed') AS completed`,
@@ -52,21 +61,28 @@ describe('two API processes and two workers', () => {
       expect(rows.rows[0]).toEqual({ n: EVENTS, completed: EVENTS });
       await eventually(async () => (receiver.received.length >= EVENTS ? true : undefined), 30_000, 'every delivery');
       const deliveries = new Map<string, number>();
-      for (const r of receiver.received) deliveries.set(String(r.headers['x-event-id']), (deliveries.get(String(r.headers['x-event-id'])) ?? 0) + 1);
+      for (const r of receiver.received)
+        deliveries.set(String(r.headers['x-event-id']), (deliveries.get(String(r.headers['x-event-id'])) ?? 0) + 1);
       expect([...deliveries.keys()].sort()).toEqual([...ids].sort());
       expect([...deliveries.values()].every((n) => n === 1)).toBe(true);
 
       // Which worker ran each workflow: the identity (pid@host) on its first completed workflow task.
-      const ranBy = await Promise.all(ids.map(async (id) => {
-        const history = await temporal.workflow.getHandle(id).fetchHistory();
-        const completed = history.events?.find((e) => e.workflowTaskCompletedEventAttributes);
-        return completed?.workflowTaskCompletedEventAttributes?.identity?.split('@')[0];
-      }));
+      const ranBy = await Promise.all(
+        ids.map(async (id) => {
+          const history = await temporal.workflow.getHandle(id).fetchHistory();
+          const completed = history.events?.find((e) => e.workflowTaskCompletedEventAttributes);
+          return completed?.workflowTaskCompletedEventAttributes?.identity?.split('@')[0];
+        }),
+      );
       // One run per event (visibility is eventually consistent: a 121st run would never let this pass).
-      await eventually(async () => {
-        const { count } = await temporal.workflow.count(`WorkflowType = 'eventWorkflow' AND EventType = '${eventType}'`);
-        return count === EVENTS ? true : undefined;
-      }, 30_000, `${EVENTS} workflow runs`);
+      await eventually(
+        async () => {
+          const { count } = await temporal.workflow.count(`WorkflowType = 'eventWorkflow' AND EventType = '${eventType}'`);
+          return count === EVENTS ? true : undefined;
+        },
+        30_000,
+        `${EVENTS} workflow runs`,
+      );
       const onSecond = ranBy.filter((pid) => pid === String(second.workerPid)).length;
       expect(onSecond).toBeGreaterThan(0);
       expect(onSecond).toBeLessThan(EVENTS);

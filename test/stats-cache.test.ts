@@ -53,10 +53,14 @@ describe('stats cache in memory', () => {
       const key = `k-${randomUUID()}`;
       await cache.get(key, 60_000, async () => 1);
       // The listener connects in the background; announce until it has heard one.
-      await eventually(async () => {
-        await announceReadModelsChanged(pool);
-        return (await cache.get(key, 60_000, async () => 2)).hit ? undefined : true;
-      }, 10_000, 'the cache to be cleared');
+      await eventually(
+        async () => {
+          await announceReadModelsChanged(pool);
+          return (await cache.get(key, 60_000, async () => 2)).hit ? undefined : true;
+        },
+        10_000,
+        'the cache to be cleared',
+      );
     } finally {
       await listener.close();
       await pool.end();

@@ -38,7 +38,10 @@ beforeAll(async () => {
     dataDir,
     cacheDir: loadConfig().dev.cacheDir,
     log,
-    nats: { port: natsPort, extraArgs: ['--tls', '--tlscert', certs.serverCert, '--tlskey', certs.serverKey, '--tlscacert', certs.ca, '--tlsverify'] },
+    nats: {
+      port: natsPort,
+      extraArgs: ['--tls', '--tlscert', certs.serverCert, '--tlskey', certs.serverKey, '--tlscacert', certs.ca, '--tlsverify'],
+    },
     postgres: { port: postgresPort, settings: { ssl: 'on', ssl_cert_file: certs.serverCert, ssl_key_file: pgKey, ssl_ca_file: certs.ca } },
   });
   env = {
@@ -88,11 +91,15 @@ describe('TLS to NATS and PostgreSQL', () => {
     });
     expect(posted.status).toBe(202);
     const { event_id: id } = (await posted.json()) as { event_id: string };
-    const stored = await eventually(async () => {
-      const res = await fetch(`${apiUrl}/api/events/${id}`);
-      const body = (await res.json()) as { status?: string };
-      return body.status === 'completed' ? body : undefined;
-    }, 60_000, `event ${id} to complete`);
+    const stored = await eventually(
+      async () => {
+        const res = await fetch(`${apiUrl}/api/events/${id}`);
+        const body = (await res.json()) as { status?: string };
+        return body.status === 'completed' ? body : undefined;
+      },
+      60_000,
+      `event ${id} to complete`,
+    );
     expect(stored).toMatchObject({ event_id: id, data: { hop: 'all' } });
 
     // Every connection the service holds to PostgreSQL is encrypted.
@@ -110,7 +117,11 @@ describe('TLS to NATS and PostgreSQL', () => {
   });
 
   it('refuses a PostgreSQL server whose certificate our CA did not sign', async () => {
-    const pool = createPool(deps.databaseUrl!.replace('127.0.0.1', 'localhost'), 1, loadConfig({ ...env, DATABASE_SSL_CA: certs.otherCa }).databaseTls);
+    const pool = createPool(
+      deps.databaseUrl!.replace('127.0.0.1', 'localhost'),
+      1,
+      loadConfig({ ...env, DATABASE_SSL_CA: certs.otherCa }).databaseTls,
+    );
     try {
       await expect(pool.query('SELECT 1')).rejects.toThrow(/certificate/i);
     } finally {
@@ -129,6 +140,8 @@ describe('TLS to NATS and PostgreSQL', () => {
 
   it('refuses half-made TLS settings at start', () => {
     expect(() => loadConfig({ NATS_TLS_CERT: certs.clientCert })).toThrow(/NATS_TLS_KEY/);
-    expect(() => loadConfig({ DATABASE_SSL_MODE: 'require', DATABASE_URL: 'postgres://u@h/db?sslmode=disable' })).toThrow(/DATABASE_SSL_MODE only/);
+    expect(() => loadConfig({ DATABASE_SSL_MODE: 'require', DATABASE_URL: 'postgres://u@h/db?sslmode=disable' })).toThrow(
+      /DATABASE_SSL_MODE only/,
+    );
   });
 });

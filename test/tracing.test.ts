@@ -62,15 +62,37 @@ describe('tracing', () => {
 
     Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
     connection = await NativeConnection.connect({ address: config.temporal.address! });
-    subscriptions = createSubscriptionCache({ pool: connected.deps.pool, repo: createSubscriptionsRepo(connected.deps.pool, secretBoxFor(config)), log });
-    worker = await createWorker({ connection, pool: connected.deps.pool, config, subscriptions, tracing, onSettled: (id) => bridge?.settled(id) });
+    subscriptions = createSubscriptionCache({
+      pool: connected.deps.pool,
+      repo: createSubscriptionsRepo(connected.deps.pool, secretBoxFor(config)),
+      log,
+    });
+    worker = await createWorker({
+      connection,
+      pool: connected.deps.pool,
+      config,
+      subscriptions,
+      tracing,
+      onSettled: (id) => bridge?.settled(id),
+    });
     running = worker.run();
     bridgeNc = await connectNats(config.natsUrl!, 'tracing-bridge', log);
     const [js, jsm] = [jetstream(bridgeNc), await jetstreamManager(bridgeNc)];
     const dataConverter = createDataConverter(config);
     bridge = createBridge({
-      js, jsm, stream: config.stream, bridge: config.bridge, log, sensitiveFields: config.sensitiveFields, tracer: tracing.tracer,
-      temporal: new Client({ connection, namespace: config.temporal.namespace, ...(dataConverter && { dataConverter }), plugins: [tracingPlugin(tracing)] }),
+      js,
+      jsm,
+      stream: config.stream,
+      bridge: config.bridge,
+      log,
+      sensitiveFields: config.sensitiveFields,
+      tracer: tracing.tracer,
+      temporal: new Client({
+        connection,
+        namespace: config.temporal.namespace,
+        ...(dataConverter && { dataConverter }),
+        plugins: [tracingPlugin(tracing)],
+      }),
       start: { taskQueue: config.temporal.taskQueue, lifecycle: config.lifecycle },
       deadLetters: createDeadLetters({ js, jsm, stream: config.stream, redact: createRedactor(config.sensitiveFields) }),
     });
@@ -93,32 +115,48 @@ describe('tracing', () => {
 
   it('gives one event one trace: HTTP request, bridge, workflow, activities and the webhook call', async () => {
     const eventType = `trace_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-    const sub = await app.inject({ method: 'POST', url: '/api/subscriptions', payload: { url: receiver.url, subjects: [`events.backend.service.${eventType}`] } });
+    const sub = await app.inject({
+      method: 'POST',
+      url: '/api/subscriptions',
+      payload: { url: receiver.url, subjects: [`events.backend.service.${eventType}`] },
+    });
     expect(sub.statusCode).toBe(201);
     try {
       const res = await app.inject({ method: 'POST', url: '/api/events/create', payload: { event_type: eventType, data: { n: 1 } } });
       expect(res.statusCode).toBe(202);
       const id = res.json().event_id as string;
-      await eventually(async () => {
-        const r = await app.inject({ url: `/api/events/${id}` });
-        return r.json().status === 'completed' ? true : undefined;
-      }, 60_000, `event ${id} to complete`);
+      await eventually(
+        async () => {
+          const r = await app.inject({ url: `/api/events/${id}` });
+          return r.json().status === 'completed' ? true : undefined;
+        },
+        60_000,
+        `event ${id} to complete`,
+      );
 
-      const httpSpan = exporter.getFinishedSpans().find((s) => s.name === 'POST /api/events/create' && s.attributes['http.response.status_code'] === 202);
+      const httpSpan = exporter
+        .getFinishedSpans()
+        .find((s) => s.name === 'POST /api/events/create' && s.attributes['http.response.status_code'] === 202);
       expect(httpSpan).toBeDefined();
       const traceId = httpSpan!.spanContext().traceId;
-      const names = () => exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId).map((s) => s.name);
+      const names = () =>
+        exporter
+          .getFinishedSpans()
+          .filter((s) => s.spanContext().traceId === traceId)
+          .map((s) => s.name);
       // Workflow spans reach the exporter through a sink once the workflow task completes.
       await eventually(async () => (names().includes('RunWorkflow:eventWorkflow') ? true : undefined), 10_000, 'the workflow span');
-      expect(names()).toEqual(expect.arrayContaining([
-        'POST /api/events/create',
-        'bridge handle',
-        'StartWorkflow:eventWorkflow',
-        'RunWorkflow:eventWorkflow',
-        'StartActivity:beginAndProcess',
-        'RunActivity:beginAndProcess',
-        'webhook POST',
-      ]));
+      expect(names()).toEqual(
+        expect.arrayContaining([
+          'POST /api/events/create',
+          'bridge handle',
+          'StartWorkflow:eventWorkflow',
+          'RunWorkflow:eventWorkflow',
+          'StartActivity:beginAndProcess',
+          'RunActivity:beginAndProcess',
+          'webhook POST',
+        ]),
+      );
 
       // The subscriber sees the trace too, and so do the operator's status answer.
       expect(String(receiver.to(id)[0]?.headers.traceparent)).toContain(traceId);

@@ -13,7 +13,13 @@ import { createDataConverter } from '../src/temporal/codec.js';
 import { workflowEvent } from '../src/temporal/start-event-workflow.js';
 import { WORKFLOWS_PATH } from '../src/worker/workflow-bundle.js';
 import {
-  discardSignal, EventStatusKey, type EventWorkflowInput, reprocessSignal, SEARCH_ATTRIBUTE_KEYS, statusQuery, initialSearchAttributes,
+  discardSignal,
+  EventStatusKey,
+  type EventWorkflowInput,
+  reprocessSignal,
+  SEARCH_ATTRIBUTE_KEYS,
+  statusQuery,
+  initialSearchAttributes,
 } from '../src/workflows/definitions.js';
 import { eventWorkflow } from '../src/workflows/event-workflow.js';
 import { eventually, stack } from './helpers.js';
@@ -23,7 +29,10 @@ import { eventually, stack } from './helpers.js';
 
 const taskQueue = `wf-test-${randomUUID()}`;
 // Client and worker encrypt payloads as the service does.
-const dataConverter = createDataConverter({ env: 'test', payloadCodec: { keys: [{ id: 'wf-test', key: randomBytes(32).toString('base64') }], currentKeyId: undefined, corsOrigins: [] } })!;
+const dataConverter = createDataConverter({
+  env: 'test',
+  payloadCodec: { keys: [{ id: 'wf-test', key: randomBytes(32).toString('base64') }], currentKeyId: undefined, corsOrigins: [] },
+})!;
 let failuresLeft = new Map<string, number>();
 let calls = new Map<string, number>();
 // The size of the data each processing saw: a big event's must be whole.
@@ -44,7 +53,16 @@ const flaky: Processor = {
 
 function makeEvent(): EventEnvelope {
   const now = new Date().toISOString();
-  return { event_id: randomUUID(), event_type: 'wf_test', event_source: 'backend', event_category: 'service', data: { n: 1 }, metadata: {}, timestamp: now, received_at: now };
+  return {
+    event_id: randomUUID(),
+    event_type: 'wf_test',
+    event_source: 'backend',
+    event_category: 'service',
+    data: { n: 1 },
+    metadata: {},
+    timestamp: now,
+    received_at: now,
+  };
 }
 
 const input = (event: EventEnvelope): EventWorkflowInput => ({
@@ -98,7 +116,8 @@ describe('event workflow', () => {
       workflowsPath: WORKFLOWS_PATH,
       dataConverter,
       activities: createActivities({
-        repo: storeFailingFor(createEventsRepo(pool)), processors: createProcessorRegistry([flaky]),
+        repo: storeFailingFor(createEventsRepo(pool)),
+        processors: createProcessorRegistry([flaky]),
         loadMessage: async (ref) => {
           const event = ref.reference.message && stream.get(ref.reference.message.seq);
           return event && event.event_id === ref.event_id ? event : undefined;
@@ -116,19 +135,27 @@ describe('event workflow', () => {
   });
 
   const start = (event: EventEnvelope) =>
-    env.client.workflow.start(eventWorkflow, { workflowId: event.event_id, taskQueue, args: [input(event)], typedSearchAttributes: initialSearchAttributes(event) });
+    env.client.workflow.start(eventWorkflow, {
+      workflowId: event.event_id,
+      taskQueue,
+      args: [input(event)],
+      typedSearchAttributes: initialSearchAttributes(event),
+    });
 
   /** A big event as the bridge starts it: by reference to its stream message. */
   const startByReference = (event: EventEnvelope, message = publish(event)) =>
     env.client.workflow.start(eventWorkflow, {
-      workflowId: event.event_id, taskQueue, typedSearchAttributes: initialSearchAttributes(event),
+      workflowId: event.event_id,
+      taskQueue,
+      typedSearchAttributes: initialSearchAttributes(event),
       args: [{ ...input(event), event: workflowEvent(event, message) }],
     });
 
   const historyBytes = async (handle: { fetchHistory(): Promise<proto.api.history.v1.IHistory> }) =>
     proto.api.history.v1.History.encode(await handle.fetchHistory()).finish().length;
 
-  const statusInDb = async (id: string) => (await pool.query('SELECT status, attempts, last_error FROM events WHERE event_id = $1', [id])).rows[0];
+  const statusInDb = async (id: string) =>
+    (await pool.query('SELECT status, attempts, last_error FROM events WHERE event_id = $1', [id])).rows[0];
 
   it('completes an event whose processor succeeds', async () => {
     const event = makeEvent();
@@ -164,7 +191,9 @@ describe('event workflow', () => {
     const event = makeEvent();
     failuresLeft.set(event.event_id, 2);
     const handle = await env.client.workflow.start(eventWorkflow, {
-      workflowId: event.event_id, taskQueue, typedSearchAttributes: initialSearchAttributes(event),
+      workflowId: event.event_id,
+      taskQueue,
+      typedSearchAttributes: initialSearchAttributes(event),
       args: [{ ...input(event), retry: { ...input(event).retry, maximumAttempts: 3 } }],
     });
     const state = await handle.result();
@@ -175,11 +204,13 @@ describe('event workflow', () => {
     const rows = await pool.query('SELECT status FROM event_status_history WHERE event_id = $1 ORDER BY seq', [event.event_id]);
     expect(rows.rows.map((r) => r.status)).toEqual(['pending', 'processing', 'completed']);
     // The third attempt ran as a normal activity: the only one in the history (local ones are markers).
-    const scheduled = ((await handle.fetchHistory()).events ?? []).flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    const scheduled = ((await handle.fetchHistory()).events ?? []).flatMap(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? [],
+    );
     expect(scheduled).toEqual(['processAndComplete']);
   });
 
-  it('spends none of processing\'s attempts while the event cannot be stored yet', async () => {
+  it("spends none of processing's attempts while the event cannot be stored yet", async () => {
     const event = makeEvent();
     // Both attempts of the first activity, and the first of the store alone after it.
     storeFailuresLeft.set(event.event_id, 3);
@@ -236,7 +267,9 @@ describe('event workflow', () => {
     const event = bigEvent();
     failuresLeft.set(event.event_id, 3);
     const handle = await env.client.workflow.start(eventWorkflow, {
-      workflowId: event.event_id, taskQueue, typedSearchAttributes: initialSearchAttributes(event),
+      workflowId: event.event_id,
+      taskQueue,
+      typedSearchAttributes: initialSearchAttributes(event),
       args: [{ ...input(event), event: workflowEvent(event, publish(event)), retry: { ...input(event).retry, maximumAttempts: 3 } }],
     });
     await eventually(async () => ((await handle.query(statusQuery)).status === 'failed' ? true : undefined));

@@ -7,8 +7,15 @@ import { runInBackground } from '../../src/dev/priority.js';
 // The parent's side of ceiling-worker.ts: starts it niced as the dev stack's worker is, and asks it
 // for closed loops of workflows.
 
-export interface CeilingRequest { shape: 'empty' | 'localActivity'; count: number; inFlight: number }
-export interface CeilingReply { perSecond: number; workflowIds: string[] }
+export interface CeilingRequest {
+  shape: 'empty' | 'localActivity';
+  count: number;
+  inFlight: number;
+}
+export interface CeilingReply {
+  perSecond: number;
+  workflowIds: string[];
+}
 
 export interface CeilingWorker {
   pid: number;

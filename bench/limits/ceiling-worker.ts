@@ -27,14 +27,28 @@ async function main(): Promise<void> {
   setFlagsFromString(`--stack-trace-limit=${WORKFLOW_STACK_FRAMES}`);
   const connection = await NativeConnection.connect({ address });
   const taskQueue = `ceiling-${randomUUID()}`;
-  const worker = await Worker.create({ connection, taskQueue, workflowsPath: WORKFLOWS_PATH, activities: ceilingActivities, maxCachedWorkflows: 1_000 });
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowsPath: WORKFLOWS_PATH,
+    activities: ceilingActivities,
+    maxCachedWorkflows: 1_000,
+  });
   const client = new Client({ connection });
   const running = worker.run();
 
   const start = async (shape: CeilingRequest['shape']) => {
-    const event = { event_id: randomUUID(), event_type: 'ceiling', event_source: 'backend', event_category: 'service', received_at: new Date().toISOString() };
+    const event = {
+      event_id: randomUUID(),
+      event_type: 'ceiling',
+      event_source: 'backend',
+      event_category: 'service',
+      received_at: new Date().toISOString(),
+    };
     const handle = await client.workflow.start(SHAPES[shape], {
-      workflowId: event.event_id, taskQueue, requestEagerStart: true,
+      workflowId: event.event_id,
+      taskQueue,
+      requestEagerStart: true,
       typedSearchAttributes: initialSearchAttributes(event as never),
     });
     await handle.result();

@@ -33,7 +33,10 @@ export interface WorkflowCeiling {
   workflowIds: string[];
 }
 
-export interface StackPids { temporal?: number | undefined; postgres?: number | undefined }
+export interface StackPids {
+  temporal?: number | undefined;
+  postgres?: number | undefined;
+}
 
 export async function measureIngestCeilings(natsUrl: string, seconds: number): Promise<IngestCeilings> {
   const nc = await connect({ servers: natsUrl });
@@ -51,8 +54,12 @@ export async function measureIngestCeilings(natsUrl: string, seconds: number): P
     });
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     const result = await autocannon({
-      url: `${url}/e`, method: 'POST', connections: 64, duration: seconds,
-      headers: { 'content-type': 'application/json' }, body: Buffer.from(body),
+      url: `${url}/e`,
+      method: 'POST',
+      connections: 64,
+      duration: seconds,
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from(body),
     });
     await app.close();
     return { httpAckPerSecond: result.requests.average, publishPerSecond };
@@ -64,12 +71,20 @@ export async function measureIngestCeilings(natsUrl: string, seconds: number): P
 
 /** One closed loop of the ceiling's worker, with the CPU it cost each process per workflow. */
 export async function sampleWorkflowCeiling(worker: CeilingWorker, stack: StackPids, req: CeilingRequest): Promise<WorkflowCeiling> {
-  const pids = Object.fromEntries(Object.entries({ worker: worker.pid, ...stack }).filter((e): e is [string, number] => e[1] !== undefined));
+  const pids = Object.fromEntries(
+    Object.entries({ worker: worker.pid, ...stack }).filter((e): e is [string, number] => e[1] !== undefined),
+  );
   const cpu = cpuMeter(pids);
   const { perSecond, workflowIds } = await worker.run(req);
   const used = cpu();
   const perWorkflow = (name: string) => (used[name] ?? 0) / req.count;
-  return { perSecond, workerCpuMs: perWorkflow('worker'), temporalCpuMs: perWorkflow('temporal'), postgresCpuMs: perWorkflow('postgres'), workflowIds };
+  return {
+    perSecond,
+    workerCpuMs: perWorkflow('worker'),
+    temporalCpuMs: perWorkflow('temporal'),
+    postgresCpuMs: perWorkflow('postgres'),
+    workflowIds,
+  };
 }
 
 /** The ceiling's worker, started and warmed up: an unmeasured fifth of `workflows` of each shape. */
@@ -80,11 +95,15 @@ export async function startWarmCeilingWorker(temporalAddress: string, workflows:
 }
 
 /** All of them once (`npm run bench:limits`). */
-export async function measureCeilings(stack: { natsUrl: string; temporalAddress: string; pids: StackPids }, opts: { workflows: number; inFlight: number; seconds: number }): Promise<Ceilings> {
+export async function measureCeilings(
+  stack: { natsUrl: string; temporalAddress: string; pids: StackPids },
+  opts: { workflows: number; inFlight: number; seconds: number },
+): Promise<Ceilings> {
   const ingest = await measureIngestCeilings(stack.natsUrl, opts.seconds);
   const worker = await startWarmCeilingWorker(stack.temporalAddress, opts.workflows, opts.inFlight);
   try {
-    const loop = (shape: CeilingRequest['shape']) => sampleWorkflowCeiling(worker, stack.pids, { shape, count: opts.workflows, inFlight: opts.inFlight });
+    const loop = (shape: CeilingRequest['shape']) =>
+      sampleWorkflowCeiling(worker, stack.pids, { shape, count: opts.workflows, inFlight: opts.inFlight });
     return { ...ingest, emptyWorkflow: await loop('empty'), localActivityWorkflow: await loop('localActivity') };
   } finally {
     await worker.stop();

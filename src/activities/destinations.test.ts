@@ -6,7 +6,18 @@ import { checkDestination, destinationAgent, isPrivateAddress, PrivateDestinatio
 
 describe('webhook destinations', () => {
   it('knows private, loopback and link-local addresses, v4, v6 and v4-mapped', () => {
-    for (const a of ['10.1.2.3', '172.20.0.1', '192.168.1.1', '127.0.0.1', '169.254.169.254', '::1', 'fd00::1', 'fe80::1', '::ffff:10.0.0.1', '0.0.0.0']) {
+    for (const a of [
+      '10.1.2.3',
+      '172.20.0.1',
+      '192.168.1.1',
+      '127.0.0.1',
+      '169.254.169.254',
+      '::1',
+      'fd00::1',
+      'fe80::1',
+      '::ffff:10.0.0.1',
+      '0.0.0.0',
+    ]) {
       expect(isPrivateAddress(a), a).toBe(true);
     }
     for (const a of ['93.184.216.34', '8.8.8.8', '2606:4700::1111', '::ffff:8.8.8.8']) expect(isPrivateAddress(a), a).toBe(false);

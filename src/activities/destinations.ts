@@ -8,10 +8,28 @@ import { Agent } from 'undici';
 // name that later resolves to a private address (DNS rebinding) is refused too.
 
 const PRIVATE = new BlockList();
-for (const [net, bits] of [['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4]] as const) {
+for (const [net, bits] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const) {
   PRIVATE.addSubnet(net, bits, 'ipv4');
 }
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8]] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
+for (const [net, bits] of [
+  ['::', 128],
+  ['::1', 128],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
+] as const)
+  PRIVATE.addSubnet(net, bits, 'ipv6');
 
 export function isPrivateAddress(address: string): boolean {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
@@ -34,7 +52,13 @@ export function urlHost(url: string): { host: string; literal: boolean } {
 export async function checkDestination(url: string, allowPrivate: boolean): Promise<void> {
   if (allowPrivate) return;
   const { host, literal } = urlHost(url);
-  const addresses = literal ? [host] : (await new Promise<LookupAddress[]>((resolve, reject) => dnsLookup(host, { all: true }, (err, a) => (err ? reject(err) : resolve(a))))).map((a) => a.address);
+  const addresses = literal
+    ? [host]
+    : (
+        await new Promise<LookupAddress[]>((resolve, reject) =>
+          dnsLookup(host, { all: true }, (err, a) => (err ? reject(err) : resolve(a))),
+        )
+      ).map((a) => a.address);
   const refused = addresses.find(isPrivateAddress);
   if (refused) throw new PrivateDestinationError(`${host} resolves to ${refused}, a private, loopback or link-local address`);
 }
@@ -49,7 +73,11 @@ export function destinationAgent(allowPrivate: boolean): Agent | undefined {
         dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
           const list = (addresses ?? []) as LookupAddress[];
           const refused = list.find((a) => isPrivateAddress(a.address));
-          const error = err ?? (refused ? new PrivateDestinationError(`${hostname} resolves to ${refused.address}, a private, loopback or link-local address`) : null);
+          const error =
+            err ??
+            (refused
+              ? new PrivateDestinationError(`${hostname} resolves to ${refused.address}, a private, loopback or link-local address`)
+              : null);
           if ((options as { all?: boolean }).all) (callback as (e: Error | null, a: LookupAddress[]) => void)(error, list);
           else (callback as (e: Error | null, a?: string, f?: number) => void)(error, list[0]?.address, list[0]?.family);
         });

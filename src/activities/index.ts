@@ -48,7 +48,8 @@ export function createActivities({ repo, processors, webhooks, onSettled, metric
    */
   async function resolveForStart(ref: EventReference): Promise<EventEnvelope | undefined> {
     if (ref.reference.message) {
-      if (!loadMessage) throw ApplicationFailure.retryable('this worker has no stream connection to read the event from', 'NoStreamConnection');
+      if (!loadMessage)
+        throw ApplicationFailure.retryable('this worker has no stream connection to read the event from', 'NoStreamConnection');
       const loaded = await loadMessage(ref);
       if (loaded) return loaded;
     }
@@ -134,19 +135,35 @@ export function createActivities({ repo, processors, webhooks, onSettled, metric
     const event = isEventReference(given) ? await resolveForStart(given) : given;
     if (!event) {
       const ref = given as EventReference;
-      const where = ref.reference.message ? `message ${ref.reference.message.seq} of stream ${ref.reference.message.stream}` : 'its stream message';
-      return unstorable(referencedEnvelope(ref), runId, at, `the event (${ref.reference.bytes} bytes) was never stored and ${where} is gone`, { messageGone: true });
+      const where = ref.reference.message
+        ? `message ${ref.reference.message.seq} of stream ${ref.reference.message.stream}`
+        : 'its stream message';
+      return unstorable(
+        referencedEnvelope(ref),
+        runId,
+        at,
+        `the event (${ref.reference.bytes} bytes) was never stored and ${where} is gone`,
+        { messageGone: true },
+      );
     }
     try {
       await repo.begin(event, runId, at, operator);
       return { event };
     } catch (err) {
       if (!isPermanentDbError(err)) throw err;
-      return unstorable(event, runId, at, `the database cannot store this event: ${err.message} (SQLSTATE ${err.code})`, { sqlstate: err.code });
+      return unstorable(event, runId, at, `the database cannot store this event: ${err.message} (SQLSTATE ${err.code})`, {
+        sqlstate: err.code,
+      });
     }
   }
 
-  async function unstorable(event: EventEnvelope, runId: string, at: string, reason: string, why: Record<string, unknown>): Promise<{ unstorable: string }> {
+  async function unstorable(
+    event: EventEnvelope,
+    runId: string,
+    at: string,
+    reason: string,
+    why: Record<string, unknown>,
+  ): Promise<{ unstorable: string }> {
     await permanentFailsFast(() => repo.insertUnstorable(event, runId, at, reason));
     log.warn('event cannot be stored; kept without its data as failed', { eventId: event.event_id, ...why });
     onSettled?.(event.event_id);
@@ -163,7 +180,13 @@ export function createActivities({ repo, processors, webhooks, onSettled, metric
    * Processing and, when it succeeds, the `completed` transition, in one activity: one round
    * trip less on the happy path. Returns the attempt that succeeded and the transition's time.
    */
-  async function processAndComplete({ event: given, completion }: { event: EventEnvelope | EventReference; completion: CompletionRecord }): Promise<Processed> {
+  async function processAndComplete({
+    event: given,
+    completion,
+  }: {
+    event: EventEnvelope | EventReference;
+    completion: CompletionRecord;
+  }): Promise<Processed> {
     const { info } = Context.current();
     // A retry, or the normal activity after the local one: an earlier attempt may have finished
     // and written `completed` without the workflow hearing of it. Then it is done.
@@ -183,7 +206,14 @@ export function createActivities({ repo, processors, webhooks, onSettled, metric
     }
     metrics?.processed(true, (performance.now() - started) / 1000);
     const at = new Date().toISOString();
-    await recordTransition({ eventId: event.event_id, runId: completion.runId, seq: completion.seq, status: 'completed', attempts: completion.attemptsBefore + attempt, at });
+    await recordTransition({
+      eventId: event.event_id,
+      runId: completion.runId,
+      seq: completion.seq,
+      status: 'completed',
+      attempts: completion.attemptsBefore + attempt,
+      at,
+    });
     metrics?.completed(event.event_source, event.received_at);
     logProcessed(event, 'completed', started);
     return { attempt, at };
@@ -200,7 +230,10 @@ export function createActivities({ repo, processors, webhooks, onSettled, metric
      * a workflow activation and an encoding of the event per event. A retry repeats the start,
      * which then writes nothing; an event PostgreSQL refuses is kept as failed and not processed.
      */
-    async beginAndProcess({ completion, ...start }: BeginArgs & { completion: CompletionRecord }): Promise<{ unstorable: string } | Processed> {
+    async beginAndProcess({
+      completion,
+      ...start
+    }: BeginArgs & { completion: CompletionRecord }): Promise<{ unstorable: string } | Processed> {
       const begun = await begin(start);
       if ('unstorable' in begun) return begun;
       return processAndComplete({ event: begun.event, completion });

@@ -50,7 +50,12 @@ export interface WebhookDeps {
  */
 export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs, allowPrivate, metrics, tracer }: WebhookDeps) {
   const dispatcher = destinationAgent(allowPrivate);
-  async function attempt(s: Subscription, event: EventEnvelope, subject: string, cancelled?: AbortSignal): Promise<DeliveryOutcome & { permanent?: boolean }> {
+  async function attempt(
+    s: Subscription,
+    event: EventEnvelope,
+    subject: string,
+    cancelled?: AbortSignal,
+  ): Promise<DeliveryOutcome & { permanent?: boolean }> {
     const body = JSON.stringify(event);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -68,11 +73,17 @@ export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs, a
       // The agent checks names after resolution; an address written in the URL is checked here.
       if (urlHost(s.url).literal) await checkDestination(s.url, allowPrivate);
       const timeout = AbortSignal.timeout(timeoutMs);
-      res = await fetch(s.url, { method: 'POST', headers, body, signal: cancelled ? AbortSignal.any([timeout, cancelled]) : timeout, ...(dispatcher && { dispatcher }) });
+      res = await fetch(s.url, {
+        method: 'POST',
+        headers,
+        body,
+        signal: cancelled ? AbortSignal.any([timeout, cancelled]) : timeout,
+        ...(dispatcher && { dispatcher }),
+      });
     } catch (err) {
       const cause = (err as Error & { cause?: Error }).cause;
       if (err instanceof PrivateDestinationError || cause instanceof PrivateDestinationError) {
-        return { status: 'failed', error: `POST ${s.url} refused: ${(cause ?? err as Error).message}`, permanent: true };
+        return { status: 'failed', error: `POST ${s.url} refused: ${(cause ?? (err as Error)).message}`, permanent: true };
       }
       return { status: 'pending', error: `POST ${s.url} failed: ${cause?.message ?? (err as Error).message}` };
     }
@@ -82,7 +93,12 @@ export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs, a
     return { status: permanent ? 'failed' : 'pending', responseCode: res.status, error: `POST ${s.url} answered ${res.status}`, permanent };
   }
 
-  async function observed(s: Subscription, event: EventEnvelope, subject: string, cancelled?: AbortSignal): Promise<DeliveryOutcome & { permanent?: boolean }> {
+  async function observed(
+    s: Subscription,
+    event: EventEnvelope,
+    subject: string,
+    cancelled?: AbortSignal,
+  ): Promise<DeliveryOutcome & { permanent?: boolean }> {
     const started = performance.now();
     if (!tracer) {
       const outcome = await attempt(s, event, subject, cancelled);
@@ -90,17 +106,21 @@ export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs, a
       return outcome;
     }
     // The URL's host only: a path or query may hold a subscriber's token.
-    return tracer.startActiveSpan('webhook POST', { kind: SpanKind.CLIENT, attributes: { 'server.address': urlHost(s.url).host, 'webhook.subscription': s.id } }, async (span) => {
-      try {
-        const outcome = await attempt(s, event, subject, cancelled);
-        metrics?.webhook(s.id, outcome.status, (performance.now() - started) / 1000);
-        if (outcome.responseCode) span.setAttribute('http.response.status_code', outcome.responseCode);
-        if (outcome.status !== 'delivered') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.status });
-        return outcome;
-      } finally {
-        span.end();
-      }
-    });
+    return tracer.startActiveSpan(
+      'webhook POST',
+      { kind: SpanKind.CLIENT, attributes: { 'server.address': urlHost(s.url).host, 'webhook.subscription': s.id } },
+      async (span) => {
+        try {
+          const outcome = await attempt(s, event, subject, cancelled);
+          metrics?.webhook(s.id, outcome.status, (performance.now() - started) / 1000);
+          if (outcome.responseCode) span.setAttribute('http.response.status_code', outcome.responseCode);
+          if (outcome.status !== 'delivered') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.status });
+          return outcome;
+        } finally {
+          span.end();
+        }
+      },
+    );
   }
 
   return {
@@ -110,15 +130,22 @@ export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs, a
       if (matching.length === 0) return [];
       const done = await deliveries.deliveredTo(event.event_id);
       const outcomes = await Promise.all(
-        matching.filter((s) => !done.has(s.id)).map(async (s) => {
-          const outcome = await observed(s, event, subject, cancelled);
-          await deliveries.recordAttempt(event.event_id, s.id, outcome);
-          return { s, outcome };
-        }),
+        matching
+          .filter((s) => !done.has(s.id))
+          .map(async (s) => {
+            const outcome = await observed(s, event, subject, cancelled);
+            await deliveries.recordAttempt(event.event_id, s.id, outcome);
+            return { s, outcome };
+          }),
       );
       return outcomes
         .filter(({ outcome }) => outcome.status !== 'delivered')
-        .map(({ s, outcome }) => ({ subscriptionId: s.id, url: s.url, error: outcome.error ?? 'not delivered', permanent: outcome.permanent === true }));
+        .map(({ s, outcome }) => ({
+          subscriptionId: s.id,
+          url: s.url,
+          error: outcome.error ?? 'not delivered',
+          permanent: outcome.permanent === true,
+        }));
     },
   };
 }

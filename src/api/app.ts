@@ -49,7 +49,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(rateLimitPlugin, deps);
   await app.register(healthRoutes, { checks: deps.healthChecks });
   await app.register(codecRoutes, deps);
-  for (const routes of [backendEventRoutes, frontendEventsRoutes, eventRoutes, visibilityRoutes, operatorRoutes, subscriptionsRoutes, deadLettersRoutes]) {
+  for (const routes of [
+    backendEventRoutes,
+    frontendEventsRoutes,
+    eventRoutes,
+    visibilityRoutes,
+    operatorRoutes,
+    subscriptionsRoutes,
+    deadLettersRoutes,
+  ]) {
     await app.register(routes, { prefix: '/api', ...deps });
   }
   // The browser SDK's demo page: development and test only.

@@ -163,7 +163,12 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
     },
 
     health() {
-      return { consuming: state.consuming, inProgress: places.size, restarts: state.restarts, ...(state.lastError && { lastError: state.lastError }) };
+      return {
+        consuming: state.consuming,
+        inProgress: places.size,
+        restarts: state.restarts,
+        ...(state.lastError && { lastError: state.lastError }),
+      };
     },
 
     /** Messages in the stream the bridge has not taken yet, and those taken but not acked. */

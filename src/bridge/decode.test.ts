@@ -28,7 +28,10 @@ describe('decoding an envelope the API published', () => {
       timestamp: '2030-01-01T10:00:00.000Z',
       received_at: '2030-01-01T10:00:01.000Z',
     };
-    expect(decode(message('events.backend.service.user_created', envelope, { msgId: envelope.event_id }))).toEqual({ ok: true, event: envelope });
+    expect(decode(message('events.backend.service.user_created', envelope, { msgId: envelope.event_id }))).toEqual({
+      ok: true,
+      event: envelope,
+    });
   });
 });
 
@@ -56,7 +59,12 @@ describe('decoding what a service published directly', () => {
   });
 
   it('accepts names in the body that agree with the subject, and a frontend category', () => {
-    const body = { event_type: 'click', event_source: 'frontend', event_category: 'user_interaction', timestamp: '2030-01-01T00:00:00+02:00' };
+    const body = {
+      event_type: 'click',
+      event_source: 'frontend',
+      event_category: 'user_interaction',
+      timestamp: '2030-01-01T00:00:00+02:00',
+    };
     expect(decode(message('events.frontend.user_interaction.click', body))).toMatchObject({
       ok: true,
       event: { event_type: 'click', event_source: 'frontend', event_category: 'user_interaction', timestamp: '2030-01-01T00:00:00+02:00' },
@@ -78,7 +86,9 @@ describe('the id of a message without one', () => {
   };
 
   it('prefers the body, then a UUID Nats-Msg-Id (lower-cased)', () => {
-    const body = decode(message(INVENTORY, { event_id: '11111111-1111-4111-8111-111111111111' }, { msgId: '22222222-2222-4222-8222-222222222222' }));
+    const body = decode(
+      message(INVENTORY, { event_id: '11111111-1111-4111-8111-111111111111' }, { msgId: '22222222-2222-4222-8222-222222222222' }),
+    );
     expect(body).toMatchObject({ ok: true, event: { event_id: '11111111-1111-4111-8111-111111111111' } });
     expect(id({ msgId: 'ABCDEF01-2345-4678-9ABC-DEF012345678' })).toBe('abcdef01-2345-4678-9abc-def012345678');
   });

@@ -20,7 +20,11 @@ export function createDecoder(sensitiveFields: readonly string[]) {
 
   return function decode(msg: StreamMessage): Decoded {
     const parts = parseSubject(msg.subject);
-    if (!parts) return { ok: false, reason: `subject ${msg.subject} is not ${SUBJECT_ROOT}.<source>.<category>.<event_type> with tokens of [a-z0-9_]` };
+    if (!parts)
+      return {
+        ok: false,
+        reason: `subject ${msg.subject} is not ${SUBJECT_ROOT}.<source>.<category>.<event_type> with tokens of [a-z0-9_]`,
+      };
     const allowed = CATEGORIES[parts.source];
     if (!allowed) return { ok: false, reason: `subject source "${parts.source}" is not one of ${Object.keys(CATEGORIES).join(', ')}` };
     if (!allowed.includes(parts.category)) {

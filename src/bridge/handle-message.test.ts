@@ -37,8 +37,12 @@ function setup({ recordFails = false, startFails = false as false | Error } = {}
 }
 
 const message = (body: string): StreamMessage => ({
-  subject: 'events.backend.service.thing_done', body: new TextEncoder().encode(body),
-  stream: 'EVENTS', streamCreated: '2030-01-01T00:00:00Z', seq: 7, storedAt: new Date(),
+  subject: 'events.backend.service.thing_done',
+  body: new TextEncoder().encode(body),
+  stream: 'EVENTS',
+  streamCreated: '2030-01-01T00:00:00Z',
+  seq: 7,
+  storedAt: new Date(),
 });
 
 describe('settling a message', () => {

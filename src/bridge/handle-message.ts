@@ -97,7 +97,10 @@ export function createMessageHandler({ decode, deadLetters, startWorkflow, retry
       }
       if (failures > 0) unclassified.set(key, failures);
       const delay = Math.min(retryDelayMs * 2 ** Math.min(deliveryCount - 1, 10), MAX_RETRY_DELAY_MS);
-      log.warn({ eventId: event.event_id, kind, deliveryCount, delayMs: delay, err: (err as Error).message }, 'workflow start failed; will redeliver');
+      log.warn(
+        { eventId: event.event_id, kind, deliveryCount, delayMs: delay, err: (err as Error).message },
+        'workflow start failed; will redeliver',
+      );
       settle(() => msg.nak(delay));
       return 'retry';
     }

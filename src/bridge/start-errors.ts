@@ -5,8 +5,8 @@
 // credentials expired) or failing inside: the same start can work later, and an outage of any
 // length must never cost an event.
 const TRANSIENT = new Set([
-  1 /* CANCELLED */, 2 /* UNKNOWN */, 4 /* DEADLINE_EXCEEDED */, 5 /* NOT_FOUND */, 7 /* PERMISSION_DENIED */,
-  8 /* RESOURCE_EXHAUSTED */, 10 /* ABORTED */, 13 /* INTERNAL */, 14 /* UNAVAILABLE */, 16 /* UNAUTHENTICATED */,
+  1 /* CANCELLED */, 2 /* UNKNOWN */, 4 /* DEADLINE_EXCEEDED */, 5 /* NOT_FOUND */, 7 /* PERMISSION_DENIED */, 8 /* RESOURCE_EXHAUSTED */,
+  10 /* ABORTED */, 13 /* INTERNAL */, 14 /* UNAVAILABLE */, 16 /* UNAUTHENTICATED */,
 ]);
 // The request itself is refused (too large a payload, a bad search attribute): it never will.
 const PERMANENT = new Set([3 /* INVALID_ARGUMENT */, 11 /* OUT_OF_RANGE */]);
@@ -26,7 +26,9 @@ export function classifyStartError(err: unknown): StartErrorKind {
   const code = grpcCode(err);
   if (code === undefined) {
     // No status at all: the connection is not there (refused, reset, not yet connected).
-    return /connect|ECONNREFUSED|ECONNRESET|transport|unavailable|timed? ?out/i.test(String((err as Error)?.message)) ? 'transient' : 'unknown';
+    return /connect|ECONNREFUSED|ECONNRESET|transport|unavailable|timed? ?out/i.test(String((err as Error)?.message))
+      ? 'transient'
+      : 'unknown';
   }
   if (TRANSIENT.has(code)) return 'transient';
   if (PERMANENT.has(code)) return 'permanent';

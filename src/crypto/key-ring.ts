@@ -18,12 +18,14 @@ export function createKeyRing(settings: { keys: readonly { id: string; key: stri
     const bytes = Buffer.from(key, 'base64');
     if (!id) problems.push('a key has no id (write keys as id:base64key)');
     else if (keys.has(id)) problems.push(`key id "${id}" is listed twice`);
-    else if (bytes.length !== KEY_BYTES || bytes.toString('base64') !== key) problems.push(`key "${id}" is not ${KEY_BYTES} bytes of base64`);
+    else if (bytes.length !== KEY_BYTES || bytes.toString('base64') !== key)
+      problems.push(`key "${id}" is not ${KEY_BYTES} bytes of base64`);
     else keys.set(id, bytes);
   }
   const currentKeyId = settings.currentKeyId ?? settings.keys.at(-1)?.id ?? '';
   if (settings.keys.length === 0) problems.push('no keys');
   else if (!keys.has(currentKeyId) && !problems.length) problems.push(`PAYLOAD_KEY_ID "${currentKeyId}" is not in PAYLOAD_KEYS`);
-  if (problems.length) throw new ConfigError(`Invalid payload encryption keys (PAYLOAD_KEYS):\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  if (problems.length)
+    throw new ConfigError(`Invalid payload encryption keys (PAYLOAD_KEYS):\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return { keys, currentKeyId };
 }

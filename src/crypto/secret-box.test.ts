@@ -11,7 +11,14 @@ describe('secret box', () => {
     const old = createSecretBox(createKeyRing({ keys: [{ id: 'k1', key: k1 }] }));
     const stored = old.seal('a-long-shared-secret');
     expect(stored).not.toContain('a-long-shared-secret');
-    const rotated = createSecretBox(createKeyRing({ keys: [{ id: 'k1', key: k1 }, { id: 'k2', key: key() }] }));
+    const rotated = createSecretBox(
+      createKeyRing({
+        keys: [
+          { id: 'k1', key: k1 },
+          { id: 'k2', key: key() },
+        ],
+      }),
+    );
     expect(rotated.open(stored)).toBe('a-long-shared-secret');
     expect(rotated.seal('x')).toMatch(/^sealed:v1:k2:/);
   });

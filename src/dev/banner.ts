@@ -84,7 +84,8 @@ export async function printBanner(
   const workerReady = `http://127.0.0.1:${config.worker.healthPort}/health/ready`;
   if (!(await answers(workerReady))) {
     log.info('the API is up; waiting for the worker, which bundles the workflow code first (events sent meanwhile wait in the stream)');
-    if (!(await answers(workerReady, workerTimeoutMs))) log.warn({ url: workerReady }, 'the worker is still not ready; events wait in the stream until it is');
+    if (!(await answers(workerReady, workerTimeoutMs)))
+      log.warn({ url: workerReady }, 'the worker is still not ready; events wait in the stream until it is');
   }
   if (process.stdout.isTTY) {
     process.stdout.write(banner(info, { bold: true }));
@@ -98,7 +99,13 @@ export async function printBanner(
 async function answers(url: string, timeoutMs = 0): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await fetch(url, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false)) return true;
+    if (
+      await fetch(url, { signal: AbortSignal.timeout(2_000) }).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return true;
     if (Date.now() >= deadline) return false;
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -106,5 +113,8 @@ async function answers(url: string, timeoutMs = 0): Promise<boolean> {
 
 /** `scheme://user:secret@host` -> `scheme://user:***@host` (each of a comma-separated list); anything else as it is. */
 export function withoutPassword(url: string): string {
-  return url.split(',').map((u) => u.replace(/^(\s*[a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@/]*@/i, '$1:***@')).join(',');
+  return url
+    .split(',')
+    .map((u) => u.replace(/^(\s*[a-z][a-z0-9+.-]*:\/\/[^:@/]*):[^@/]*@/i, '$1:***@'))
+    .join(',');
 }

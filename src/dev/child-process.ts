@@ -3,7 +3,11 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { runInBackground } from './priority.js';
 
-export interface ExitInfo { code: number | null; signal: NodeJS.Signals | null; error?: Error }
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  error?: Error;
+}
 
 export interface ChildSpec {
   name: string;

@@ -35,7 +35,9 @@ export async function goInstall(opts: GoInstallOptions): Promise<string> {
   if (existsSync(target)) return target;
 
   if (!(await findOnPath('go'))) {
-    throw new Error(`${opts.binary} ${opts.version} is not installed and Go is not on PATH to build it. Install Go 1.25 or newer from https://go.dev/dl/, or ${opts.alternative}.`);
+    throw new Error(
+      `${opts.binary} ${opts.version} is not installed and Go is not on PATH to build it. Install Go 1.25 or newer from https://go.dev/dl/, or ${opts.alternative}.`,
+    );
   }
 
   const parent = dirname(opts.dir);
@@ -46,7 +48,10 @@ export async function goInstall(opts: GoInstallOptions): Promise<string> {
   const temp = `${opts.dir}.tmp-${process.pid}`;
   await rm(temp, { recursive: true, force: true });
   const logFile = `${opts.dir}.build.log`;
-  opts.log.info({ module: `${opts.module}@${opts.version}`, dir: opts.dir, logFile }, `building ${opts.binary} with go install; a cold build takes several minutes`);
+  opts.log.info(
+    { module: `${opts.module}@${opts.version}`, dir: opts.dir, logFile },
+    `building ${opts.binary} with go install; a cold build takes several minutes`,
+  );
   const started = Date.now();
   await runToEnd({
     name: `go install ${opts.module}@${opts.version}`,

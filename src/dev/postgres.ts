@@ -37,7 +37,14 @@ export async function startPostgres(dataDir: string, opts: PostgresOptions, log:
     command: bin.postgres,
     // No Unix socket: its default folder may be missing or shared with the system's PostgreSQL.
     args: [
-      '-D', pgDir, '-p', String(opts.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
+      '-D',
+      pgDir,
+      '-p',
+      String(opts.port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
       ...Object.entries(opts.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     ],
     logFile: join(pgDir, 'postgres.log'),
@@ -53,7 +60,9 @@ export async function startPostgres(dataDir: string, opts: PostgresOptions, log:
   });
   const url = (db: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${db}`;
   try {
-    await child.whileRunning((signal) => waitUntil(`PostgreSQL on 127.0.0.1:${opts.port}`, () => answers(url('postgres')), 60_000, signal, 200));
+    await child.whileRunning((signal) =>
+      waitUntil(`PostgreSQL on 127.0.0.1:${opts.port}`, () => answers(url('postgres')), 60_000, signal, 200),
+    );
     await createDatabaseIfMissing(url('postgres'));
   } catch (err) {
     await child.stop();

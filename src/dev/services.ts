@@ -40,7 +40,12 @@ export interface Services {
 export type ServiceName = keyof typeof ENTRIES;
 
 /** One service process (the worker niced: processing has the stream to buffer it, priority.ts). */
-export function spawnService(name: ServiceName, env: Record<string, string | undefined>, stdio: 'inherit' | 'ignore' = 'inherit', built = false): ChildProcess {
+export function spawnService(
+  name: ServiceName,
+  env: Record<string, string | undefined>,
+  stdio: 'inherit' | 'ignore' = 'inherit',
+  built = false,
+): ChildProcess {
   const { command: cmd, args, detached } = dieWithParent(process.execPath, serviceArgs(name, built), 'SIGTERM');
   const child = spawn(cmd, args, { env: childEnv(env), stdio: ['ignore', stdio, 'inherit'], detached });
   if (name === 'worker') runInBackground(child.pid);
@@ -69,7 +74,15 @@ export function spawnServices(opts: {
   const processes: [string, ServiceName, Record<string, string | undefined>][] = [
     ['api', 'api', opts.env],
     ['worker', 'worker', opts.env],
-    ...Array.from({ length: (opts.workers ?? 1) - 1 }, (_, i) => [`worker-${i + 2}`, 'worker', { ...opts.env, WORKER_HEALTH_PORT: '0' }] as [string, ServiceName, Record<string, string | undefined>]),
+    ...Array.from(
+      { length: (opts.workers ?? 1) - 1 },
+      (_, i) =>
+        [`worker-${i + 2}`, 'worker', { ...opts.env, WORKER_HEALTH_PORT: '0' }] as [
+          string,
+          ServiceName,
+          Record<string, string | undefined>,
+        ],
+    ),
   ];
   for (const [name, service, env] of processes) {
     const child = spawnService(service, env, opts.stdio, opts.built);
@@ -85,7 +98,16 @@ export function spawnServices(opts: {
     for (;;) {
       if (children.size < processes.length) throw new Error('a service exited before it was ready');
       const urls = [`${opts.apiUrl}/health`, ...(opts.workerReadyUrl ? [opts.workerReadyUrl] : [])];
-      const ok = (await Promise.all(urls.map((u) => fetch(u).then((r) => r.ok, () => false)))).every(Boolean);
+      const ok = (
+        await Promise.all(
+          urls.map((u) =>
+            fetch(u).then(
+              (r) => r.ok,
+              () => false,
+            ),
+          ),
+        )
+      ).every(Boolean);
       if (ok) return;
       if (Date.now() > deadline) throw new Error(`${opts.apiUrl}/health (and the worker) did not become healthy within 180 s`);
       await new Promise((r) => setTimeout(r, 250));

@@ -49,7 +49,7 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   const temporal = opts.temporal;
   const postgres = opts.postgres;
   if (temporal?.kind === 'server' && !postgres) {
-    throw new Error('the Temporal server profile keeps its data in the dev stack\'s PostgreSQL: leave DATABASE_URL unset');
+    throw new Error("the Temporal server profile keeps its data in the dev stack's PostgreSQL: leave DATABASE_URL unset");
   }
   const starts: Promise<Started>[] = [];
   const postgresStart = postgres
@@ -96,7 +96,11 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const stop = async () => {
     // Each service's children in order (the Temporal UI before its server), services in parallel.
-    await Promise.all(started.map(async (s) => { for (const child of s.children) await child.stop(); }));
+    await Promise.all(
+      started.map(async (s) => {
+        for (const child of s.children) await child.stop();
+      }),
+    );
   };
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (failures.length > 0) {

@@ -15,7 +15,9 @@ async function main(): Promise<void> {
   const { dev } = config;
   // `npm start -- --temporal server`: Temporal's own server on PostgreSQL instead of the CLI's dev server.
   // `npm start -- --cluster`: the multi-node production shape instead (cluster/start-cluster.ts).
-  const { values: args } = parseArgs({ options: { temporal: { type: 'string', default: dev.temporalKind }, cluster: { type: 'boolean', default: false } } });
+  const { values: args } = parseArgs({
+    options: { temporal: { type: 'string', default: dev.temporalKind }, cluster: { type: 'boolean', default: false } },
+  });
   if (args.cluster) return startCluster(config, log);
   if (args.temporal !== 'cli' && args.temporal !== 'server') throw new Error(`--temporal is cli or server, not ${args.temporal}`);
   // The dev UI shows decrypted payloads through the API's codec endpoint, so its origin may call it.

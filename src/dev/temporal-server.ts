@@ -22,7 +22,11 @@ const RETENTION_DAYS = 7;
 
 type Log = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 
-export interface TemporalServerBinaries { server: string; sqlTool: string; ui: string }
+export interface TemporalServerBinaries {
+  server: string;
+  sqlTool: string;
+  ui: string;
+}
 
 export async function resolveTemporalServer(cacheDir: string, log: Log): Promise<TemporalServerBinaries> {
   const build = (name: string, module: string, binary: string, version: string) =>
@@ -31,7 +35,8 @@ export async function resolveTemporalServer(cacheDir: string, log: Log): Promise
       version: `v${version}`,
       binary,
       dir: join(cacheDir, `${name}-${version}`),
-      alternative: 'run without `--temporal server` (the CLI dev server), or set TEMPORAL_ADDRESS to a Temporal server that is already running',
+      alternative:
+        'run without `--temporal server` (the CLI dev server), or set TEMPORAL_ADDRESS to a Temporal server that is already running',
       log,
     });
   // One after another: two Go builds at once only fight over the same cores and cache.
@@ -42,7 +47,11 @@ export async function resolveTemporalServer(cacheDir: string, log: Log): Promise
 }
 export type TemporalRole = 'frontend' | 'history' | 'matching' | 'worker';
 export const TEMPORAL_ROLES: TemporalRole[] = ['frontend', 'history', 'matching', 'worker'];
-export interface RolePorts { grpcPort: number; membershipPort: number; httpPort?: number }
+export interface RolePorts {
+  grpcPort: number;
+  membershipPort: number;
+  httpPort?: number;
+}
 
 /**
  * The server's config (JSON is YAML): persistence on PostgreSQL, each role's ports, membership on
@@ -50,12 +59,25 @@ export interface RolePorts { grpcPort: number; membershipPort: number; httpPort?
  * process gets this file with its own role's ports, and they find each other through the
  * database's membership table).
  */
-export function temporalServerConfig(opts: { db: URL; dir: string; frontendAddress: string; shards: number; roles: Record<TemporalRole, RolePorts> }) {
+export function temporalServerConfig(opts: {
+  db: URL;
+  dir: string;
+  frontendAddress: string;
+  shards: number;
+  roles: Record<TemporalRole, RolePorts>;
+}) {
   const { db } = opts;
   const store = (databaseName: string, maxConns: number) => ({
     sql: {
-      pluginName: 'postgres12', databaseName, connectAddr: db.host, connectProtocol: 'tcp',
-      user: decodeURIComponent(db.username), password: decodeURIComponent(db.password), maxConns, maxIdleConns: maxConns, maxConnLifetime: '1h',
+      pluginName: 'postgres12',
+      databaseName,
+      connectAddr: db.host,
+      connectProtocol: 'tcp',
+      user: decodeURIComponent(db.username),
+      password: decodeURIComponent(db.password),
+      maxConns,
+      maxIdleConns: maxConns,
+      maxConnLifetime: '1h',
     },
   });
   return {
@@ -87,13 +109,21 @@ export async function prepareTemporalServer(bins: TemporalServerBinaries, dir: s
   await mkdir(join(dir, 'config'), { recursive: true });
   const db = new URL(databaseUrl);
   await setUpSchemas(bins.sqlTool, db, dir, fresh);
-  const dynamic = Object.fromEntries(Object.entries({ ...DEV_DYNAMIC_CONFIG, 'limit.maxIDLength': 255 }).map(([k, value]) => [k, [{ value }]]));
+  const dynamic = Object.fromEntries(
+    Object.entries({ ...DEV_DYNAMIC_CONFIG, 'limit.maxIDLength': 255 }).map(([k, value]) => [k, [{ value }]]),
+  );
   await writeFile(join(dir, 'dynamic-config.yaml'), JSON.stringify(dynamic, null, 2));
   return db;
 }
 
 /** Starts the server with config `config/<env>.yaml` under `dir`, running `roles` (all by default). */
-export function spawnTemporalServer(bins: TemporalServerBinaries, dir: string, env: string, log: Log, roles: TemporalRole[] = []): ManagedChild {
+export function spawnTemporalServer(
+  bins: TemporalServerBinaries,
+  dir: string,
+  env: string,
+  log: Log,
+  roles: TemporalRole[] = [],
+): ManagedChild {
   return spawnManaged({
     name: env === 'events' ? 'temporal' : `temporal-${env}`,
     command: bins.server,
@@ -116,7 +146,10 @@ export async function startTemporalServer(
   const ports = await Promise.all(Array.from({ length: 7 }, () => findFreePort()));
   const address = `127.0.0.1:${opts.port}`;
   const config = temporalServerConfig({
-    db, dir, frontendAddress: address, shards: HISTORY_SHARDS,
+    db,
+    dir,
+    frontendAddress: address,
+    shards: HISTORY_SHARDS,
     roles: {
       frontend: { grpcPort: opts.port, membershipPort: ports[0]!, httpPort: ports[1]! },
       history: { grpcPort: ports[2]!, membershipPort: ports[3]! },
@@ -130,7 +163,12 @@ export async function startTemporalServer(
   try {
     await child.whileRunning((signal) => waitUntil(`Temporal server at ${address}`, () => serves(address), 90_000, signal, 500));
     await child.whileRunning(() => registerNamespace(address, log));
-    ui = await startTemporalUi(bins.ui, dir, { address, uiPort: opts.uiPort, ...(opts.uiCodecEndpoint && { codecEndpoint: opts.uiCodecEndpoint }) }, log);
+    ui = await startTemporalUi(
+      bins.ui,
+      dir,
+      { address, uiPort: opts.uiPort, ...(opts.uiCodecEndpoint && { codecEndpoint: opts.uiCodecEndpoint }) },
+      log,
+    );
   } catch (err) {
     await child.stop();
     throw err;
@@ -140,10 +178,29 @@ export async function startTemporalServer(
 
 /** Creates both databases and brings their schemas to the version this server expects; a no-op when done. */
 async function setUpSchemas(sqlTool: string, db: URL, dir: string, fresh: boolean): Promise<void> {
-  const common = ['--plugin', 'postgres12', '--ep', db.hostname, '-p', db.port, '-u', decodeURIComponent(db.username), '--pw', decodeURIComponent(db.password)];
-  for (const [database, schema] of [['temporal', 'temporal'], ['temporal_visibility', 'visibility']] as const) {
+  const common = [
+    '--plugin',
+    'postgres12',
+    '--ep',
+    db.hostname,
+    '-p',
+    db.port,
+    '-u',
+    decodeURIComponent(db.username),
+    '--pw',
+    decodeURIComponent(db.password),
+  ];
+  for (const [database, schema] of [
+    ['temporal', 'temporal'],
+    ['temporal_visibility', 'visibility'],
+  ] as const) {
     const run = (name: string, args: string[]) =>
-      runToEnd({ name: `temporal-sql-tool ${name} ${database}`, command: sqlTool, args: [...common, '--db', database, ...args], logFile: join(dir, `schema-${database}.log`) });
+      runToEnd({
+        name: `temporal-sql-tool ${name} ${database}`,
+        command: sqlTool,
+        args: [...common, '--db', database, ...args],
+        logFile: join(dir, `schema-${database}.log`),
+      });
     if (fresh) await run('drop', ['drop', '-f']).catch(() => undefined);
     // `create` fails when the database exists, and `setup-schema -v 0.0` only adds the version
     // table; both are safe to repeat, and `update-schema` then applies what is missing.
@@ -174,7 +231,10 @@ export async function serves(address: string): Promise<boolean> {
 export async function registerNamespace(address: string, log: Log): Promise<void> {
   const connection = await Connection.connect({ address });
   try {
-    const exists = await connection.workflowService.describeNamespace({ namespace: NAMESPACE }).then(() => true, () => false);
+    const exists = await connection.workflowService.describeNamespace({ namespace: NAMESPACE }).then(
+      () => true,
+      () => false,
+    );
     if (!exists) {
       await connection.workflowService.registerNamespace({
         namespace: NAMESPACE,
@@ -183,25 +243,44 @@ export async function registerNamespace(address: string, log: Log): Promise<void
       log.info({ namespace: NAMESPACE, retentionDays: RETENTION_DAYS }, 'Temporal namespace registered');
     }
     // A namespace just registered reaches the server's namespace cache a few seconds later.
-    await waitUntil(`namespace ${NAMESPACE} to be served`, () => ensureSearchAttributes(connection, NAMESPACE, log).then(() => true, () => false), 60_000, undefined, 500);
+    await waitUntil(
+      `namespace ${NAMESPACE} to be served`,
+      () =>
+        ensureSearchAttributes(connection, NAMESPACE, log).then(
+          () => true,
+          () => false,
+        ),
+      60_000,
+      undefined,
+      500,
+    );
     const client = new Client({ connection, namespace: NAMESPACE });
     const probe = `stack-probe-${process.pid}-${Date.now()}`;
-    await waitUntil('the Temporal frontend to accept the event search attributes', async () => {
-      try {
-        const handle = await client.workflow.start('stackProbe', {
-          taskQueue: 'stack-probe',
-          workflowId: probe,
-          typedSearchAttributes: [
-            { key: EventStatusKey, value: 'probe' }, { key: EventTypeKey, value: 'probe' }, { key: EventSourceKey, value: 'probe' },
-            { key: EventCategoryKey, value: 'probe' }, { key: EventStatusSinceKey, value: new Date() },
-          ],
-        });
-        await handle.terminate('stack probe');
-        return true;
-      } catch {
-        return false;
-      }
-    }, 90_000, undefined, 1_000);
+    await waitUntil(
+      'the Temporal frontend to accept the event search attributes',
+      async () => {
+        try {
+          const handle = await client.workflow.start('stackProbe', {
+            taskQueue: 'stack-probe',
+            workflowId: probe,
+            typedSearchAttributes: [
+              { key: EventStatusKey, value: 'probe' },
+              { key: EventTypeKey, value: 'probe' },
+              { key: EventSourceKey, value: 'probe' },
+              { key: EventCategoryKey, value: 'probe' },
+              { key: EventStatusSinceKey, value: new Date() },
+            ],
+          });
+          await handle.terminate('stack probe');
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      90_000,
+      undefined,
+      1_000,
+    );
   } finally {
     await connection.close();
   }

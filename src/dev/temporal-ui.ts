@@ -35,7 +35,19 @@ export async function startTemporalUi(
   });
   const url = `http://127.0.0.1:${opts.uiPort}`;
   try {
-    await child.whileRunning((signal) => waitUntil(`Temporal UI at ${url}`, () => fetch(url).then((r) => r.ok, () => false), 30_000, signal, 200));
+    await child.whileRunning((signal) =>
+      waitUntil(
+        `Temporal UI at ${url}`,
+        () =>
+          fetch(url).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        30_000,
+        signal,
+        200,
+      ),
+    );
   } catch (err) {
     await child.stop();
     throw err;

@@ -80,16 +80,25 @@ export async function startTemporal(cli: string, dataDir: string, opts: Temporal
   await mkdir(dir, { recursive: true });
   const address = `127.0.0.1:${opts.port}`;
   const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(opts.port),
-    '--ui-port', String(opts.uiPort),
-    '--db-filename', join(dir, 'temporal.db'),
-    '--namespace', 'default',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(opts.port),
+    '--ui-port',
+    String(opts.uiPort),
+    '--db-filename',
+    join(dir, 'temporal.db'),
+    '--namespace',
+    'default',
     // Dev data is disposable: give up durability on power loss for much faster history writes.
-    '--sqlite-pragma', 'journal_mode=WAL',
-    '--sqlite-pragma', 'synchronous=OFF',
-    '--log-level', 'warn',
+    '--sqlite-pragma',
+    'journal_mode=WAL',
+    '--sqlite-pragma',
+    'synchronous=OFF',
+    '--log-level',
+    'warn',
     ...Object.entries(DEV_DYNAMIC_CONFIG).flatMap(([key, value]) => ['--dynamic-config-value', `${key}=${JSON.stringify(value)}`]),
     ...SEARCH_ATTRIBUTE_KEYS.flatMap(({ name, type }) => ['--search-attribute', `${name}=${CLI_TYPES[type]}`]),
     ...(opts.uiCodecEndpoint ? ['--ui-codec-endpoint', opts.uiCodecEndpoint] : []),
@@ -98,7 +107,13 @@ export async function startTemporal(cli: string, dataDir: string, opts: Temporal
   try {
     // The port opens before the frontend serves; a namespace lookup proves it answers requests.
     await child.whileRunning((signal) =>
-      waitUntil(`Temporal at ${address}`, async () => (await isPortOpen(opts.port)) && (await namespaceExists(cli, address)), 60_000, signal, 200),
+      waitUntil(
+        `Temporal at ${address}`,
+        async () => (await isPortOpen(opts.port)) && (await namespaceExists(cli, address)),
+        60_000,
+        signal,
+        200,
+      ),
     );
   } catch (err) {
     await child.stop();

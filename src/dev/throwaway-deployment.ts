@@ -40,12 +40,15 @@ export async function startThrowawayDeployment(opts: {
   /** The API and the worker from `dist/` (built beforehand), as in production. */
   built?: boolean;
 }): Promise<ThrowawayDeployment> {
-  const [temporalPort, temporalUiPort, natsPort, postgresPort, apiPort, workerHealthPort] = await Promise.all(
+  const [temporalPort, temporalUiPort, natsPort, postgresPort, apiPort, workerHealthPort] = (await Promise.all(
     Array.from({ length: 6 }, () => findFreePort()),
-  ) as [number, number, number, number, number, number];
+  )) as [number, number, number, number, number, number];
   // Encrypted as in production, with a key of this deployment's own unless the caller gives one.
   const payloadKeys = opts.env.PAYLOAD_KEYS
-    ? { PAYLOAD_KEYS: opts.env.PAYLOAD_KEYS, PAYLOAD_KEY_ID: opts.env.PAYLOAD_KEY_ID ?? opts.env.PAYLOAD_KEYS.split(',').at(-1)!.split(':')[0]! }
+    ? {
+        PAYLOAD_KEYS: opts.env.PAYLOAD_KEYS,
+        PAYLOAD_KEY_ID: opts.env.PAYLOAD_KEY_ID ?? opts.env.PAYLOAD_KEYS.split(',').at(-1)!.split(':')[0]!,
+      }
     : await devPayloadKey(opts.dataDir);
   const stack = await startStack({
     dataDir: opts.dataDir,

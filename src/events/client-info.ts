@@ -66,7 +66,11 @@ export function parseUserAgent(ua: string): ParsedUserAgent {
     browser: compact({ name: r.browser.name, version: r.browser.version }),
     os: compact({ name: r.os.name, version: r.os.version }),
     // The parser names no type for desktops; a UA it cannot read at all stays "unknown".
-    device: compact({ type: r.device.type ?? (r.browser.name || r.os.name ? 'desktop' : 'unknown'), vendor: r.device.vendor, model: r.device.model }),
+    device: compact({
+      type: r.device.type ?? (r.browser.name || r.os.name ? 'desktop' : 'unknown'),
+      vendor: r.device.vendor,
+      model: r.device.model,
+    }),
   };
 }
 

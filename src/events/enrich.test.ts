@@ -3,7 +3,8 @@ import { createClientInfoReader, parseUserAgent } from './client-info.js';
 import { correctTimestamp, enrichMetadata } from './enrich.js';
 
 const CHROME_MAC = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36';
-const SAFARI_IPHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
+const SAFARI_IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1';
 
 describe('user agent parsing', () => {
   it('reads browser, OS and device of a desktop browser', () => {
@@ -52,14 +53,21 @@ describe('timestamp correction', () => {
   });
 
   it('keeps a plausible timestamp without sent_at, normalised to UTC', () => {
-    expect(correctTimestamp({ timestamp: '2025-06-01T13:59:00+02:00', receivedAt, maxFutureSkewMs }).timestamp).toBe('2025-06-01T11:59:00.000Z');
+    expect(correctTimestamp({ timestamp: '2025-06-01T13:59:00+02:00', receivedAt, maxFutureSkewMs }).timestamp).toBe(
+      '2025-06-01T11:59:00.000Z',
+    );
   });
 
   it('moves the event by the client clock error when sent_at is given', () => {
     // The client clock is 1 hour behind: it says the event happened 5 s before it was sent.
     const r = correctTimestamp({ timestamp: '2025-06-01T10:59:50.000Z', sentAt: '2025-06-01T10:59:55.000Z', receivedAt, maxFutureSkewMs });
     expect(r).toEqual({ timestamp: '2025-06-01T11:59:55.000Z', clockSkewMs: 3_605_000 });
-    const ahead = correctTimestamp({ timestamp: '2025-06-02T12:00:00.000Z', sentAt: '2025-06-02T12:00:30.000Z', receivedAt, maxFutureSkewMs });
+    const ahead = correctTimestamp({
+      timestamp: '2025-06-02T12:00:00.000Z',
+      sentAt: '2025-06-02T12:00:30.000Z',
+      receivedAt,
+      maxFutureSkewMs,
+    });
     expect(ahead.timestamp).toBe('2025-06-01T11:59:30.000Z');
   });
 
@@ -79,13 +87,29 @@ describe('metadata enrichment', () => {
   const info = { client: { ip: '198.51.100.7' }, referer: 'https://a.example/page', language: 'de' };
 
   it('prefers what the event says about page and language over the headers', () => {
-    const m = enrichMetadata({ page_url: 'https://a.example/spa#step2', sdk: { name: 'web', version: '1.2.0' } }, info, { time: { timestamp: 'x' } });
-    expect(m).toEqual({ page_url: 'https://a.example/spa#step2', language: 'de', sdk: { name: 'web', version: '1.2.0' }, client: { ip: '198.51.100.7' } });
+    const m = enrichMetadata({ page_url: 'https://a.example/spa#step2', sdk: { name: 'web', version: '1.2.0' } }, info, {
+      time: { timestamp: 'x' },
+    });
+    expect(m).toEqual({
+      page_url: 'https://a.example/spa#step2',
+      language: 'de',
+      sdk: { name: 'web', version: '1.2.0' },
+      client: { ip: '198.51.100.7' },
+    });
   });
 
   it('does not let a client forge the keys the service sets', () => {
-    const m = enrichMetadata({ client: { ip: '1.1.1.1' }, app: 'other', timestamp_clamped: false }, info, { app: 'shop', time: { timestamp: 'x', clampedFrom: 'y', clockSkewMs: 7 } });
-    expect(m).toMatchObject({ client: { ip: '198.51.100.7' }, app: 'shop', timestamp_clamped: true, original_timestamp: 'y', clock_skew_ms: 7 });
+    const m = enrichMetadata({ client: { ip: '1.1.1.1' }, app: 'other', timestamp_clamped: false }, info, {
+      app: 'shop',
+      time: { timestamp: 'x', clampedFrom: 'y', clockSkewMs: 7 },
+    });
+    expect(m).toMatchObject({
+      client: { ip: '198.51.100.7' },
+      app: 'shop',
+      timestamp_clamped: true,
+      original_timestamp: 'y',
+      clock_skew_ms: 7,
+    });
     expect(enrichMetadata({ app: 'forged' }, info, { time: { timestamp: 'x' } }).app).toBeUndefined();
   });
 });

@@ -20,7 +20,10 @@ export interface CorrectedTime {
 export function correctTimestamp(opts: { timestamp?: string; sentAt?: string; receivedAt: Date; maxFutureSkewMs: number }): CorrectedTime {
   const received = opts.receivedAt.getTime();
   if (opts.timestamp === undefined) {
-    return { timestamp: opts.receivedAt.toISOString(), ...(opts.sentAt !== undefined && { clockSkewMs: received - Date.parse(opts.sentAt) }) };
+    return {
+      timestamp: opts.receivedAt.toISOString(),
+      ...(opts.sentAt !== undefined && { clockSkewMs: received - Date.parse(opts.sentAt) }),
+    };
   }
   let at = Date.parse(opts.timestamp);
   let clockSkewMs: number | undefined;

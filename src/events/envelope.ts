@@ -13,7 +13,9 @@ export function mustBeStorable(value: unknown, ctx: z.RefinementCtx): void {
 }
 export const jsonObject = z.record(z.string(), z.unknown()).superRefine(mustBeStorable);
 /** An ISO 8601 time with its offset, in the range PostgreSQL stores. */
-export const storableTime = z.iso.datetime({ offset: true }).refine(isStorableTime, 'a time from year 1 to 9999, with an offset within ±15:59');
+export const storableTime = z.iso
+  .datetime({ offset: true })
+  .refine(isStorableTime, 'a time from year 1 to 9999, with an offset within ±15:59');
 /** Free text that PostgreSQL can store (no NUL, no lone surrogate). */
 export const storableText = z.string().superRefine((s, ctx) => {
   const why = unstorableText(s);

@@ -90,7 +90,8 @@ export function planBatch(items: readonly unknown[], build: (input: FrontendEven
       });
       for (const [index, first] of repeats) {
         const r = results[first]!;
-        results[index] = r.status === 'failed' || r.status === 'rejected' ? { ...r, index } : { index, status: 'duplicate', event_id: r.event_id };
+        results[index] =
+          r.status === 'failed' || r.status === 'rejected' ? { ...r, index } : { index, status: 'duplicate', event_id: r.event_id };
       }
       return results;
     },

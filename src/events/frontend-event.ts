@@ -12,12 +12,14 @@ import { FRONTEND_CATEGORIES } from './subject.js';
 const shortText = storableText.min(1).max(100);
 const isoTime = storableTime;
 
-export const frontendMetadata = z.looseObject({
-  page_url: z.string().max(2048).optional(),
-  referrer: z.string().max(2048).optional(),
-  language: z.string().max(35).optional(),
-  sdk: z.strictObject({ name: z.string().min(1).max(100), version: z.string().min(1).max(50) }).optional(),
-}).superRefine(mustBeStorable);
+export const frontendMetadata = z
+  .looseObject({
+    page_url: z.string().max(2048).optional(),
+    referrer: z.string().max(2048).optional(),
+    language: z.string().max(35).optional(),
+    sdk: z.strictObject({ name: z.string().min(1).max(100), version: z.string().min(1).max(50) }).optional(),
+  })
+  .superRefine(mustBeStorable);
 
 export const frontendEventInput = z.strictObject({
   event_id: z.uuid().optional(),
@@ -29,7 +31,12 @@ export const frontendEventInput = z.strictObject({
   session_id: shortText.optional(),
   timestamp: isoTime.optional().describe('when it happened, by the client clock'),
   sent_at: isoTime.optional().describe('when the client sent it, by the same clock: lets the service correct skew'),
-  write_key: z.string().min(1).max(200).optional().describe('publishable write key, for sendBeacon requests that cannot set X-Write-Key; never stored'),
+  write_key: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe('publishable write key, for sendBeacon requests that cannot set X-Write-Key; never stored'),
 });
 
 /** Only for the documentation: each item is validated on its own in the handler. */

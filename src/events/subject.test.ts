@@ -3,9 +3,7 @@ import { parseSubject, subjectFor, subjectMatches } from './subject.js';
 
 describe('subjects', () => {
   it('builds events.{source}.{category}.{event_type}', () => {
-    expect(subjectFor({ source: 'backend', category: 'service', eventType: 'user_created' })).toBe(
-      'events.backend.service.user_created',
-    );
+    expect(subjectFor({ source: 'backend', category: 'service', eventType: 'user_created' })).toBe('events.backend.service.user_created');
   });
 
   it.each(['a.b', 'a*', 'a>', 'A', 'has space', 'ünï', '', 'x'.repeat(101)])('refuses the token %j', (bad) => {

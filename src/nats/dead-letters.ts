@@ -34,11 +34,14 @@ export type DeadLetter = DeadLetterRecord & { seq: number };
 
 /** Kept at the events stream's replicas: a dead letter is as durable as the event it replaces. */
 export function ensureDeadLetterStream(jsm: JetStreamManager, stream: Config['stream']): Promise<void> {
-  return ensureStreamConfig(jsm, streamConfig(stream, {
-    name: deadLetterStreamName(stream.name),
-    subjects: [deadLetterSubject(stream.name)],
-    duplicateWindowMs: Math.min(DUPLICATE_WINDOW_MS, stream.maxAgeMs),
-  }));
+  return ensureStreamConfig(
+    jsm,
+    streamConfig(stream, {
+      name: deadLetterStreamName(stream.name),
+      subjects: [deadLetterSubject(stream.name)],
+      duplicateWindowMs: Math.min(DUPLICATE_WINDOW_MS, stream.maxAgeMs),
+    }),
+  );
 }
 
 const isStreamNotFound = (err: unknown) => err instanceof JetStreamApiError && err.code === JetStreamApiCodes.StreamNotFound;
@@ -47,7 +50,10 @@ const isStreamNotFound = (err: unknown) => err instanceof JetStreamApiError && e
  * The body as kept: text when it is UTF-8, base64 otherwise. A JSON body has its sensitive fields
  * redacted so that listing dead letters does not hand out what the events path would have hidden.
  */
-function keptBody(body: Uint8Array, redact: Redactor): Pick<DeadLetterRecord, 'body' | 'body_encoding' | 'body_redacted' | 'body_truncated'> {
+function keptBody(
+  body: Uint8Array,
+  redact: Redactor,
+): Pick<DeadLetterRecord, 'body' | 'body_encoding' | 'body_redacted' | 'body_truncated'> {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(body);
@@ -65,7 +71,13 @@ function keptBody(body: Uint8Array, redact: Redactor): Pick<DeadLetterRecord, 'b
   return { body: text, body_encoding: 'utf8', body_redacted: false, body_truncated: false };
 }
 
-export function createDeadLetters({ js, jsm, stream, redact, timeoutMs = 5_000 }: {
+export function createDeadLetters({
+  js,
+  jsm,
+  stream,
+  redact,
+  timeoutMs = 5_000,
+}: {
   js: JetStreamClient;
   jsm: JetStreamManager;
   stream: Config['stream'];
@@ -94,14 +106,25 @@ export function createDeadLetters({ js, jsm, stream, redact, timeoutMs = 5_000 }
       let payload = JSON.stringify(record);
       if (Buffer.byteLength(payload) > RECORD_LIMIT_BYTES) {
         const head = record.body_encoding === 'base64' ? Buffer.from(record.body, 'base64') : Buffer.from(record.body);
-        payload = JSON.stringify({ ...record, body: head.subarray(0, TRUNCATED_BODY_BYTES).toString('base64'), body_encoding: 'base64', body_truncated: true });
+        payload = JSON.stringify({
+          ...record,
+          body: head.subarray(0, TRUNCATED_BODY_BYTES).toString('base64'),
+          body_encoding: 'base64',
+          body_truncated: true,
+        });
       }
       const ack = await js.publish(subject, payload, { msgID: `${msg.stream}:${msg.streamCreated}:${msg.seq}`, timeout: timeoutMs });
       return !ack.duplicate;
     },
 
     /** Newest first. `total` counts all kept; `nextBeforeSeq` is the cursor of the next page. */
-    async list({ limit, beforeSeq }: { limit: number; beforeSeq?: number }): Promise<{ items: DeadLetter[]; total: number; nextBeforeSeq: number | null }> {
+    async list({
+      limit,
+      beforeSeq,
+    }: {
+      limit: number;
+      beforeSeq?: number;
+    }): Promise<{ items: DeadLetter[]; total: number; nextBeforeSeq: number | null }> {
       let state;
       try {
         ({ state } = await jsm.streams.info(name));
@@ -130,9 +153,17 @@ function toDeadLetter(m: StoredMsg): DeadLetter {
   const parsed = deadLetterRecord.safeParse(safeJson(m));
   if (parsed.success) return { seq: m.seq, ...parsed.data };
   return {
-    seq: m.seq, subject: m.subject, stream: '', stream_seq: 0, reason: 'not a dead-letter record',
-    received_at: m.time.toISOString(), dead_lettered_at: m.time.toISOString(),
-    body: Buffer.from(m.data).toString('base64'), body_encoding: 'base64', body_redacted: false, body_truncated: false,
+    seq: m.seq,
+    subject: m.subject,
+    stream: '',
+    stream_seq: 0,
+    reason: 'not a dead-letter record',
+    received_at: m.time.toISOString(),
+    dead_lettered_at: m.time.toISOString(),
+    body: Buffer.from(m.data).toString('base64'),
+    body_encoding: 'base64',
+    body_redacted: false,
+    body_truncated: false,
   };
 }
 

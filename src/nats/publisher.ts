@@ -60,7 +60,8 @@ export function createPublisher(nc: NatsConnection, timeoutMs = 5_000, hooks: Pu
       if (!w) return;
       waiting.delete(token);
       // An empty message is a status: 503 means no stream listens on the subject.
-      if (msg.data.length === 0) return fail(w, msg.headers?.code === 503 ? 'no stream takes this subject' : (msg.headers?.description || 'empty answer'));
+      if (msg.data.length === 0)
+        return fail(w, msg.headers?.code === 503 ? 'no stream takes this subject' : msg.headers?.description || 'empty answer');
       let ack: { seq?: number; duplicate?: boolean; error?: { description?: string } };
       try {
         ack = msg.json();
@@ -72,14 +73,17 @@ export function createPublisher(nc: NatsConnection, timeoutMs = 5_000, hooks: Pu
     },
   });
   // Waiting entries are in publish order, so their deadlines are too: stop at the first alive one.
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const [token, w] of waiting) {
-      if (w.deadline > now) break;
-      waiting.delete(token);
-      fail(w, `no ack within ${timeoutMs} ms`);
-    }
-  }, Math.min(1_000, timeoutMs / 5));
+  const sweep = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [token, w] of waiting) {
+        if (w.deadline > now) break;
+        waiting.delete(token);
+        fail(w, `no ack within ${timeoutMs} ms`);
+      }
+    },
+    Math.min(1_000, timeoutMs / 5),
+  );
   sweep.unref();
   void nc.closed().then(() => {
     clearInterval(sweep);
@@ -114,9 +118,9 @@ export function createPublisher(nc: NatsConnection, timeoutMs = 5_000, hooks: Pu
     const startedAt = observed ? performance.now() : 0;
     const done: Waiting['done'] = observed
       ? (o) => {
-        observed(event, o.ok ? (o.duplicate ? 'duplicate' : 'accepted') : 'unavailable', startedAt);
-        settle(o);
-      }
+          observed(event, o.ok ? (o.duplicate ? 'duplicate' : 'accepted') : 'unavailable', startedAt);
+          settle(o);
+        }
       : settle;
     const w: Waiting = {
       token: (next++).toString(36),
@@ -148,7 +152,9 @@ export function createPublisher(nc: NatsConnection, timeoutMs = 5_000, hooks: Pu
         return Promise.reject(new EventTooLargeError(encoded.tooLarge));
       }
       return new Promise((resolve, reject) =>
-        send(event, encoded.data, (o) => (o.ok ? resolve({ subject: o.subject, seq: o.seq, duplicate: o.duplicate }) : reject(new StreamUnavailableError(o.error)))),
+        send(event, encoded.data, (o) =>
+          o.ok ? resolve({ subject: o.subject, seq: o.seq, duplicate: o.duplicate }) : reject(new StreamUnavailableError(o.error)),
+        ),
       );
     },
 
@@ -171,8 +177,7 @@ export function createPublisher(nc: NatsConnection, timeoutMs = 5_000, hooks: Pu
           if ('tooLarge' in encoded) {
             hooks.settled?.(event, 'rejected', performance.now());
             settle({ ok: false, subject: subjectOf(event), error: encoded.tooLarge, tooLarge: true });
-          }
-          else send(event, encoded.data, settle);
+          } else send(event, encoded.data, settle);
         });
       });
     },

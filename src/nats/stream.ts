@@ -1,4 +1,11 @@
-import { DiscardPolicy, JetStreamApiCodes, JetStreamApiError, type JetStreamManager, RetentionPolicy, StorageType } from '@nats-io/jetstream';
+import {
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+  RetentionPolicy,
+  StorageType,
+} from '@nats-io/jetstream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nanos, TimeoutError } from '@nats-io/transport-node';
 import type { Config } from '../config.js';
@@ -56,5 +63,8 @@ const STREAM_NAME_IN_USE = 10058;
 
 /** Creates the EVENTS stream per the contract, or brings an existing one up to it. */
 export function ensureStream(jsm: JetStreamManager, stream: StreamSettings): Promise<void> {
-  return ensureStreamConfig(jsm, streamConfig(stream, { name: stream.name, subjects: [`${SUBJECT_ROOT}.>`], duplicateWindowMs: stream.duplicateWindowMs }));
+  return ensureStreamConfig(
+    jsm,
+    streamConfig(stream, { name: stream.name, subjects: [`${SUBJECT_ROOT}.>`], duplicateWindowMs: stream.duplicateWindowMs }),
+  );
 }

@@ -51,8 +51,12 @@ export function decodeCursor(text: string): Cursor | undefined {
 const CURSOR_TIME = `to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 const EQUALITY: [keyof EventFilter, string][] = [
-  ['user_id', 'user_id'], ['session_id', 'session_id'], ['event_type', 'event_type'],
-  ['source', 'event_source'], ['category', 'event_category'], ['status', 'status'],
+  ['user_id', 'user_id'],
+  ['session_id', 'session_id'],
+  ['event_type', 'event_type'],
+  ['source', 'event_source'],
+  ['category', 'event_category'],
+  ['status', 'status'],
 ];
 
 /** The SQL of one page; exported so that a test can EXPLAIN exactly what the API runs. */
@@ -67,12 +71,17 @@ export function listQuery(filter: EventFilter, page: PageRequest): { text: strin
   if (filter.contains) where.push(`data @> ${param(JSON.stringify(filter.contains))}::jsonb`);
   // As of a time, an event's status is the last transition recorded by then.
   const columns = filter.as_of
-    ? EVENT_COLUMNS.replace(/\bstatus\b/, `coalesce((SELECT h.status FROM event_status_history h WHERE h.event_id = events.event_id
-        AND h.at <= ${param(filter.as_of)}::timestamptz ORDER BY h.at DESC, h.id DESC LIMIT 1), 'pending') AS status`)
+    ? EVENT_COLUMNS.replace(
+        /\bstatus\b/,
+        `coalesce((SELECT h.status FROM event_status_history h WHERE h.event_id = events.event_id
+        AND h.at <= ${param(filter.as_of)}::timestamptz ORDER BY h.at DESC, h.id DESC LIMIT 1), 'pending') AS status`,
+      )
     : EVENT_COLUMNS;
   const dir = page.order === 'asc' ? 'ASC' : 'DESC';
   if (page.after) {
-    where.push(`(received_at, event_id) ${page.order === 'asc' ? '>' : '<'} (${param(page.after.receivedAt)}::timestamptz, ${param(page.after.eventId)}::uuid)`);
+    where.push(
+      `(received_at, event_id) ${page.order === 'asc' ? '>' : '<'} (${param(page.after.receivedAt)}::timestamptz, ${param(page.after.eventId)}::uuid)`,
+    );
   }
   const text = `SELECT ${columns}, ${CURSOR_TIME} AS cursor_time FROM events${where.length ? ` WHERE ${where.join(' AND ')}` : ''}
     ORDER BY received_at ${dir}, event_id ${dir} LIMIT ${param(page.limit + 1)}`;

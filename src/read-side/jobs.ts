@@ -15,7 +15,15 @@ export function createJobs(pool: Pick<Pool, 'query'>) {
   return {
     async get<P>(name: string): Promise<Job<P> | undefined> {
       const r = (await pool.query('SELECT params, position, done, total, finished_at FROM read_side_jobs WHERE name = $1', [name])).rows[0];
-      return r && { position: r.position, done: Number(r.done), total: r.total === null ? null : Number(r.total), finished: r.finished_at !== null, params: r.params };
+      return (
+        r && {
+          position: r.position,
+          done: Number(r.done),
+          total: r.total === null ? null : Number(r.total),
+          finished: r.finished_at !== null,
+          params: r.params,
+        }
+      );
     },
     async start(name: string, params: unknown, total: number | null): Promise<void> {
       await pool.query(
@@ -25,7 +33,11 @@ export function createJobs(pool: Pick<Pool, 'query'>) {
       );
     },
     async advance(name: string, position: unknown, done: number): Promise<void> {
-      await pool.query('UPDATE read_side_jobs SET position = $2, done = $3, updated_at = now() WHERE name = $1', [name, JSON.stringify(position), done]);
+      await pool.query('UPDATE read_side_jobs SET position = $2, done = $3, updated_at = now() WHERE name = $1', [
+        name,
+        JSON.stringify(position),
+        done,
+      ]);
     },
     async finish(name: string): Promise<void> {
       await pool.query('UPDATE read_side_jobs SET finished_at = now(), updated_at = now() WHERE name = $1', [name]);

@@ -56,7 +56,20 @@ export const CHUNK_START = '-infinity|00000000-0000-0000-0000-000000000000';
 /** Counts one event into the read models; one round trip, nothing when it was counted before. */
 export async function projectEvent(pool: Pool, e: EventEnvelope): Promise<boolean> {
   // Named: each connection parses and plans it once, then sends only the values.
-  const res = await pool.query({ name: 'project-event', text: ONE_EVENT, values: [e.event_id, e.event_type, e.event_source, e.event_category, e.user_id ?? null, e.session_id ?? null, e.timestamp, e.received_at] });
+  const res = await pool.query({
+    name: 'project-event',
+    text: ONE_EVENT,
+    values: [
+      e.event_id,
+      e.event_type,
+      e.event_source,
+      e.event_category,
+      e.user_id ?? null,
+      e.session_id ?? null,
+      e.timestamp,
+      e.received_at,
+    ],
+  });
   return res.rows[0].counted === 1;
 }
 
@@ -72,4 +85,10 @@ export function createProjectionProcessor(pool: Pool): Processor {
 }
 
 /** The read-model tables a rebuild empties. */
-export const READ_MODEL_TABLES = ['projected_events', 'event_counts_hourly', 'event_counts_daily', 'daily_active_users', 'session_summaries'] as const;
+export const READ_MODEL_TABLES = [
+  'projected_events',
+  'event_counts_hourly',
+  'event_counts_daily',
+  'daily_active_users',
+  'session_summaries',
+] as const;

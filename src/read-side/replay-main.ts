@@ -10,7 +10,12 @@ import { replay } from './replay.js';
 // npm run replay -- --since <ISO time> [--until <ISO time>] [--subject events.frontend.>] [--restart]
 runCli(async () => {
   const { values } = parseArgs({
-    options: { since: { type: 'string' }, until: { type: 'string' }, subject: { type: 'string', default: `${SUBJECT_ROOT}.>` }, restart: { type: 'boolean', default: false } },
+    options: {
+      since: { type: 'string' },
+      until: { type: 'string' },
+      subject: { type: 'string', default: `${SUBJECT_ROOT}.>` },
+      restart: { type: 'boolean', default: false },
+    },
   });
   const time = (name: string, v: string | undefined) => {
     if (v !== undefined && Number.isNaN(Date.parse(v))) throw new Error(`--${name} must be an ISO 8601 time, such as 2026-11-30T00:00:00Z`);
@@ -27,7 +32,11 @@ runCli(async () => {
   try {
     let last = { done: 0, total: null as number | null };
     const result = await replay({
-      pool: ctx.pool, js: jetstream(nc), jsm: await jetstreamManager(nc), stream: ctx.config.stream.name, sensitiveFields: ctx.config.sensitiveFields,
+      pool: ctx.pool,
+      js: jetstream(nc),
+      jsm: await jetstreamManager(nc),
+      stream: ctx.config.stream.name,
+      sensitiveFields: ctx.config.sensitiveFields,
       params: { since, ...(until && { until }), subject: values.subject },
       restart: values.restart,
       onProgress: (done, total) => {

@@ -59,7 +59,10 @@ export async function replay(opts: {
   let read = resumed ? job!.done : 0;
   const result: ReplayResult = { resumed, read, stored: 0, counted: 0, undecodable: 0, deleted: 0 };
   const tombstones = new Map<string, number>(
-    (await pool.query('SELECT user_id, max(deleted_at) AS at FROM user_tombstones GROUP BY user_id')).rows.map((r) => [r.user_id, r.at.getTime()]),
+    (await pool.query('SELECT user_id, max(deleted_at) AS at FROM user_tombstones GROUP BY user_id')).rows.map((r) => [
+      r.user_id,
+      r.at.getTime(),
+    ]),
   );
   const pending = (await consumer.info()).num_pending;
   const total = read + pending;

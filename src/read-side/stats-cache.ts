@@ -55,7 +55,8 @@ export function createStatsCache(settings: StatsCacheSettings, log: Pick<Logger,
     const prefix = `event-service:stats:${settings.namespace ?? 'default'}`;
     const generationKey = `${prefix}:generation`;
     // Redis down: answer from the database, not with an error.
-    const quiet = <T>(op: Promise<T>): Promise<T | undefined> => op.catch((err: Error) => (log.warn({ err: err.message }, 'stats cache: redis unavailable'), undefined));
+    const quiet = <T>(op: Promise<T>): Promise<T | undefined> =>
+      op.catch((err: Error) => (log.warn({ err: err.message }, 'stats cache: redis unavailable'), undefined));
     return {
       kind: 'redis',
       async get(key, ttlMs, compute) {
@@ -99,7 +100,10 @@ export function createStatsCache(settings: StatsCacheSettings, log: Pick<Logger,
 
 /** A namespace for a database's read models that does not reveal its address or credentials. */
 export const cacheNamespace = (databaseUrl: string | undefined): string =>
-  createHash('sha256').update(databaseUrl ?? '').digest('base64url').slice(0, 16);
+  createHash('sha256')
+    .update(databaseUrl ?? '')
+    .digest('base64url')
+    .slice(0, 16);
 
 /** Tells every process that the read models changed under their caches (after a rebuild or a deletion). */
 export async function announceReadModelsChanged(pool: Pool, cache?: Pick<StatsCache, 'invalidate'>): Promise<void> {

@@ -36,9 +36,15 @@ export function createStats(pool: Pool) {
       const matches = `($3::text IS NULL OR event_type = $3) AND ($4::text IS NULL OR event_source = $4) AND ($5::text IS NULL OR event_category = $5)`;
       const floor = (t: string) => `date_trunc('${granularity}', ${t}, 'UTC')`;
       // The read model of the granularity: its table, its bucket column, and the bucket of a time.
-      const [table, column, bucketOf, asTime] = granularity === 'hour'
-        ? ['event_counts_hourly', 'hour', floor, (c: string) => c]
-        : ['event_counts_daily', 'day', (t: string) => `(${floor(t)} AT TIME ZONE 'UTC')::date`, (c: string) => `(${c}::timestamp AT TIME ZONE 'UTC')`];
+      const [table, column, bucketOf, asTime] =
+        granularity === 'hour'
+          ? ['event_counts_hourly', 'hour', floor, (c: string) => c]
+          : [
+              'event_counts_daily',
+              'day',
+              (t: string) => `(${floor(t)} AT TIME ZONE 'UTC')::date`,
+              (c: string) => `(${c}::timestamp AT TIME ZONE 'UTC')`,
+            ];
       const res = await pool.query(
         `WITH whole AS (
            SELECT ${asTime(column)} AS bucket, event_type, event_source, event_category, count FROM ${table}
@@ -59,7 +65,13 @@ export function createStats(pool: Pool) {
           GROUP BY 1, 2, 3, 4 HAVING sum(count) > 0 ORDER BY 1, 2, 3, 4`,
         values,
       );
-      return res.rows.map((r) => ({ bucket: r.bucket.toISOString(), event_type: r.event_type, event_source: r.event_source, event_category: r.event_category, count: Number(r.count) }));
+      return res.rows.map((r) => ({
+        bucket: r.bucket.toISOString(),
+        event_type: r.event_type,
+        event_source: r.event_source,
+        event_category: r.event_category,
+        count: Number(r.count),
+      }));
     },
 
     async activeUsers(p: Period): Promise<{ days: { day: string; active_users: number }[]; distinct_users: number }> {
@@ -68,7 +80,10 @@ export function createStats(pool: Pool) {
       const where = `day >= ($1::timestamptz AT TIME ZONE 'UTC')::date AND day <= ($2::timestamptz AT TIME ZONE 'UTC')::date
         AND first_seen_at < $2::timestamptz`;
       const [days, distinct] = await Promise.all([
-        pool.query(`SELECT to_char(day, 'YYYY-MM-DD') AS day, count(*)::int AS n FROM daily_active_users WHERE ${where} GROUP BY day ORDER BY day`, values),
+        pool.query(
+          `SELECT to_char(day, 'YYYY-MM-DD') AS day, count(*)::int AS n FROM daily_active_users WHERE ${where} GROUP BY day ORDER BY day`,
+          values,
+        ),
         pool.query(`SELECT count(DISTINCT user_id)::int AS n FROM daily_active_users WHERE ${where}`, values),
       ]);
       return { days: days.rows.map((r) => ({ day: r.day, active_users: r.n })), distinct_users: distinct.rows[0].n };
@@ -78,7 +93,14 @@ export function createStats(pool: Pool) {
      * Sessions that began in the period. As of a time, a session still receiving events then is
      * summarized from its events received by then; the others from their summaries.
      */
-    async sessions(p: Period): Promise<{ sessions: number; events: number; avg_duration_ms: number | null; p50_duration_ms: number | null; p95_duration_ms: number | null; avg_events: number | null }> {
+    async sessions(p: Period): Promise<{
+      sessions: number;
+      events: number;
+      avg_duration_ms: number | null;
+      p50_duration_ms: number | null;
+      p95_duration_ms: number | null;
+      avg_events: number | null;
+    }> {
       const res = await pool.query(
         `WITH began AS (
            SELECT * FROM session_summaries WHERE first_received_at >= $1::timestamptz AND first_received_at < $2::timestamptz
@@ -96,7 +118,14 @@ export function createStats(pool: Pool) {
       );
       const r = res.rows[0];
       const num = (v: unknown) => (v === null ? null : Math.round(Number(v) * 100) / 100);
-      return { sessions: r.sessions, events: Number(r.events), avg_duration_ms: num(r.avg_ms), p50_duration_ms: num(r.p50), p95_duration_ms: num(r.p95), avg_events: num(r.avg_events) };
+      return {
+        sessions: r.sessions,
+        events: Number(r.events),
+        avg_duration_ms: num(r.avg_ms),
+        p50_duration_ms: num(r.p50),
+        p95_duration_ms: num(r.p95),
+        avg_events: num(r.avg_events),
+      };
     },
 
     /**
@@ -108,10 +137,12 @@ export function createStats(pool: Pool) {
       const ctes = [
         `s1 AS (SELECT user_id, min(received_at) AS t0, min(received_at) AS t FROM events
                  WHERE event_type = $4 AND user_id IS NOT NULL AND received_at >= $1::timestamptz AND received_at < $2::timestamptz GROUP BY user_id)`,
-        ...steps.slice(1).map((_, i) => `s${i + 2} AS (
+        ...steps.slice(1).map(
+          (_, i) => `s${i + 2} AS (
            SELECT s.user_id, s.t0, min(e.received_at) AS t FROM s${i + 1} s JOIN events e ON e.user_id = s.user_id
             WHERE e.event_type = $${i + 5} AND e.received_at > s.t AND e.received_at <= s.t0 + $3::interval AND e.received_at < $2::timestamptz
-            GROUP BY s.user_id, s.t0)`),
+            GROUP BY s.user_id, s.t0)`,
+        ),
       ];
       const counts = steps.map((_, i) => `(SELECT count(*)::int FROM s${i + 1}) AS c${i + 1}`);
       const res = await pool.query(`WITH ${ctes.join(',\n')} SELECT ${counts.join(', ')}`, values);

@@ -53,7 +53,19 @@ export async function deleteUserEvents(pool: Pool, userId: string, actor: string
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`delete-user:${userId}`]);
     const { deleted, sessions } = (await client.query(DELETE_EVENTS, [userId])).rows[0];
     if (sessions.length > 0) await client.query(RESUMMARIZE_SESSIONS, [sessions]);
-    const tomb = (await client.query('INSERT INTO user_tombstones (user_id, deleted, actor) VALUES ($1, $2, $3) RETURNING id, deleted_at', [userId, deleted, actor ?? null])).rows[0];
-    return { user_id: userId, deleted, sessions: sessions.length, tombstone_id: String(tomb.id), deleted_at: tomb.deleted_at.toISOString() };
+    const tomb = (
+      await client.query('INSERT INTO user_tombstones (user_id, deleted, actor) VALUES ($1, $2, $3) RETURNING id, deleted_at', [
+        userId,
+        deleted,
+        actor ?? null,
+      ])
+    ).rows[0];
+    return {
+      user_id: userId,
+      deleted,
+      sessions: sessions.length,
+      tombstone_id: String(tomb.id),
+      deleted_at: tomb.deleted_at.toISOString(),
+    };
   });
 }

@@ -71,12 +71,18 @@ export function createEventsRepo(pool: Pool) {
 
     /** The transition a run recorded at `seq`, if any: lets a retry see that an earlier attempt finished. */
     async recorded(eventId: string, runId: string, seq: number): Promise<{ status: EventStatus; at: string } | undefined> {
-      const res = await pool.query('SELECT status, at FROM event_status_history WHERE event_id = $1 AND run_id = $2 AND seq = $3', [eventId, runId, seq]);
+      const res = await pool.query('SELECT status, at FROM event_status_history WHERE event_id = $1 AND run_id = $2 AND seq = $3', [
+        eventId,
+        runId,
+        seq,
+      ]);
       return res.rows[0] ? { status: res.rows[0].status, at: res.rows[0].at.toISOString() } : undefined;
     },
 
     async get(eventId: string): Promise<StoredEvent | undefined> {
-      const res = await pool.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = $1 AND received_at = ${RECEIVED_AT('$1')}`, [eventId]);
+      const res = await pool.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = $1 AND received_at = ${RECEIVED_AT('$1')}`, [
+        eventId,
+      ]);
       return res.rows[0] ? toStored(res.rows[0]) : undefined;
     },
 
@@ -86,8 +92,13 @@ export function createEventsRepo(pool: Pool) {
         [eventId],
       );
       return res.rows.map((r) => ({
-        runId: r.run_id, seq: r.seq, status: r.status, attempts: r.attempts,
-        ...(r.error && { error: r.error }), ...(r.reason && { reason: r.reason }), ...(r.actor && { actor: r.actor }),
+        runId: r.run_id,
+        seq: r.seq,
+        status: r.status,
+        attempts: r.attempts,
+        ...(r.error && { error: r.error }),
+        ...(r.reason && { reason: r.reason }),
+        ...(r.actor && { actor: r.actor }),
         at: r.at.toISOString(),
       }));
     },
@@ -122,11 +133,23 @@ const CLAIM_ID = (id: string, receivedAt: string) =>
 // The partition key of a stored id, so that a read or an update by id visits one partition.
 export const RECEIVED_AT = (id: string) => `(SELECT received_at FROM event_ids WHERE event_id = ${id})`;
 
-const EVENT_INSERT_COLUMNS = 'event_id, event_type, event_source, event_category, user_id, session_id, data, metadata, timestamp, received_at';
+const EVENT_INSERT_COLUMNS =
+  'event_id, event_type, event_source, event_category, user_id, session_id, data, metadata, timestamp, received_at';
 // Typed, because in INSERT … SELECT the parameters get no type from the columns they fill.
-const EVENT_VALUES = '$1::uuid, $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::varchar, $7::jsonb, $8::jsonb, $9::timestamptz, $10::timestamptz';
-const eventValues = (e: EventEnvelope) => [e.event_id, e.event_type, e.event_source, e.event_category, e.user_id ?? null,
-  e.session_id ?? null, e.data, e.metadata, e.timestamp, e.received_at];
+const EVENT_VALUES =
+  '$1::uuid, $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::varchar, $7::jsonb, $8::jsonb, $9::timestamptz, $10::timestamptz';
+const eventValues = (e: EventEnvelope) => [
+  e.event_id,
+  e.event_type,
+  e.event_source,
+  e.event_category,
+  e.user_id ?? null,
+  e.session_id ?? null,
+  e.data,
+  e.metadata,
+  e.timestamp,
+  e.received_at,
+];
 
 async function insertEvent(c: Client, e: EventEnvelope): Promise<boolean> {
   const res = await c.query(
@@ -145,7 +168,13 @@ async function insertEvent(c: Client, e: EventEnvelope): Promise<boolean> {
 // event has moved on) must change nothing: the status is set only when this run's transitions
 // are new. A new row is inserted as `processing`; an existing one (a new run of a stored event)
 // is moved back to `processing` by the UPDATE, which sees only rows from before the statement.
-async function beginRun(c: Client, e: EventEnvelope, runId: string, at: string, operator: { reason?: string; actor?: string }): Promise<void> {
+async function beginRun(
+  c: Client,
+  e: EventEnvelope,
+  runId: string,
+  at: string,
+  operator: { reason?: string; actor?: string },
+): Promise<void> {
   await c.query({
     name: 'begin-run',
     text: `WITH key AS (${CLAIM_ID('$1', '$10')}), stored AS (

@@ -22,7 +22,15 @@ export function monthStart(at: Date, plusMonths = 0): Date {
   return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + plusMonths, 1));
 }
 
-export function createPartitionMaintenance({ pool, log, settings }: { pool: Pool; log: Pick<Logger, 'info' | 'warn'>; settings: PartitionSettings }) {
+export function createPartitionMaintenance({
+  pool,
+  log,
+  settings,
+}: {
+  pool: Pool;
+  log: Pick<Logger, 'info' | 'warn'>;
+  settings: PartitionSettings;
+}) {
   async function ensureAhead(now = new Date()): Promise<string[]> {
     const made: string[] = [];
     for (let m = 0; m <= settings.monthsAhead; m++) {

@@ -42,10 +42,12 @@ export function createSubscriptionsRepo(pool: Pool, box: SecretBox = PLAIN) {
   });
   return {
     async create(s: { url: string; subjects: string[]; secret?: string }): Promise<Subscription> {
-      const res = await pool.query(
-        'INSERT INTO subscriptions (id, url, subjects, secret) VALUES ($1, $2, $3, $4) RETURNING *',
-        [randomUUID(), s.url, s.subjects, s.secret === undefined ? null : box.seal(s.secret)],
-      );
+      const res = await pool.query('INSERT INTO subscriptions (id, url, subjects, secret) VALUES ($1, $2, $3, $4) RETURNING *', [
+        randomUUID(),
+        s.url,
+        s.subjects,
+        s.secret === undefined ? null : box.seal(s.secret),
+      ]);
       return toSubscription(res.rows[0]);
     },
     async list(): Promise<Subscription[]> {
@@ -56,7 +58,9 @@ export function createSubscriptionsRepo(pool: Pool, box: SecretBox = PLAIN) {
     },
     /** Subscriptions that have received the event: a retry or a reprocess skips them. */
     async deliveredTo(eventId: string): Promise<Set<string>> {
-      const res = await pool.query(`SELECT subscription_id FROM webhook_deliveries WHERE event_id = $1 AND status = 'delivered'`, [eventId]);
+      const res = await pool.query(`SELECT subscription_id FROM webhook_deliveries WHERE event_id = $1 AND status = 'delivered'`, [
+        eventId,
+      ]);
       return new Set(res.rows.map((r) => r.subscription_id as string));
     },
     /** One delivery attempt's outcome; a delivered row is never changed again. */
@@ -68,7 +72,13 @@ export function createSubscriptionsRepo(pool: Pool, box: SecretBox = PLAIN) {
            SET status = EXCLUDED.status, attempts = d.attempts + 1, response_code = EXCLUDED.response_code,
                last_error = EXCLUDED.last_error, delivered_at = EXCLUDED.delivered_at, updated_at = now()
          WHERE d.status <> 'delivered'`,
-        [eventId, subscriptionId, outcome.status, outcome.responseCode ?? null, outcome.error === undefined ? null : toStorableText(outcome.error)],
+        [
+          eventId,
+          subscriptionId,
+          outcome.status,
+          outcome.responseCode ?? null,
+          outcome.error === undefined ? null : toStorableText(outcome.error),
+        ],
       );
     },
     async deliveries(eventId: string): Promise<Delivery[]> {
@@ -79,9 +89,14 @@ export function createSubscriptionsRepo(pool: Pool, box: SecretBox = PLAIN) {
         [eventId],
       );
       return res.rows.map((r) => ({
-        subscription_id: r.subscription_id, url: r.url, status: r.status, attempts: r.attempts,
-        response_code: r.response_code, last_error: r.last_error,
-        delivered_at: r.delivered_at?.toISOString() ?? null, updated_at: r.updated_at.toISOString(),
+        subscription_id: r.subscription_id,
+        url: r.url,
+        status: r.status,
+        attempts: r.attempts,
+        response_code: r.response_code,
+        last_error: r.last_error,
+        delivered_at: r.delivered_at?.toISOString() ?? null,
+        updated_at: r.updated_at.toISOString(),
       }));
     },
   };

@@ -61,7 +61,11 @@ export function watchPool(registry: Registry, pool: Pool): void {
 
 /** Free and total bytes of the file system the process works in (what /health checks), read when scraped. */
 export function watchDisk(registry: Registry, path: string): void {
-  const read = () => statfs(path).then((s) => ({ free: s.bavail * s.bsize, total: s.blocks * s.bsize }), () => undefined);
+  const read = () =>
+    statfs(path).then(
+      (s) => ({ free: s.bavail * s.bsize, total: s.blocks * s.bsize }),
+      () => undefined,
+    );
   new Gauge({
     name: `${METRIC_PREFIX}disk_free_bytes`,
     help: 'Bytes free for the service on the file system of its working directory',

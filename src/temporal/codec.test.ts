@@ -3,7 +3,14 @@ import { defaultPayloadConverter, METADATA_ENCODING_KEY, type Payload } from '@t
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../config.js';
 import { createKeyRing } from '../crypto/key-ring.js';
-import { createDataConverter, createEncryptionCodec, ENCRYPTED_ENCODING, KEY_ID_METADATA, keylessCodec, PayloadDecryptionError } from './codec.js';
+import {
+  createDataConverter,
+  createEncryptionCodec,
+  ENCRYPTED_ENCODING,
+  KEY_ID_METADATA,
+  keylessCodec,
+  PayloadDecryptionError,
+} from './codec.js';
 
 const newKey = () => randomBytes(32).toString('base64');
 const text = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString();
@@ -52,7 +59,9 @@ describe('payload encryption codec', () => {
   it('names the missing key when a payload was encrypted with a key no longer in the ring', async () => {
     const [old] = await createEncryptionCodec(createKeyRing({ keys: [k1] })).encode([payloadOf(1)]);
     const withoutK1 = createEncryptionCodec(createKeyRing({ keys: [k2] }));
-    await expect(withoutK1.decode([old!])).rejects.toThrow(new PayloadDecryptionError('payload encrypted with key "k1", which is not in PAYLOAD_KEYS'));
+    await expect(withoutK1.decode([old!])).rejects.toThrow(
+      new PayloadDecryptionError('payload encrypted with key "k1", which is not in PAYLOAD_KEYS'),
+    );
   });
 
   it('refuses a tampered ciphertext', async () => {
@@ -78,7 +87,14 @@ describe('payload encryption codec', () => {
 
   it('rejects bad key rings with every problem listed, without echoing key material', () => {
     const short = randomBytes(16).toString('base64');
-    const attempt = () => createKeyRing({ keys: [{ id: 'a', key: short }, { id: 'b', key: newKey() }, { id: 'b', key: newKey() }] });
+    const attempt = () =>
+      createKeyRing({
+        keys: [
+          { id: 'a', key: short },
+          { id: 'b', key: newKey() },
+          { id: 'b', key: newKey() },
+        ],
+      });
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow(/key "a" is not 32 bytes of base64[\s\S]*key id "b" is listed twice/);
     expect(attempt).not.toThrow(short);

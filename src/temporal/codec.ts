@@ -44,7 +44,9 @@ export function createEncryptionCodec(ring: KeyRing): PayloadCodec {
       clear = open(key, payload.data ?? new Uint8Array());
     } catch (err) {
       throw new PayloadDecryptionError(
-        (err as Error).message.includes('too short') ? 'encrypted payload is too short' : `payload encrypted with key "${keyId}" failed authentication: tampered, or the key was replaced`,
+        (err as Error).message.includes('too short')
+          ? 'encrypted payload is too short'
+          : `payload encrypted with key "${keyId}" failed authentication: tampered, or the key was replaced`,
       );
     }
     return ProtoPayload.decode(clear);

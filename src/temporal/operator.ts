@@ -27,7 +27,13 @@ async function latestRun(client: Client, eventId: string) {
     // EventStatus is upserted when a workflow task ends, PostgreSQL is written during it: an
     // operator who just saw `failed` in the store may ask before the upsert. The workflow's own
     // answer waits for that task and is never behind; without a worker to answer, the attribute.
-    const status = await client.workflow.getHandle(eventId, d.runId).query(statusQuery).then((s) => s.status, () => published);
+    const status = await client.workflow
+      .getHandle(eventId, d.runId)
+      .query(statusQuery)
+      .then(
+        (s) => s.status,
+        () => published,
+      );
     return { runId: d.runId, running: true, status };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return undefined;
@@ -36,7 +42,12 @@ async function latestRun(client: Client, eventId: string) {
 }
 
 /** `onlyIf`: act only when the latest run has this status (bulk reprocess), else a conflict. */
-export async function reprocessEvent(deps: OperatorDeps, eventId: string, request: OperatorRequest = {}, onlyIf?: string): Promise<OperatorOutcome> {
+export async function reprocessEvent(
+  deps: OperatorDeps,
+  eventId: string,
+  request: OperatorRequest = {},
+  onlyIf?: string,
+): Promise<OperatorOutcome> {
   const run = await latestRun(deps.client, eventId);
   if (onlyIf && run && run.status !== onlyIf) return { outcome: 'conflict', status: run.status };
   if (run?.running) {
@@ -56,7 +67,11 @@ export async function reprocessEvent(deps: OperatorDeps, eventId: string, reques
   }
 }
 
-export async function discardEvent(deps: Pick<OperatorDeps, 'client'>, eventId: string, request: OperatorRequest = {}): Promise<OperatorOutcome> {
+export async function discardEvent(
+  deps: Pick<OperatorDeps, 'client'>,
+  eventId: string,
+  request: OperatorRequest = {},
+): Promise<OperatorOutcome> {
   const run = await latestRun(deps.client, eventId);
   if (!run) return { outcome: 'not_found' };
   if (!run.running || run.status !== 'failed') return { outcome: 'conflict', status: run.status };
@@ -69,7 +84,11 @@ export async function discardEvent(deps: Pick<OperatorDeps, 'client'>, eventId: 
  * run, so each event id is handled once, and only if its latest run still has the status asked
  * for (an older, closed run of an event since reprocessed must not trigger it again).
  */
-export async function reprocessMatching(deps: OperatorDeps, query: string, opts: { status?: string; limit: number; concurrency?: number; request?: OperatorRequest }) {
+export async function reprocessMatching(
+  deps: OperatorDeps,
+  query: string,
+  opts: { status?: string; limit: number; concurrency?: number; request?: OperatorRequest },
+) {
   const seen = new Set<string>();
   const tally = { signalled: 0, restarted: 0, skipped: 0 };
   const queue: string[] = [];

@@ -2,7 +2,12 @@ import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/c
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { EventEnvelope } from '../events/envelope.js';
 import {
-  type EventReference, type EventWorkflowInput, INLINE_EVENT_MAX_BYTES, initialSearchAttributes, type MessagePosition, type OperatorRequest,
+  type EventReference,
+  type EventWorkflowInput,
+  INLINE_EVENT_MAX_BYTES,
+  initialSearchAttributes,
+  type MessagePosition,
+  type OperatorRequest,
 } from '../workflows/definitions.js';
 import { eventWorkflow } from '../workflows/event-workflow.js';
 
@@ -26,9 +31,14 @@ export function workflowEvent(event: EventEnvelope, message?: MessagePosition): 
   if (bytes <= INLINE_EVENT_MAX_BYTES) return event;
   const { event_id, event_type, event_source, event_category, user_id, session_id, timestamp, received_at } = event;
   return {
-    event_id, event_type, event_source, event_category,
-    ...(user_id !== undefined && { user_id }), ...(session_id !== undefined && { session_id }),
-    timestamp, received_at,
+    event_id,
+    event_type,
+    event_source,
+    event_category,
+    ...(user_id !== undefined && { user_id }),
+    ...(session_id !== undefined && { session_id }),
+    timestamp,
+    received_at,
     reference: { bytes, ...(message && { message: { stream: message.stream, streamCreated: message.streamCreated, seq: message.seq } }) },
   };
 }
@@ -37,11 +47,25 @@ export function workflowEvent(event: EventEnvelope, message?: MessagePosition): 
  * Starts a run of the event's workflow, keyed by the event id. The bridge rejects a duplicate id
  * (an event is processed once); only an operator's reprocess may run a closed event again.
  */
-export function startEventRun(client: Client, event: EventEnvelope, settings: StartSettings, reuse: 'reject' | 'allow', operator?: OperatorRequest, message?: MessagePosition) {
+export function startEventRun(
+  client: Client,
+  event: EventEnvelope,
+  settings: StartSettings,
+  reuse: 'reject' | 'allow',
+  operator?: OperatorRequest,
+  message?: MessagePosition,
+) {
   return client.workflow.start(eventWorkflow, {
     workflowId: event.event_id,
     taskQueue: settings.taskQueue,
-    args: [{ event: workflowEvent(event, message), retry: settings.lifecycle.retry, parkTimeoutMs: settings.lifecycle.parkTimeoutMs, ...(operator && { operator }) }],
+    args: [
+      {
+        event: workflowEvent(event, message),
+        retry: settings.lifecycle.retry,
+        parkTimeoutMs: settings.lifecycle.parkTimeoutMs,
+        ...(operator && { operator }),
+      },
+    ],
     workflowIdReusePolicy: reuse === 'reject' ? WorkflowIdReusePolicy.REJECT_DUPLICATE : WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     typedSearchAttributes: initialSearchAttributes(event),
     ...(settings.eager && { requestEagerStart: true }),
@@ -53,7 +77,12 @@ export function startEventRun(client: Client, event: EventEnvelope, settings: St
  * Starts the event's workflow. An event whose workflow already exists — running or closed — is a
  * duplicate: it is neither stored nor processed again. Returns false then.
  */
-export async function startEventWorkflow(client: Client, event: EventEnvelope, settings: StartSettings, message?: MessagePosition): Promise<boolean> {
+export async function startEventWorkflow(
+  client: Client,
+  event: EventEnvelope,
+  settings: StartSettings,
+  message?: MessagePosition,
+): Promise<boolean> {
   try {
     await startEventRun(client, event, settings, 'reject', undefined, message);
     return true;

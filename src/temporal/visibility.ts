@@ -2,7 +2,12 @@ import type { Client } from '@temporalio/client';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes.js';
 import { EVENT_STATUSES, type EventStatus } from '../events/envelope.js';
 import {
-  EVENT_WORKFLOW_TYPE, EventCategoryKey, EventSourceKey, EventStatusKey, EventStatusSinceKey, EventTypeKey,
+  EVENT_WORKFLOW_TYPE,
+  EventCategoryKey,
+  EventSourceKey,
+  EventStatusKey,
+  EventStatusSinceKey,
+  EventTypeKey,
 } from '../workflows/definitions.js';
 
 // Status questions over many events are answered by Temporal visibility (search attributes),

@@ -45,7 +45,18 @@ export function tracingPlugin(tracing: Tracing): OpenTelemetryPlugin {
  */
 export const WORKFLOW_STACK_FRAMES = 6;
 
-export function createWorker({ connection, pool, config, subscriptions, processors = [], onSettled, loadMessage, metrics, tracing, log }: WorkerDeps): Promise<Worker> {
+export function createWorker({
+  connection,
+  pool,
+  config,
+  subscriptions,
+  processors = [],
+  onSettled,
+  loadMessage,
+  metrics,
+  tracing,
+  log,
+}: WorkerDeps): Promise<Worker> {
   const dataConverter = createDataConverter(config);
   // A context takes its Error.stackTraceLimit from this flag when it is made: the workflow
   // threads and sandboxes the worker makes next get it, this thread keeps its own (activity
@@ -60,8 +71,12 @@ export function createWorker({ connection, pool, config, subscriptions, processo
       repo: createEventsRepo(pool),
       processors: createProcessorRegistry(processors),
       webhooks: createWebhookDeliverer({
-        subscriptions, deliveries: createSubscriptionsRepo(pool), timeoutMs: config.worker.webhookTimeoutMs, allowPrivate: config.worker.webhookAllowPrivate,
-        ...(metrics && { metrics }), ...(tracing && { tracer: tracing.tracer }),
+        subscriptions,
+        deliveries: createSubscriptionsRepo(pool),
+        timeoutMs: config.worker.webhookTimeoutMs,
+        allowPrivate: config.worker.webhookAllowPrivate,
+        ...(metrics && { metrics }),
+        ...(tracing && { tracer: tracing.tracer }),
       }),
       ...(onSettled && { onSettled }),
       ...(loadMessage && { loadMessage }),

@@ -58,14 +58,22 @@ async function main(): Promise<void> {
   const processors = config.readSide.projections ? [createProjectionProcessor(pool)] : [];
   // The stream: the bridge's source, and where the activities read a big event the workflow
   // was started with by reference (a worker without the bridge reads them too, if it has NATS).
-  const nc = config.bridge.enabled || config.natsUrl
-    ? await connectNats(required(config.natsUrl, 'NATS_URL'), 'event-service-bridge', log, config.natsTls)
-    : undefined;
+  const nc =
+    config.bridge.enabled || config.natsUrl
+      ? await connectNats(required(config.natsUrl, 'NATS_URL'), 'event-service-bridge', log, config.natsTls)
+      : undefined;
   const jsm = nc && (await jetstreamManager(nc));
   const worker = await createWorker({
-    connection, pool, config, subscriptions, processors, onSettled: (eventId) => bridge?.settled(eventId),
+    connection,
+    pool,
+    config,
+    subscriptions,
+    processors,
+    onSettled: (eventId) => bridge?.settled(eventId),
     ...(jsm && { loadMessage: createMessageLoader(jsm, createDecoder(config.sensitiveFields)) }),
-    metrics, log, ...(tracing && { tracing }),
+    metrics,
+    log,
+    ...(tracing && { tracing }),
   });
   let natsConnected: (() => boolean) | undefined;
   const steps: ShutdownStep[] = [];
@@ -79,16 +87,24 @@ async function main(): Promise<void> {
     // back in the start's answer and runs here, without a trip through the task queue.
     const dataConverter = createDataConverter(config);
     const temporal = new Client({
-      connection, namespace: config.temporal.namespace, ...(dataConverter && { dataConverter }),
+      connection,
+      namespace: config.temporal.namespace,
+      ...(dataConverter && { dataConverter }),
       ...(tracing && { plugins: [tracingPlugin(tracing)] }),
     });
     const js = jetstream(nc);
     bridge = createBridge({
-      js, jsm, temporal, stream: config.stream, bridge: config.bridge, log,
+      js,
+      jsm,
+      temporal,
+      stream: config.stream,
+      bridge: config.bridge,
+      log,
       start: { taskQueue: config.temporal.taskQueue, lifecycle: config.lifecycle },
       sensitiveFields: config.sensitiveFields,
       deadLetters: createDeadLetters({ js, jsm, stream: config.stream, redact: createRedactor(config.sensitiveFields) }),
-      metrics, ...(tracing && { tracer: tracing.tracer }),
+      metrics,
+      ...(tracing && { tracer: tracing.tracer }),
     });
     metrics.watchBridge(bridge);
     await bridge.start();
@@ -97,10 +113,20 @@ async function main(): Promise<void> {
   }
 
   const health = await startWorkerHealthServer(config.worker.healthPort, config.http.host, {
-    workerState: () => worker.getState(), bridge, log, metrics: mergedMetrics(registry, temporalMetrics.url), ...(natsConnected && { natsConnected }),
+    workerState: () => worker.getState(),
+    bridge,
+    log,
+    metrics: mergedMetrics(registry, temporalMetrics.url),
+    ...(natsConnected && { natsConnected }),
   });
   steps.push(
-    ['worker', async () => { worker.shutdown(); await running; }],
+    [
+      'worker',
+      async () => {
+        worker.shutdown();
+        await running;
+      },
+    ],
     // After the worker: its activities read big events from the stream until it has stopped.
     ...(nc ? [['nats', () => nc.drain()] as ShutdownStep] : []),
     ['health', () => new Promise((resolve) => health.close(resolve))],

@@ -11,7 +11,11 @@ export function installRuntimeLogger(log: Logger, metricsBindAddress?: string): 
     // Our shutdown function decides the order (bridge, then worker, then connections).
     shutdownSignals: [],
     ...(metricsBindAddress && {
-      telemetryOptions: { metrics: { prometheus: { bindAddress: metricsBindAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } },
+      telemetryOptions: {
+        metrics: {
+          prometheus: { bindAddress: metricsBindAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true },
+        },
+      },
     }),
     logger: new DefaultLogger(level as LogLevel, ({ level: l, message, meta }) => {
       const method = l === 'TRACE' ? 'trace' : l === 'DEBUG' ? 'debug' : l === 'INFO' ? 'info' : l === 'WARN' ? 'warn' : 'error';

@@ -35,7 +35,10 @@ export interface MessagePosition {
  * fields operators filter and recognise it by, and where the first activity reads the rest —
  * its stream message, or, once stored, PostgreSQL. Temporal's share of an event stays this size.
  */
-export type EventReference = Pick<EventEnvelope, 'event_id' | 'event_type' | 'event_source' | 'event_category' | 'user_id' | 'session_id' | 'timestamp' | 'received_at'> & {
+export type EventReference = Pick<
+  EventEnvelope,
+  'event_id' | 'event_type' | 'event_source' | 'event_category' | 'user_id' | 'session_id' | 'timestamp' | 'received_at'
+> & {
   reference: {
     /** The envelope's size as JSON. */
     bytes: number;

@@ -73,7 +73,12 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
   const { processAndComplete: processLocally, beginAndProcess } = proxyLocalActivities<Activities>({
     // Both attempts together: a slow subscriber moves to the normal activity after this long.
     scheduleToCloseTimeout: LOCAL_PROCESSING_TIMEOUT,
-    retry: { initialInterval: retry.initialIntervalMs, backoffCoefficient: retry.backoffCoefficient, maximumInterval: retry.maximumIntervalMs, maximumAttempts: LOCAL_ATTEMPTS },
+    retry: {
+      initialInterval: retry.initialIntervalMs,
+      backoffCoefficient: retry.backoffCoefficient,
+      maximumInterval: retry.maximumIntervalMs,
+      maximumAttempts: LOCAL_ATTEMPTS,
+    },
   });
 
   const state: EventWorkflowState = { eventId: event.event_id, status: 'pending', attempts: 0, transitions: [] };
@@ -111,7 +116,10 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
   /** One upsert per workflow task: called only where the task is about to end. */
   function publishStatus(): void {
     if (!unpublished) return;
-    upsertSearchAttributes([{ key: EventStatusKey, value: state.status }, { key: EventStatusSinceKey, value: since }]);
+    upsertSearchAttributes([
+      { key: EventStatusKey, value: state.status },
+      { key: EventStatusSinceKey, value: since },
+    ]);
     unpublished = false;
   }
 
@@ -128,7 +136,12 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
     const { processAndComplete } = proxyActivities<Activities>({
       startToCloseTimeout: '5m',
       heartbeatTimeout: '1m',
-      retry: { initialInterval: retry.initialIntervalMs, backoffCoefficient: retry.backoffCoefficient, maximumInterval: retry.maximumIntervalMs, maximumAttempts: remaining },
+      retry: {
+        initialInterval: retry.initialIntervalMs,
+        backoffCoefficient: retry.backoffCoefficient,
+        maximumInterval: retry.maximumIntervalMs,
+        maximumAttempts: remaining,
+      },
     });
     publishStatus();
     failure = await attempt(() => processAndComplete(input()), remaining);
@@ -152,7 +165,11 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
     const failure = failureOf(err);
     const used = reportedAttempt(failure) ?? budget;
     state.attempts += used;
-    return { outcome: { ok: false, error: failure.message }, attempts: used, final: failure instanceof ApplicationFailure && failure.nonRetryable === true };
+    return {
+      outcome: { ok: false, error: failure.message },
+      attempts: used,
+      final: failure instanceof ApplicationFailure && failure.nonRetryable === true,
+    };
   }
 
   const startedAt = new Date().toISOString();

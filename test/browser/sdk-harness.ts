@@ -9,8 +9,20 @@ import { startSdkSite } from './sdk-site.js';
 
 // What the test page puts on `window`, typed here without the DOM library the Node code does not
 // load (the SDK's own types need it): the functions passed to page.evaluate run in the page.
-interface SdkStats { storage: string; queued: number; accepted: number; duplicates: number; rejected: number; evicted: number; retries: number; exitSends: number }
-export interface SdkReport { type: 'sent' | 'rejected' | 'evicted' | 'retry' | 'error'; [key: string]: any }
+interface SdkStats {
+  storage: string;
+  queued: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  evicted: number;
+  retries: number;
+  exitSends: number;
+}
+export interface SdkReport {
+  type: 'sent' | 'rejected' | 'evicted' | 'retry' | 'error';
+  [key: string]: any;
+}
 declare global {
   var window: {
     client: {
@@ -49,17 +61,31 @@ export async function startBrowserHarness() {
   }
 
   const track = (page: Page, type: string, count: number, from = 0) =>
-    page.evaluate(({ type, count, from }) => Array.from({ length: count }, (_, i) => window.client.track(type, { n: from + i })), { type, count, from });
+    page.evaluate(({ type, count, from }) => Array.from({ length: count }, (_, i) => window.client.track(type, { n: from + i })), {
+      type,
+      count,
+      from,
+    });
 
   const queued = (page: Page) => page.evaluate(async () => (await window.client.stats()).queued);
 
   /** Waits until every id is stored and processed, then checks each is so exactly once. */
   async function expectStoredOnce(ids: string[], timeoutMs = 60_000) {
-    const rows = await eventually(async () => {
-      const r = await pool.query("SELECT event_id::text AS id, status, session_id, user_id, metadata FROM events WHERE event_id = ANY($1::uuid[]) AND status = 'completed'", [ids]);
-      return r.rowCount === ids.length ? r.rows : undefined;
-    }, timeoutMs, `${ids.length} events stored and completed`);
-    const completed = await pool.query("SELECT event_id::text AS id, count(*)::int AS n FROM event_status_history WHERE event_id = ANY($1::uuid[]) AND status = 'completed' GROUP BY event_id", [ids]);
+    const rows = await eventually(
+      async () => {
+        const r = await pool.query(
+          "SELECT event_id::text AS id, status, session_id, user_id, metadata FROM events WHERE event_id = ANY($1::uuid[]) AND status = 'completed'",
+          [ids],
+        );
+        return r.rowCount === ids.length ? r.rows : undefined;
+      },
+      timeoutMs,
+      `${ids.length} events stored and completed`,
+    );
+    const completed = await pool.query(
+      "SELECT event_id::text AS id, count(*)::int AS n FROM event_status_history WHERE event_id = ANY($1::uuid[]) AND status = 'completed' GROUP BY event_id",
+      [ids],
+    );
     expect(completed.rows.filter((r) => r.n !== 1)).toEqual([]);
     expect(completed.rowCount).toBe(ids.length);
     return rows as { id: string; status: string; session_id: string | null; user_id: string | null; metadata: Record<string, any> }[];

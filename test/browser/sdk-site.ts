@@ -40,8 +40,15 @@ window.setVisibility = (state) => {
 };
 </script></body></html>`;
 
-const listen = (server: Server) => new Promise<string>((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
-const close = (server: Server) => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
+const listen = (server: Server) =>
+  new Promise<string>((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
+const close = (server: Server) =>
+  new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
 
 async function bodyOf(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -72,9 +79,15 @@ export async function startSdkSite(opts: { sdkCode: string; writeKey: string }) 
   let failures: { forward: boolean; retryAfter: number }[] = [];
 
   async function forward(req: IncomingMessage, body: Buffer) {
-    const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length'].includes(k)).map(([k, v]) => [k, String(v)]));
+    const headers = Object.fromEntries(
+      Object.entries(req.headers)
+        .filter(([k]) => !['host', 'connection', 'content-length'].includes(k))
+        .map(([k, v]) => [k, String(v)]),
+    );
     const res = await fetch(`${apiUrl}${req.url}`, { method: req.method!, headers, ...(body.length > 0 && { body }) });
-    const out = Object.fromEntries([...res.headers].filter(([k]) => !['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)));
+    const out = Object.fromEntries(
+      [...res.headers].filter(([k]) => !['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(k)),
+    );
     return { status: res.status, headers: out, body: Buffer.from(await res.arrayBuffer()) };
   }
 
@@ -82,7 +95,17 @@ export async function startSdkSite(opts: { sdkCode: string; writeKey: string }) 
     const body = await bodyOf(req);
     const batch = req.method === 'POST' && req.url === '/api/frontend/events';
     const { ids, keyInBody } = batch ? idsIn(body) : { ids: [], keyInBody: false };
-    const record = (status: number, forwarded: boolean) => batch && seen.push({ at: Date.now(), contentType: String(req.headers['content-type'] ?? ''), writeKeyHeader: req.headers['x-write-key'] !== undefined, writeKeyInBody: keyInBody, eventIds: ids, status, forwarded });
+    const record = (status: number, forwarded: boolean) =>
+      batch &&
+      seen.push({
+        at: Date.now(),
+        contentType: String(req.headers['content-type'] ?? ''),
+        writeKeyHeader: req.headers['x-write-key'] !== undefined,
+        writeKeyInBody: keyInBody,
+        eventIds: ids,
+        status,
+        forwarded,
+      });
     if (down) {
       record(0, false);
       return void req.socket.destroy();
@@ -94,10 +117,15 @@ export async function startSdkSite(opts: { sdkCode: string; writeKey: string }) 
       return void res.writeHead(answer.status, answer.headers).end(answer.body);
     }
     // An overloaded service, seen from the browser: CORS headers kept, so the page can read the 503 and its Retry-After.
-    const cors = { 'access-control-allow-origin': String(req.headers.origin ?? '*'), 'access-control-expose-headers': 'retry-after', vary: 'Origin' };
+    const cors = {
+      'access-control-allow-origin': String(req.headers.origin ?? '*'),
+      'access-control-expose-headers': 'retry-after',
+      vary: 'Origin',
+    };
     const headers = failure.forward ? (await forward(req, body)).headers : cors;
     record(503, failure.forward);
-    res.writeHead(503, { ...headers, 'content-type': 'application/json', 'retry-after': String(failure.retryAfter) })
+    res
+      .writeHead(503, { ...headers, 'content-type': 'application/json', 'retry-after': String(failure.retryAfter) })
       .end(JSON.stringify({ error: { code: 'stream_unavailable', message: 'injected by the test proxy' }, request_id: randomUUID() }));
   }
 

@@ -10,7 +10,17 @@ import type { ChaosTarget, Fault } from './run-chaos.js';
 
 export function clusterTarget(c: ClusterDeployment): ChaosTarget {
   const urls = [...c.apiUrls.map((u) => `${u}/health`), ...c.workerHealthUrls.map((u) => `${u}/health/ready`)];
-  const healthy = async () => (await Promise.all(urls.map((u) => fetch(u).then((r) => r.ok, () => false)))).every(Boolean);
+  const healthy = async () =>
+    (
+      await Promise.all(
+        urls.map((u) =>
+          fetch(u).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        ),
+      )
+    ).every(Boolean);
   return {
     apiUrls: c.apiUrls,
     databaseUrl: c.databaseUrl,
@@ -31,7 +41,8 @@ export async function eventsStreamLeader(c: ClusterDeployment, stream = 'EVENTS'
   try {
     const info = await (await jetstreamManager(nc)).streams.info(stream);
     const leader = c.nats.nodes.find((n) => n.serverName === info.cluster?.leader);
-    if (!leader) throw new Error(`no leader for ${stream} among ${c.nats.nodes.map((n) => n.serverName).join(', ')}: ${JSON.stringify(info.cluster)}`);
+    if (!leader)
+      throw new Error(`no leader for ${stream} among ${c.nats.nodes.map((n) => n.serverName).join(', ')}: ${JSON.stringify(info.cluster)}`);
     return leader;
   } finally {
     await nc.close();
@@ -39,7 +50,13 @@ export async function eventsStreamLeader(c: ClusterDeployment, stream = 'EVENTS'
 }
 
 export const CLUSTER_FAULTS = [
-  'kill -9 nats leader', 'kill -9 history-1', 'kill -9 matching', 'kill -9 frontend', 'kill -9 worker-1', 'kill -9 api-1', 'restart postgres',
+  'kill -9 nats leader',
+  'kill -9 history-1',
+  'kill -9 matching',
+  'kill -9 frontend',
+  'kill -9 worker-1',
+  'kill -9 api-1',
+  'restart postgres',
 ] as const;
 export type ClusterFaultName = (typeof CLUSTER_FAULTS)[number];
 /** What CI runs on every push: the two losses a cluster exists to survive. */

@@ -29,13 +29,23 @@ export interface ChaosDeployment extends ChaosTarget {
   stop(): Promise<void>;
 }
 
-export async function startChaosDeployment(opts: { dataDir: string; cacheDir: string; temporalCliPath?: string; env: Record<string, string>; log: Logger }): Promise<ChaosDeployment> {
+export async function startChaosDeployment(opts: {
+  dataDir: string;
+  cacheDir: string;
+  temporalCliPath?: string;
+  env: Record<string, string>;
+  log: Logger;
+}): Promise<ChaosDeployment> {
   const ports = Object.fromEntries(
-    await Promise.all(['temporal', 'temporalUi', 'nats', 'postgres', 'api', 'workerHealth'].map(async (k) => [k, await findFreePort()] as const)),
+    await Promise.all(
+      ['temporal', 'temporalUi', 'nats', 'postgres', 'api', 'workerHealth'].map(async (k) => [k, await findFreePort()] as const),
+    ),
   ) as Record<'temporal' | 'temporalUi' | 'nats' | 'postgres' | 'api' | 'workerHealth', number>;
   const base = { dataDir: opts.dataDir, cacheDir: opts.cacheDir, log: opts.log };
   const specs: Record<Dependency, Partial<StackOptions>> = {
-    temporal: { temporal: { port: ports.temporal, uiPort: ports.temporalUi, ...(opts.temporalCliPath && { cliPath: opts.temporalCliPath }) } },
+    temporal: {
+      temporal: { port: ports.temporal, uiPort: ports.temporalUi, ...(opts.temporalCliPath && { cliPath: opts.temporalCliPath }) },
+    },
     nats: { nats: { port: ports.nats } },
     postgres: { postgres: { port: ports.postgres } },
   };
@@ -61,8 +71,14 @@ export async function startChaosDeployment(opts: { dataDir: string; cacheDir: st
   const workerHealthUrl = `http://127.0.0.1:${ports.workerHealth}`;
   const healthy = async () => {
     const [api, worker] = await Promise.all([
-      fetch(`${apiUrl}/health`).then((r) => r.ok, () => false),
-      fetch(`${workerHealthUrl}/health/ready`).then((r) => r.ok, () => false),
+      fetch(`${apiUrl}/health`).then(
+        (r) => r.ok,
+        () => false,
+      ),
+      fetch(`${workerHealthUrl}/health/ready`).then(
+        (r) => r.ok,
+        () => false,
+      ),
     ]);
     return api && worker;
   };
@@ -98,12 +114,14 @@ export async function startChaosDeployment(opts: { dataDir: string; cacheDir: st
       }
     },
     async stop() {
-      await Promise.all([...processes.values()].map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = once(child, 'exit');
-        child.kill('SIGTERM');
-        await exited;
-      }));
+      await Promise.all(
+        [...processes.values()].map(async (child) => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          const exited = once(child, 'exit');
+          child.kill('SIGTERM');
+          await exited;
+        }),
+      );
       await Promise.all([...stacks.values()].map((s) => s.stop()));
     },
   };

@@ -21,7 +21,10 @@ export interface ChaosTarget {
 }
 
 /** A fault by name; `inject` resolves once the broken part has been started again. */
-export interface Fault { name: string; inject(): Promise<void> }
+export interface Fault {
+  name: string;
+  inject(): Promise<void>;
+}
 
 export interface FaultResult {
   fault: string;
@@ -56,7 +59,10 @@ async function postThroughBalancer(apiUrls: string[], i: number, body: object): 
     const url = apiUrls[(i + attempt) % apiUrls.length]!;
     try {
       return await fetch(`${url}/api/events/create`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000),
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
       });
     } catch {
       // Connection refused or reset: the next API.
@@ -80,7 +86,8 @@ export async function runChaos(
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
   const sub = await fetch(`${d.apiUrls[0]}/api/subscriptions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ url, subjects: [`events.backend.service.${EVENT_TYPE}`] }),
   });
   if (sub.status !== 201) throw new Error(`subscription: HTTP ${sub.status}`);
@@ -97,7 +104,11 @@ export async function runChaos(
       const loadBegan = Date.now();
       const load = steadyLoad(opts.rate, opts.seconds, async (i) => {
         sent++;
-        const res = await postThroughBalancer(d.apiUrls, i, { event_id: randomUUID(), event_type: EVENT_TYPE, data: { fault: fault.name, i } });
+        const res = await postThroughBalancer(d.apiUrls, i, {
+          event_id: randomUUID(),
+          event_type: EVENT_TYPE,
+          data: { fault: fault.name, i },
+        });
         if (res?.status === 202) {
           acked.push(((await res.json()) as { event_id: string }).event_id);
           ackedAt.push(Date.now());
@@ -114,14 +125,19 @@ export async function runChaos(
       const loadEnded = Date.now();
       await drained(db, acked, opts.drainTimeoutMs ?? 180_000);
       results.push({
-        fault: fault.name, sent, acked: acked.length, recoverMs,
+        fault: fault.name,
+        sent,
+        acked: acked.length,
+        recoverMs,
         ingestStallMs: longestGap([loadBegan, ...ackedAt, loadEnded]),
         processingStallMs: await processingStall(db, acked, loadBegan, loadEnded),
         ...(await check(db, acked, received)),
         deadLettered: (await deadLetters(d.natsUrl)) - deadBefore,
       });
       const r = results.at(-1)!;
-      opts.progress?.(`${fault.name}: ${r.acked} acked, ${r.completed} completed, ${r.lost} lost, ${r.duplicated} duplicated, recovered in ${(r.recoverMs / 1000).toFixed(1)} s`);
+      opts.progress?.(
+        `${fault.name}: ${r.acked} acked, ${r.completed} completed, ${r.lost} lost, ${r.duplicated} duplicated, recovered in ${(r.recoverMs / 1000).toFixed(1)} s`,
+      );
     }
   } finally {
     receiver.close();
@@ -137,7 +153,10 @@ function longestGap(times: number[]): number {
 
 /** The longest stretch of the load's window in which none of its events completed. */
 async function processingStall(db: pg.Pool, ids: string[], from: number, to: number): Promise<number> {
-  const { rows } = await db.query<{ at: Date }>(`SELECT at FROM event_status_history WHERE event_id = ANY($1::uuid[]) AND status = 'completed'`, [ids]);
+  const { rows } = await db.query<{ at: Date }>(
+    `SELECT at FROM event_status_history WHERE event_id = ANY($1::uuid[]) AND status = 'completed'`,
+    [ids],
+  );
   const inWindow = rows.map((r) => r.at.getTime()).filter((t) => t >= from && t <= to);
   return longestGap([from, ...inWindow, to]);
 }
@@ -145,7 +164,9 @@ async function processingStall(db: pg.Pool, ids: string[], from: number, to: num
 async function drained(db: pg.Pool, ids: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const r = await db.query(`SELECT count(*)::int AS n FROM events WHERE event_id = ANY($1::uuid[]) AND status = 'completed'`, [ids]).catch(() => undefined);
+    const r = await db
+      .query(`SELECT count(*)::int AS n FROM events WHERE event_id = ANY($1::uuid[]) AND status = 'completed'`, [ids])
+      .catch(() => undefined);
     if (r && r.rows[0].n >= ids.length) return;
     await sleep(500);
   }
@@ -163,7 +184,9 @@ async function check(db: pg.Pool, ids: string[], received: Map<string, number>) 
   const duplicated = rows.filter((r) => r.completions > 1 || r.deliveries > 1).length;
   const undelivered = ids.filter((id) => !received.has(id)).length;
   const byId = new Map(rows.map((r) => [r.event_id as string, r]));
-  const lostSample = ids.filter((id) => byId.get(id)?.status !== 'completed').slice(0, 5)
+  const lostSample = ids
+    .filter((id) => byId.get(id)?.status !== 'completed')
+    .slice(0, 5)
     .map((id) => ({ event_id: id, status: byId.get(id)?.status ?? null, last_error: byId.get(id)?.last_error ?? null }));
   return { completed, lost: ids.length - completed, duplicated, undelivered, lostSample };
 }

@@ -137,14 +137,20 @@ function acceptedIds(body: Record<string, any> | undefined): { ids: string[] } |
   const badId = ids.find((id) => typeof id !== 'string' || !UUID.test(id));
   if (badId !== undefined) return { problem: `202 with an event id that is not a UUID: ${JSON.stringify(badId)}` };
   const badSubject = subjects.find((s) => typeof s !== 'string' || !SUBJECT.test(s));
-  if (badSubject !== undefined) return { problem: `202 with a subject outside events.<source>.<category>.<type>: ${JSON.stringify(badSubject)}` };
+  if (badSubject !== undefined)
+    return { problem: `202 with a subject outside events.<source>.<category>.<type>: ${JSON.stringify(badSubject)}` };
   return { ids: ids.map((id) => id.toLowerCase()) };
 }
 
 const emptyCounts = (): ClassCounts => ({ sent: 0, '2xx': 0, '4xx': 0, '5xx': 0, dropped: 0 });
 
 /** Waits until every id has a row in an end state, or until none gets there for `stallMs`; returns those that do not. */
-async function unsettled(db: pg.Pool, ids: Map<string, string>, stallMs: number, onProgress: FuzzOptions['onProgress']): Promise<UnfinishedEvent[]> {
+async function unsettled(
+  db: pg.Pool,
+  ids: Map<string, string>,
+  stallMs: number,
+  onProgress: FuzzOptions['onProgress'],
+): Promise<UnfinishedEvent[]> {
   let waiting = [...ids.keys()];
   let lastProgress = Date.now();
   const last = new Map<string, string>();
@@ -152,7 +158,10 @@ async function unsettled(db: pg.Pool, ids: Map<string, string>, stallMs: number,
     const still: string[] = [];
     for (let i = 0; i < waiting.length; i += 5_000) {
       const slice = waiting.slice(i, i + 5_000);
-      const { rows } = await db.query<{ id: string; status: string }>('SELECT event_id::text AS id, status FROM events WHERE event_id = ANY($1::uuid[])', [slice]);
+      const { rows } = await db.query<{ id: string; status: string }>(
+        'SELECT event_id::text AS id, status FROM events WHERE event_id = ANY($1::uuid[])',
+        [slice],
+      );
       const found = new Map(rows.map((r) => [r.id, r.status]));
       for (const id of slice) {
         const status = found.get(id);

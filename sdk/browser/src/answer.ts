@@ -25,7 +25,11 @@ interface ItemResult {
 }
 
 const isItemResults = (v: unknown): v is ItemResult[] =>
-  Array.isArray(v) && v.every((r) => r !== null && typeof r === 'object' && typeof (r as ItemResult).index === 'number' && typeof (r as ItemResult).status === 'string');
+  Array.isArray(v) &&
+  v.every(
+    (r) =>
+      r !== null && typeof r === 'object' && typeof (r as ItemResult).index === 'number' && typeof (r as ItemResult).status === 'string',
+  );
 
 function perItem(batch: readonly QueuedEvent[], results: readonly ItemResult[], reason: string): Settled {
   const out: Settled = { accepted: [], duplicates: [], rejected: [], retry: [] };
@@ -41,7 +45,14 @@ function perItem(batch: readonly QueuedEvent[], results: readonly ItemResult[], 
   return out;
 }
 
-const retryAll = (batch: readonly QueuedEvent[], reason: string, extra: Partial<Settled> = {}): Settled => ({ accepted: [], duplicates: [], rejected: [], retry: [...batch], reason, ...extra });
+const retryAll = (batch: readonly QueuedEvent[], reason: string, extra: Partial<Settled> = {}): Settled => ({
+  accepted: [],
+  duplicates: [],
+  rejected: [],
+  retry: [...batch],
+  reason,
+  ...extra,
+});
 
 /** `body` is the parsed JSON answer, or undefined when it was not JSON. */
 export function settleBatch(batch: readonly QueuedEvent[], status: number, body: unknown): Settled {
@@ -56,16 +67,33 @@ export function settleBatch(batch: readonly QueuedEvent[], status: number, body:
   }
   if (status === 400 && code === 'validation_error' && Array.isArray(details)) {
     // "no event in the batch is valid": details name every position with its errors.
-    const results = details.filter((d): d is { index: number; errors: ItemError[] } => d !== null && typeof d === 'object' && typeof (d as { index?: unknown }).index === 'number');
-    if (results.length === batch.length) return perItem(batch, results.map((r) => ({ ...r, status: 'rejected' as const })), 'HTTP 400');
+    const results = details.filter(
+      (d): d is { index: number; errors: ItemError[] } =>
+        d !== null && typeof d === 'object' && typeof (d as { index?: unknown }).index === 'number',
+    );
+    if (results.length === batch.length)
+      return perItem(
+        batch,
+        results.map((r) => ({ ...r, status: 'rejected' as const })),
+        'HTTP 400',
+      );
   }
   if (status === 413) {
     if (batch.length > 1) return retryAll(batch, `HTTP 413 ${code ?? ''}`.trim(), { shrink: true });
     if (isItemResults(details)) return perItem(batch, details, 'HTTP 413');
-    return { accepted: [], duplicates: [], rejected: [{ event: batch[0]!, errors: [{ path: '(event)', message: b.error?.message ?? 'the event is too large for the service' }] }], retry: [] };
+    return {
+      accepted: [],
+      duplicates: [],
+      rejected: [
+        { event: batch[0]!, errors: [{ path: '(event)', message: b.error?.message ?? 'the event is too large for the service' }] },
+      ],
+      retry: [],
+    };
   }
   if (status === 401 || status === 403) {
-    return retryAll(batch, `HTTP ${status}`, { fatal: `the service refused the write key (HTTP ${status}${code ? ` ${code}` : ''}): ${b.error?.message ?? ''}`.trim() });
+    return retryAll(batch, `HTTP ${status}`, {
+      fatal: `the service refused the write key (HTTP ${status}${code ? ` ${code}` : ''}): ${b.error?.message ?? ''}`.trim(),
+    });
   }
   // 429, 503, other 5xx, and answers this SDK does not understand (a proxy's 400, say): keep and retry.
   return retryAll(batch, `HTTP ${status}${code ? ` ${code}` : ''}`);

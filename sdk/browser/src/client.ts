@@ -76,15 +76,17 @@ export function createClient(init: InitOptions) {
 
   function enqueue(event: QueuedEvent) {
     own.set(event.event_id, event);
-    adding = adding.then(async () => {
-      const { queue } = await ready;
-      const evicted = await queue.add([event], o.maxQueueSize);
-      if (evicted.length > 0) {
-        for (const id of evicted) own.delete(id);
-        stats.evicted += evicted.length;
-        report({ type: 'evicted', count: evicted.length, eventIds: evicted });
-      }
-    }).catch((err: unknown) => report({ type: 'error', message: `could not queue event ${event.event_id}: ${String(err)}` }));
+    adding = adding
+      .then(async () => {
+        const { queue } = await ready;
+        const evicted = await queue.add([event], o.maxQueueSize);
+        if (evicted.length > 0) {
+          for (const id of evicted) own.delete(id);
+          stats.evicted += evicted.length;
+          report({ type: 'evicted', count: evicted.length, eventIds: evicted });
+        }
+      })
+      .catch((err: unknown) => report({ type: 'error', message: `could not queue event ${event.event_id}: ${String(err)}` }));
     unflushed += 1;
     if (unflushed >= o.batchSize) void flush();
   }
@@ -128,7 +130,11 @@ export function createClient(init: InitOptions) {
   return {
     track,
     page(data: JsonObject = {}): string {
-      return track('page_view', { path: location.pathname, title: clip(document.title, 500), url: clip(location.href, 2048), ...data }, { category: 'user_interaction' });
+      return track(
+        'page_view',
+        { path: location.pathname, title: clip(document.title, 500), url: clip(location.href, 2048), ...data },
+        { category: 'user_interaction' },
+      );
     },
     identify: (userId: string) => identity.identify(clip(String(userId), 100)),
     reset: () => identity.reset(),

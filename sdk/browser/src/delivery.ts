@@ -47,7 +47,10 @@ export function createDelivery(d: DeliveryDeps) {
 
   /** Settles a batch's answer; returns false when the loop must stop and wait. */
   async function handle(batch: QueuedEvent[], answer: Answer): Promise<boolean> {
-    const s = answer.status === 0 ? { accepted: [], duplicates: [], rejected: [], retry: batch, reason: 'network error' } : settleBatch(batch, answer.status, answer.body);
+    const s =
+      answer.status === 0
+        ? { accepted: [], duplicates: [], rejected: [], retry: batch, reason: 'network error' }
+        : settleBatch(batch, answer.status, answer.body);
     await apply(s);
     if (s.shrink) {
       batchSize = Math.max(1, Math.floor(batch.length / 2));
@@ -109,18 +112,22 @@ export function createDelivery(d: DeliveryDeps) {
     exit(): void {
       if (typeof navigator !== 'undefined' && navigator.onLine === false) return;
       if (d.backoff.until() > Date.now()) return;
-      const pending = [...d.own.values()].filter((e) => !atExit.has(e.event_id) && !sending.has(e.event_id)).sort((a, b) => (a.event_id < b.event_id ? -1 : 1));
+      const pending = [...d.own.values()]
+        .filter((e) => !atExit.has(e.event_id) && !sending.has(e.event_id))
+        .sort((a, b) => (a.event_id < b.event_id ? -1 : 1));
       if (pending.length === 0) return;
       for (const { events, answer } of d.transport.sendAtExit(pending)) {
         d.stats.exitSends += 1;
         for (const e of events) atExit.add(e.event_id);
         // Reached only if the page lives on (it was hidden, not closed).
-        void answer.then(async (a) => {
-          if (a.status === 0) return;
-          await apply(settleBatch(events, a.status, a.body));
-        }).finally(() => {
-          for (const e of events) atExit.delete(e.event_id);
-        });
+        void answer
+          .then(async (a) => {
+            if (a.status === 0) return;
+            await apply(settleBatch(events, a.status, a.body));
+          })
+          .finally(() => {
+            for (const e of events) atExit.delete(e.event_id);
+          });
       }
     },
   };

@@ -3,7 +3,16 @@ import { createIdentity } from './identity.js';
 
 function mapStorage(): Storage {
   const m = new Map<string, string>();
-  return { get length() { return m.size; }, clear: () => m.clear(), getItem: (k) => m.get(k) ?? null, key: () => null, removeItem: (k) => void m.delete(k), setItem: (k, v) => void m.set(k, v) };
+  return {
+    get length() {
+      return m.size;
+    },
+    clear: () => m.clear(),
+    getItem: (k) => m.get(k) ?? null,
+    key: () => null,
+    removeItem: (k) => void m.delete(k),
+    setItem: (k, v) => void m.set(k, v),
+  };
 }
 
 it('keeps a session while active, starts a new one after 30 idle minutes, shares it through storage', () => {

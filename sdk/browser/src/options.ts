@@ -22,7 +22,11 @@ export interface InitOptions {
   name?: string;
 }
 
-export type Resolved = Required<Omit<InitOptions, 'onReport' | 'name' | 'retry'>> & { retry: BackoffOptions; name: string; onReport?: InitOptions['onReport'] };
+export type Resolved = Required<Omit<InitOptions, 'onReport' | 'name' | 'retry'>> & {
+  retry: BackoffOptions;
+  name: string;
+  onReport?: InitOptions['onReport'];
+};
 
 /** FNV-1a, enough to name storage after the endpoint and key without writing the key itself. */
 function shortHash(text: string): string {

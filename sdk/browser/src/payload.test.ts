@@ -2,7 +2,14 @@ import { expect, it } from 'vitest';
 import { batchBody, byteLength, exitBodies } from './payload.js';
 import type { QueuedEvent } from './types.js';
 
-const ev = (n: number, text = ''): QueuedEvent => ({ event_id: `id-${n}`, event_type: 'click', category: 'user_interaction', data: { text }, metadata: {}, timestamp: '2026-12-01T00:00:00.000Z' });
+const ev = (n: number, text = ''): QueuedEvent => ({
+  event_id: `id-${n}`,
+  event_type: 'click',
+  category: 'user_interaction',
+  data: { text },
+  metadata: {},
+  timestamp: '2026-12-01T00:00:00.000Z',
+});
 const at = '2026-12-01T00:00:01.000Z';
 
 it('stamps sent_at on every event and carries the write key only when given', () => {

@@ -21,7 +21,12 @@ export function batchBody(events: readonly QueuedEvent[], sentAt: string, writeK
  * (beacons cannot set headers). An event too large for any body on its own is left out: it waits
  * in the queue for an ordinary request.
  */
-export function exitBodies(events: readonly QueuedEvent[], sentAt: string, writeKey: string, maxBytes = EXIT_MAX_BYTES): { body: string; events: QueuedEvent[] }[] {
+export function exitBodies(
+  events: readonly QueuedEvent[],
+  sentAt: string,
+  writeKey: string,
+  maxBytes = EXIT_MAX_BYTES,
+): { body: string; events: QueuedEvent[] }[] {
   const empty = byteLength(batchBody([], sentAt, writeKey));
   const out: { body: string; events: QueuedEvent[] }[] = [];
   let current: QueuedEvent[] = [];

@@ -60,7 +60,13 @@ export function createTransport(url: string, writeKey: string) {
       for (const { body, events: carried } of exitBodies(events, new Date().toISOString(), writeKey)) {
         let answer: Promise<Answer> | undefined;
         try {
-          answer = fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain' }, body, keepalive: true, credentials: 'omit' }).then(read, NO_ANSWER);
+          answer = fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'text/plain' },
+            body,
+            keepalive: true,
+            credentials: 'omit',
+          }).then(read, NO_ANSWER);
         } catch {
           answer = undefined;
         }

@@ -11,7 +11,10 @@ const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padSt
  * A new UUIDv7. Within one millisecond the 12-bit `rand_a` field counts up from a random start
  * (RFC 9562 method 1), so ids made by this page stay in creation order.
  */
-export function uuidv7(now: number = Date.now(), random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n))): string {
+export function uuidv7(
+  now: number = Date.now(),
+  random: (n: number) => Uint8Array = (n) => crypto.getRandomValues(new Uint8Array(n)),
+): string {
   const bytes = random(16);
   let ms = now;
   if (ms <= lastMs) {

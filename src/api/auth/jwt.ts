@@ -68,9 +68,12 @@ function classify(err: unknown): Error {
     return new TokenRejected(`the token claim "${err.claim}" is not valid`);
   }
   if (err instanceof errors.JWSSignatureVerificationFailed) return new TokenRejected('the token signature is not valid');
-  if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) return new TokenRejected('the token algorithm is not accepted');
-  if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) return new TokenRejected('no key matches the token');
-  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid || err instanceof errors.JWKInvalid) return new TokenRejected('the token is malformed');
+  if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported)
+    return new TokenRejected('the token algorithm is not accepted');
+  if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys)
+    return new TokenRejected('no key matches the token');
+  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid || err instanceof errors.JWKInvalid)
+    return new TokenRejected('the token is malformed');
   return new KeysUnavailable(`the signing keys could not be fetched: ${(err as Error).message}`);
 }
 

@@ -21,6 +21,11 @@ describe('createWriteKeys', () => {
 
   it('rejects an entry without app or key', () => {
     expect(() => createWriteKeys([{ app: '', key: 'x' }])).toThrow(/WRITE_KEYS entry 1/);
-    expect(() => createWriteKeys([{ app: 'a', key: 'k' }, { app: 'b', key: '' }])).toThrow(/entry 2/);
+    expect(() =>
+      createWriteKeys([
+        { app: 'a', key: 'k' },
+        { app: 'b', key: '' },
+      ]),
+    ).toThrow(/entry 2/);
   });
 });

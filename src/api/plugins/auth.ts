@@ -54,17 +54,34 @@ export const authPlugin = fp(
   async (app: FastifyInstance, { config, log }: Pick<AppDeps, 'config' | 'log'>) => {
     const { auth } = config;
     const writeKeys = createWriteKeys(auth.writeKeys);
-    const verify = auth.jwtSecret || auth.jwksUrl ? createJwtVerifier({ secret: auth.jwtSecret, jwksUrl: auth.jwksUrl, issuer: auth.issuer, audience: auth.audience }) : undefined;
+    const verify =
+      auth.jwtSecret || auth.jwksUrl
+        ? createJwtVerifier({ secret: auth.jwtSecret, jwksUrl: auth.jwksUrl, issuer: auth.issuer, audience: auth.audience })
+        : undefined;
     const open = !verify && writeKeys.size === 0;
 
     if (open && config.env === 'production') {
-      throw new ConfigError('No authentication is configured and NODE_ENV=production: set AUTH_JWT_SECRET or AUTH_JWKS_URL (and WRITE_KEYS for browsers). The API refuses to run open in production.');
+      throw new ConfigError(
+        'No authentication is configured and NODE_ENV=production: set AUTH_JWT_SECRET or AUTH_JWKS_URL (and WRITE_KEYS for browsers). The API refuses to run open in production.',
+      );
     }
     if (open) {
-      log.warn({ env: config.env }, 'NO AUTHENTICATION CONFIGURED: THE API IS OPEN to anyone who can reach it. Set AUTH_JWT_SECRET or AUTH_JWKS_URL (and WRITE_KEYS for browsers) before exposing it; NODE_ENV=production refuses to start like this.');
+      log.warn(
+        { env: config.env },
+        'NO AUTHENTICATION CONFIGURED: THE API IS OPEN to anyone who can reach it. Set AUTH_JWT_SECRET or AUTH_JWKS_URL (and WRITE_KEYS for browsers) before exposing it; NODE_ENV=production refuses to start like this.',
+      );
     } else {
       if (!verify) log.warn('only write keys are configured: routes that need a bearer token refuse every request');
-      log.info({ hs256: Boolean(auth.jwtSecret), jwksUrl: auth.jwksUrl, issuer: auth.issuer, audience: auth.audience, writeKeyApps: [...new Set(auth.writeKeys.map((k) => k.app))] }, 'authentication enabled');
+      log.info(
+        {
+          hs256: Boolean(auth.jwtSecret),
+          jwksUrl: auth.jwksUrl,
+          issuer: auth.issuer,
+          audience: auth.audience,
+          writeKeyApps: [...new Set(auth.writeKeys.map((k) => k.app))],
+        },
+        'authentication enabled',
+      );
     }
 
     app.decorateRequest('writeKeyApp', undefined);
@@ -107,7 +124,8 @@ export const authPlugin = fp(
     app.addHook('preValidation', async (req, reply) => {
       if (!req.routeOptions.config.acceptsWriteKey) {
         // A text/plain body is a browser's beacon; elsewhere it would only let pages post cross-site without a preflight.
-        if (isTextPlain(req) && req.body !== undefined && !req.is404) throw new HttpError(415, 'unsupported_media_type', 'send JSON as application/json');
+        if (isTextPlain(req) && req.body !== undefined && !req.is404)
+          throw new HttpError(415, 'unsupported_media_type', 'send JSON as application/json');
         return;
       }
       const key = takeBodyKey(req.body);

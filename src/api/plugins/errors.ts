@@ -29,7 +29,9 @@ function map(err: FastifyError | Error): Mapped {
     const details = err.validation.map((v) => ({
       path: v.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(root)',
       message: v.message ?? 'invalid',
-      ...(v.params?.issue && (v.params.issue as { keys?: string[] }).keys ? { unknown_fields: (v.params.issue as { keys: string[] }).keys } : {}),
+      ...(v.params?.issue && (v.params.issue as { keys?: string[] }).keys
+        ? { unknown_fields: (v.params.issue as { keys: string[] }).keys }
+        : {}),
     }));
     return { status: 400, code: 'validation_error', message: `invalid ${err.validationContext ?? 'request'}`, details };
   }
@@ -47,7 +49,8 @@ function map(err: FastifyError | Error): Mapped {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return { status: 400, code: 'malformed_json', message: 'the body is not valid JSON' };
   }
-  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) return { status: fe.statusCode, code: 'bad_request', message: fe.message };
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500)
+    return { status: fe.statusCode, code: 'bad_request', message: fe.message };
   return { status: 500, code: 'internal', message: 'internal error' };
 }
 
@@ -96,12 +99,16 @@ export function frameworkErrorHandler(err: FastifyError, req: FastifyRequest, re
 export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, code, message] =
-    err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large', 'the request headers are larger than the server takes (16 KiB)']
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout', 'the request took too long to arrive']
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers_too_large', 'the request headers are larger than the server takes (16 KiB)']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request_timeout', 'the request took too long to arrive']
         : [400, 'bad_request', 'the request is not valid HTTP'];
   const body = JSON.stringify({ error: { code, message }, request_id: randomUUID() });
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy();
 }

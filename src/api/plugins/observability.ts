@@ -53,10 +53,14 @@ export const observabilityPlugin = fp(
       if (UNTRACED.has(req.routeOptions.url ?? '')) return;
       const parent = contextFromHeaders({ get: (k) => headerValue(req, k) });
       const route = req.routeOptions.url ?? 'unmatched';
-      const span = tracer.startSpan(`${req.method} ${route}`, {
-        kind: SpanKind.SERVER,
-        attributes: { 'http.request.method': req.method, 'http.route': route, 'request.id': req.id },
-      }, parent);
+      const span = tracer.startSpan(
+        `${req.method} ${route}`,
+        {
+          kind: SpanKind.SERVER,
+          attributes: { 'http.request.method': req.method, 'http.route': route, 'request.id': req.id },
+        },
+        parent,
+      );
       req.span = span;
       req.log = req.log.child({ trace_id: span.spanContext().traceId });
     });
@@ -72,7 +76,9 @@ export const observabilityPlugin = fp(
       const handler = route.handler as RouteHandlerMethod;
       route.handler = function (this: FastifyInstance, req, reply) {
         const span = req.span;
-        return span ? context.with(trace.setSpan(context.active(), span), () => handler.call(this, req, reply)) : handler.call(this, req, reply);
+        return span
+          ? context.with(trace.setSpan(context.active(), span), () => handler.call(this, req, reply))
+          : handler.call(this, req, reply);
       } as RouteHandlerMethod;
     });
   },

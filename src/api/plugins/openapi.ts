@@ -5,8 +5,19 @@ import fp from 'fastify-plugin';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 
 const securitySchemes = {
-  bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A JWT whose `scope` (space-separated) or `scp` (array) claim carries events:write, events:read or events:admin (admin includes read).' },
-  writeKey: { type: 'apiKey', in: 'header', name: 'X-Write-Key', description: 'A publishable write key for browser collection; sendBeacon requests put it in a `write_key` body field instead.' },
+  bearer: {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      'A JWT whose `scope` (space-separated) or `scp` (array) claim carries events:write, events:read or events:admin (admin includes read).',
+  },
+  writeKey: {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-Write-Key',
+    description: 'A publishable write key for browser collection; sendBeacon requests put it in a `write_key` body field instead.',
+  },
 } as const;
 
 /** The route's security requirement, from the scope it declares and whether it takes write keys. */
@@ -28,7 +39,8 @@ export const openapiPlugin = fp(
         info: {
           title: 'Event Service',
           version: '1',
-          description: 'Ingests events over HTTP, makes them durable in NATS JetStream and processes each in its own Temporal workflow. Errors are `{"error": {code, message, details?}, "request_id"}`.',
+          description:
+            'Ingests events over HTTP, makes them durable in NATS JetStream and processes each in its own Temporal workflow. Errors are `{"error": {code, message, details?}, "request_id"}`.',
         },
         components: { securitySchemes },
       },

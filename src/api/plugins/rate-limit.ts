@@ -30,7 +30,13 @@ export const rateLimitPlugin = fp(
       allowList: (req) => EXEMPT.has(req.routeOptions.url ?? ''),
       errorResponseBuilder: (_req, ctx) => {
         const retryAfter = Math.max(1, Math.ceil(ctx.ttl / 1000));
-        return new HttpError(429, 'rate_limited', `rate limit of ${ctx.max} requests per ${windowMs / 1000} s exceeded; retry in ${retryAfter} s`, { limit: ctx.max, window_ms: windowMs }, retryAfter);
+        return new HttpError(
+          429,
+          'rate_limited',
+          `rate limit of ${ctx.max} requests per ${windowMs / 1000} s exceeded; retry in ${retryAfter} s`,
+          { limit: ctx.max, window_ms: windowMs },
+          retryAfter,
+        );
       },
     });
   },

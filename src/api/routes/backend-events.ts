@@ -14,11 +14,15 @@ const accepted = z.object({
 export const backendEventRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'publisher' | 'config'>> = async (app, { publisher, config }) => {
   const redact = createRedactor(config.sensitiveFields);
 
-  app.post('/events/create', { config: { scope: 'events:write' }, schema: { body: backendEventInput, response: { 202: accepted } } }, async (req, reply) => {
-    const envelope = backendEnvelope(req.body, new Date());
-    const event = { ...envelope, data: redact(envelope.data), metadata: redact(envelope.metadata) };
-    const { subject, duplicate } = await publisher.publish(event);
-    req.log.debug({ eventId: event.event_id, subject, duplicate }, 'event accepted');
-    return reply.code(202).send({ event_id: event.event_id, status: 'pending', subject, duplicate });
-  });
+  app.post(
+    '/events/create',
+    { config: { scope: 'events:write' }, schema: { body: backendEventInput, response: { 202: accepted } } },
+    async (req, reply) => {
+      const envelope = backendEnvelope(req.body, new Date());
+      const event = { ...envelope, data: redact(envelope.data), metadata: redact(envelope.metadata) };
+      const { subject, duplicate } = await publisher.publish(event);
+      req.log.debug({ eventId: event.event_id, subject, duplicate }, 'event accepted');
+      return reply.code(202).send({ event_id: event.event_id, status: 'pending', subject, duplicate });
+    },
+  );
 };

@@ -33,18 +33,22 @@ export const codecRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'config'>> = async
 
   for (const op of ['encode', 'decode'] as const) {
     const description = `Temporal remote codec: ${op}s payloads (protobuf JSON, bytes in base64) for the Temporal UI or \`temporal --codec-endpoint\`.`;
-    app.post(`/codec/${op}`, { config: { scope: 'events:admin' }, schema: { description, body: payloads, response: { 200: payloads } } }, async (req) => {
-      // The UI names its namespace; the CLI sends the header empty.
-      const namespace = req.headers['x-namespace'];
-      if (typeof namespace === 'string' && namespace !== '' && namespace !== config.temporal.namespace) {
-        throw new HttpError(400, 'wrong_namespace', `this codec serves namespace "${config.temporal.namespace}", not "${namespace}"`);
-      }
-      try {
-        return { payloads: (await codec[op](req.body.payloads.map(fromJson))).map(toJson) };
-      } catch (err) {
-        if (err instanceof PayloadDecryptionError) throw new HttpError(400, 'codec_error', err.message);
-        throw err;
-      }
-    });
+    app.post(
+      `/codec/${op}`,
+      { config: { scope: 'events:admin' }, schema: { description, body: payloads, response: { 200: payloads } } },
+      async (req) => {
+        // The UI names its namespace; the CLI sends the header empty.
+        const namespace = req.headers['x-namespace'];
+        if (typeof namespace === 'string' && namespace !== '' && namespace !== config.temporal.namespace) {
+          throw new HttpError(400, 'wrong_namespace', `this codec serves namespace "${config.temporal.namespace}", not "${namespace}"`);
+        }
+        try {
+          return { payloads: (await codec[op](req.body.payloads.map(fromJson))).map(toJson) };
+        } catch (err) {
+          if (err instanceof PayloadDecryptionError) throw new HttpError(400, 'codec_error', err.message);
+          throw err;
+        }
+      },
+    );
   }
 };

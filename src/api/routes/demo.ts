@@ -24,8 +24,16 @@ async function sdkScript(): Promise<{ code: string; from: 'source' | 'build' }> 
   if (esbuild) {
     const result = await esbuild
       .build({
-        entryPoints: [SDK_ENTRY], bundle: true, format: 'iife', globalName: 'EventService', target: 'es2020', platform: 'browser',
-        legalComments: 'none', sourcemap: 'inline', write: false, logLevel: 'silent',
+        entryPoints: [SDK_ENTRY],
+        bundle: true,
+        format: 'iife',
+        globalName: 'EventService',
+        target: 'es2020',
+        platform: 'browser',
+        legalComments: 'none',
+        sourcemap: 'inline',
+        write: false,
+        logLevel: 'silent',
       })
       .catch((err: Error) => {
         throw new HttpError(500, 'sdk_build_failed', `the browser SDK's source does not bundle: ${err.message}`);
@@ -33,7 +41,11 @@ async function sdkScript(): Promise<{ code: string; from: 'source' | 'build' }> 
     return { code: result.outputFiles[0]!.text, from: 'source' };
   }
   const code = await readFile(SDK_BUNDLE, 'utf8').catch(() => {
-    throw new HttpError(404, 'not_found', 'the browser SDK is not built (and esbuild is not installed to bundle it): run npm run build -w sdk/browser');
+    throw new HttpError(
+      404,
+      'not_found',
+      'the browser SDK is not built (and esbuild is not installed to bundle it): run npm run build -w sdk/browser',
+    );
   });
   return { code, from: 'build' };
 }

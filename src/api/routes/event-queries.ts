@@ -23,41 +23,53 @@ function filterOf(q: z.infer<typeof eventFilterQuery> & { as_of?: string }): Eve
 export const eventQueryRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'pool'>> = async (app, { pool }) => {
   const queries = createEventQueries(pool);
 
-  app.get('/events', {
-    config: read,
-    schema: { querystring: z.strictObject({ ...eventFilterQuery.shape, ...pageQuery.shape }), response: { 200: eventPageSchema } },
-  }, async (req) => {
-    const { limit, order, cursor, ...filter } = req.query;
-    return queries.list(filterOf(filter), { limit, order, after: cursorOf(cursor) });
-  });
+  app.get(
+    '/events',
+    {
+      config: read,
+      schema: { querystring: z.strictObject({ ...eventFilterQuery.shape, ...pageQuery.shape }), response: { 200: eventPageSchema } },
+    },
+    async (req) => {
+      const { limit, order, cursor, ...filter } = req.query;
+      return queries.list(filterOf(filter), { limit, order, after: cursorOf(cursor) });
+    },
+  );
 
   const timelineQuery = z.strictObject({
     ...eventFilterQuery.omit({ user_id: true }).shape,
     ...pageQuery.shape,
     as_of: isoTime.optional().describe('only the events received by then, each with its status at that time'),
   });
-  app.get('/users/:user_id/events', {
-    config: read,
-    schema: { params: z.object({ user_id: idText }), querystring: timelineQuery, response: { 200: eventPageSchema } },
-  }, async (req) => {
-    const { limit, order, cursor, ...filter } = req.query;
-    return queries.list({ ...filterOf(filter), user_id: req.params.user_id }, { limit, order, after: cursorOf(cursor) });
-  });
-
-  app.get('/sessions/:session_id', {
-    config: read,
-    schema: {
-      params: z.object({ session_id: idText }),
-      querystring: z.strictObject({ limit: pageQuery.shape.limit, cursor: pageQuery.shape.cursor }),
-      response: { 200: sessionSchema },
+  app.get(
+    '/users/:user_id/events',
+    {
+      config: read,
+      schema: { params: z.object({ user_id: idText }), querystring: timelineQuery, response: { 200: eventPageSchema } },
     },
-  }, async (req) => {
-    const { session_id } = req.params;
-    const [summary, page] = await Promise.all([
-      queries.session(session_id),
-      queries.list({ session_id }, { limit: req.query.limit, order: 'asc', after: cursorOf(req.query.cursor) }),
-    ]);
-    if (!summary) throw notFound(`session ${session_id}`);
-    return { ...summary, events: page.items, next_cursor: page.next_cursor };
-  });
+    async (req) => {
+      const { limit, order, cursor, ...filter } = req.query;
+      return queries.list({ ...filterOf(filter), user_id: req.params.user_id }, { limit, order, after: cursorOf(cursor) });
+    },
+  );
+
+  app.get(
+    '/sessions/:session_id',
+    {
+      config: read,
+      schema: {
+        params: z.object({ session_id: idText }),
+        querystring: z.strictObject({ limit: pageQuery.shape.limit, cursor: pageQuery.shape.cursor }),
+        response: { 200: sessionSchema },
+      },
+    },
+    async (req) => {
+      const { session_id } = req.params;
+      const [summary, page] = await Promise.all([
+        queries.session(session_id),
+        queries.list({ session_id }, { limit: req.query.limit, order: 'asc', after: cursorOf(req.query.cursor) }),
+      ]);
+      if (!summary) throw notFound(`session ${session_id}`);
+      return { ...summary, events: page.items, next_cursor: page.next_cursor };
+    },
+  );
 };

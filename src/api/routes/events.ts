@@ -7,7 +7,10 @@ import { dependencyDown, notFound } from '../errors.js';
 
 const idParams = z.object({ id: z.uuid() });
 
-export const eventRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'repo' | 'pool' | 'temporal' | 'config'>> = async (app, { repo, pool, temporal, config }) => {
+export const eventRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'repo' | 'pool' | 'temporal' | 'config'>> = async (
+  app,
+  { repo, pool, temporal, config },
+) => {
   const subscriptions = createSubscriptionsRepo(pool);
   app.get('/events/:id', { config: { scope: 'events:read' }, schema: { params: idParams } }, async (req) => {
     const event = await repo.get(req.params.id);
@@ -27,7 +30,13 @@ export const eventRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'repo' | 'pool' | 
     // When no worker can answer the workflow's query, PostgreSQL's copy of every transition
     // answers instead, and the answer says so: never a made-up "0 attempts".
     const answer = status.state
-      ? { source: 'workflow' as const, status: status.state.status, attempts: status.state.attempts, last_error: status.state.lastError ?? null, transitions: status.state.transitions }
+      ? {
+          source: 'workflow' as const,
+          status: status.state.status,
+          attempts: status.state.attempts,
+          last_error: status.state.lastError ?? null,
+          transitions: status.state.transitions,
+        }
       : await fromDatabase(id, status.queryError);
     return {
       event_id: id,

@@ -37,7 +37,12 @@ export const frontendEventsRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'publishe
       const event = frontendEnvelope(input, ctx);
       // sent_at far from the client's timestamp can correct it out of any storable range.
       if (!isStorableTime(event.timestamp)) {
-        return [{ path: 'sent_at', message: `correcting the clock skew gives ${event.timestamp}, which is not a time from year 1 to 9999: check timestamp and sent_at` }];
+        return [
+          {
+            path: 'sent_at',
+            message: `correcting the clock skew gives ${event.timestamp}, which is not a time from year 1 to 9999: check timestamp and sent_at`,
+          },
+        ];
       }
       event.data = redact(event.data);
       event.metadata = redact(event.metadata);
@@ -77,14 +82,20 @@ export const frontendEventsRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'publishe
       if (!shape.success) throw invalid('invalid batch', toItemErrors(shape.error));
       const { events } = shape.data;
       if (events.length > maxEvents) {
-        throw new HttpError(413, 'too_many_events', `a batch holds at most ${maxEvents} events; this one has ${events.length}`, { max: maxEvents, received: events.length });
+        throw new HttpError(413, 'too_many_events', `a batch holds at most ${maxEvents} events; this one has ${events.length}`, {
+          max: maxEvents,
+          received: events.length,
+        });
       }
       if (events.length === 0) throw invalid('the batch holds no events', [{ path: 'events', message: 'at least one event' }]);
 
       const plan = planBatch(events, build);
       req.rejectedEvents = plan.rejected.length;
       if (plan.toPublish.length === 0) {
-        throw invalid('no event in the batch is valid', plan.rejected.map(({ index, errors }) => ({ index, errors })));
+        throw invalid(
+          'no event in the batch is valid',
+          plan.rejected.map(({ index, errors }) => ({ index, errors })),
+        );
       }
       const results = plan.settle(await publisher.publishMany(plan.toPublish));
       if (!results.some((r) => r.status === 'accepted' || r.status === 'duplicate' || r.status === 'failed')) {
@@ -100,7 +111,13 @@ export const frontendEventsRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'publishe
         // 202 means every valid event of the batch is stored; the details say which ones are, so
         // that a client resends only the failed ones (or all of them: their ids deduplicate).
         const details = { ...answer, results, failed };
-        throw new HttpError(503, 'stream_unavailable', `${failed} of the batch's events could not be stored durably; retry them later`, details, 5);
+        throw new HttpError(
+          503,
+          'stream_unavailable',
+          `${failed} of the batch's events could not be stored durably; retry them later`,
+          details,
+          5,
+        );
       }
       if (req.log.level === 'debug' || req.log.level === 'trace') {
         req.log.debug({ ...answer, results: undefined, eventIds: plan.toPublish.map((e) => e.event_id) }, 'batch accepted');

@@ -23,7 +23,12 @@ function operatorRequest(reason: string | undefined, actor: string | undefined):
 function answer(eventId: string, result: OperatorOutcome, action: string) {
   if (result.outcome === 'not_found') throw notFound(`event ${eventId}`);
   if (result.outcome === 'conflict') {
-    throw new HttpError(409, 'conflict', `event ${eventId} is ${result.status}; only a failed event can be ${action} while its workflow runs`, { status: result.status });
+    throw new HttpError(
+      409,
+      'conflict',
+      `event ${eventId} is ${result.status}; only a failed event can be ${action} while its workflow runs`,
+      { status: result.status },
+    );
   }
   return { event_id: eventId, outcome: result.outcome, run_id: result.run_id };
 }
@@ -37,11 +42,23 @@ export const operatorRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { temp
   const admin = { scope: 'events:admin' } as const;
 
   app.post('/events/:id/reprocess', { config: admin, schema: { params: idParams, body: reasonBody } }, async (req, reply) =>
-    reply.code(202).send(answer(req.params.id, await reprocessEvent(deps, req.params.id, operatorRequest(req.body?.reason, req.tokenSubject)), 'reprocessed')),
+    reply
+      .code(202)
+      .send(
+        answer(
+          req.params.id,
+          await reprocessEvent(deps, req.params.id, operatorRequest(req.body?.reason, req.tokenSubject)),
+          'reprocessed',
+        ),
+      ),
   );
 
   app.post('/events/:id/discard', { config: admin, schema: { params: idParams, body: reasonBody } }, async (req, reply) =>
-    reply.code(202).send(answer(req.params.id, await discardEvent(deps, req.params.id, operatorRequest(req.body?.reason, req.tokenSubject)), 'discarded')),
+    reply
+      .code(202)
+      .send(
+        answer(req.params.id, await discardEvent(deps, req.params.id, operatorRequest(req.body?.reason, req.tokenSubject)), 'discarded'),
+      ),
   );
 
   app.post('/events/reprocess', { config: admin, schema: { body: bulkBody } }, async (req, reply) => {
@@ -55,7 +72,11 @@ export const operatorRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { temp
       const { count } = await temporal.workflow.count(query);
       return reply.send({ dry_run: true, matched: count, query, follow });
     }
-    const result = await reprocessMatching(deps, query, { ...(filter.status && { status: filter.status }), limit, request: operatorRequest('bulk reprocess', req.tokenSubject) });
+    const result = await reprocessMatching(deps, query, {
+      ...(filter.status && { status: filter.status }),
+      limit,
+      request: operatorRequest('bulk reprocess', req.tokenSubject),
+    });
     return reply.code(202).send({ dry_run: false, ...result, query, follow });
   });
 };

@@ -10,7 +10,10 @@ import { HttpError, notFound } from '../errors.js';
 const subjectPattern = z
   .string()
   .max(300)
-  .regex(/^events(\.([a-z0-9_]{1,100}|\*))*(\.>)?$/, 'a subject pattern under events., e.g. events.frontend.> or events.*.service.user_created');
+  .regex(
+    /^events(\.([a-z0-9_]{1,100}|\*))*(\.>)?$/,
+    'a subject pattern under events., e.g. events.frontend.> or events.*.service.user_created',
+  );
 
 const createBody = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
@@ -29,7 +32,10 @@ export const subscriptionsRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, {
     try {
       await checkDestination(req.body.url, config.worker.webhookAllowPrivate);
     } catch (err) {
-      const reason = err instanceof PrivateDestinationError ? err.message : `${new URL(req.body.url).hostname} cannot be resolved: ${(err as Error).message}`;
+      const reason =
+        err instanceof PrivateDestinationError
+          ? err.message
+          : `${new URL(req.body.url).hostname} cannot be resolved: ${(err as Error).message}`;
       throw new HttpError(400, 'destination_refused', `webhook destination refused: ${reason}`);
     }
     return reply.code(201).send(view(await subscriptions.create(req.body)));

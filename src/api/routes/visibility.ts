@@ -17,7 +17,10 @@ export const eventFilter = z.strictObject({
 
 const page = z.object({
   page_size: z.coerce.number().int().min(1).max(1000).default(100),
-  page_token: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+  page_token: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .optional(),
 });
 
 export const visibilityRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { temporal, config }) => {
@@ -29,13 +32,20 @@ export const visibilityRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { te
     return { counts, total: Object.values(counts).reduce((a, b) => a + b, 0) };
   });
 
-  app.get('/events/failed', { config: read, schema: { querystring: eventFilter.omit({ status: true }).extend(page.shape) } }, async (req) => {
-    const { page_size, page_token, ...filter } = req.query;
-    const query = visibilityQuery({ ...filter, status: 'failed' });
-    return { ...(await listEventExecutions(temporal, query, page_size, page_token)), query, temporal_ui: ui(query) };
-  });
+  app.get(
+    '/events/failed',
+    { config: read, schema: { querystring: eventFilter.omit({ status: true }).extend(page.shape) } },
+    async (req) => {
+      const { page_size, page_token, ...filter } = req.query;
+      const query = visibilityQuery({ ...filter, status: 'failed' });
+      return { ...(await listEventExecutions(temporal, query, page_size, page_token)), query, temporal_ui: ui(query) };
+    },
+  );
 
-  const olderThan = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30s, 10m, 2h').default('10m');
+  const olderThan = z
+    .string()
+    .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30s, 10m, 2h')
+    .default('10m');
   app.get('/events/stuck', { config: read, schema: { querystring: page.extend({ older_than: olderThan }) } }, async (req) => {
     const { page_size, page_token, older_than } = req.query;
     const before = new Date(Date.now() - parseDuration(older_than)).toISOString();

@@ -10,22 +10,31 @@ export const isoTime = z.iso.datetime({ offset: true });
 export const idText = storableText.min(1).max(100);
 
 /** A JSON object given as query text, e.g. data={"plan":"pro"}: matched by containment. */
-export const jsonQueryObject = z.string().max(4096).superRefine((text, ctx) => {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'a JSON object, such as {"plan":"pro"}' });
-    return;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) ctx.addIssue({ code: 'custom', message: 'a JSON object, such as {"plan":"pro"}' });
-  else if (text.includes('\\u0000')) ctx.addIssue({ code: 'custom', message: 'no NUL characters' });
-});
+export const jsonQueryObject = z
+  .string()
+  .max(4096)
+  .superRefine((text, ctx) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'a JSON object, such as {"plan":"pro"}' });
+      return;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      ctx.addIssue({ code: 'custom', message: 'a JSON object, such as {"plan":"pro"}' });
+    else if (text.includes('\\u0000')) ctx.addIssue({ code: 'custom', message: 'no NUL characters' });
+  });
 
 export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(50).describe(`page size, at most ${MAX_PAGE_SIZE}`),
   order: z.enum(['asc', 'desc']).default('desc').describe('by received_at, then event_id'),
-  cursor: z.string().max(200).regex(/^[A-Za-z0-9_-]+$/).optional().describe('next_cursor of the previous page'),
+  cursor: z
+    .string()
+    .max(200)
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .optional()
+    .describe('next_cursor of the previous page'),
 });
 
 export const eventFilterQuery = z.object({

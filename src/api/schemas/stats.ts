@@ -7,7 +7,9 @@ const period = { from: z.string(), to: z.string(), as_of: z.string().nullable() 
 export const eventTypesSchema = z.object({
   ...period,
   granularity: z.enum(['hour', 'day']),
-  buckets: z.array(z.object({ bucket: z.string(), event_type: z.string(), event_source: z.string(), event_category: z.string(), count: z.number().int() })),
+  buckets: z.array(
+    z.object({ bucket: z.string(), event_type: z.string(), event_source: z.string(), event_category: z.string(), count: z.number().int() }),
+  ),
   totals: z.array(z.object({ event_type: z.string(), count: z.number().int() })),
   total: z.number().int(),
 });
@@ -30,7 +32,11 @@ export const sessionsStatsSchema = z.object({
 
 export const funnelBody = z.strictObject({
   steps: z.array(token).min(2).max(10).describe('event types, in the order users must do them'),
-  window: z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30m, 1h, 7d').default('1d').describe('time allowed from the first step to the last'),
+  window: z
+    .string()
+    .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30m, 1h, 7d')
+    .default('1d')
+    .describe('time allowed from the first step to the last'),
   from: isoTime.optional(),
   to: isoTime.optional(),
   as_of: isoTime.optional(),
@@ -39,5 +45,7 @@ export const funnelBody = z.strictObject({
 export const funnelSchema = z.object({
   ...period,
   window_ms: z.number(),
-  steps: z.array(z.object({ step: z.string(), users: z.number().int(), conversion_from_previous: z.number(), conversion_from_first: z.number() })),
+  steps: z.array(
+    z.object({ step: z.string(), users: z.number().int(), conversion_from_previous: z.number(), conversion_from_first: z.number() }),
+  ),
 });

@@ -62,7 +62,11 @@ export async function startClusterDeployment(opts: ClusterOptions): Promise<Clus
   await mkdir(logDir, { recursive: true });
   const free = () => findFreePort();
   const apiPorts = opts.apiPort ? [opts.apiPort, opts.apiPort + 1] : [await free(), await free()];
-  const [temporalPort, temporalUiPort, postgresPort] = [opts.temporalPort ?? (await free()), opts.temporalUiPort ?? (await free()), await free()];
+  const [temporalPort, temporalUiPort, postgresPort] = [
+    opts.temporalPort ?? (await free()),
+    opts.temporalUiPort ?? (await free()),
+    await free(),
+  ];
   const healthPorts = [await free(), await free()];
   const apiUrls = apiPorts.map((p) => `http://127.0.0.1:${p}`);
 
@@ -79,11 +83,21 @@ export async function startClusterDeployment(opts: ClusterOptions): Promise<Clus
     for (const s of stopped.reverse()) await s();
   };
   try {
-    const [natsBin, temporalBins] = await Promise.all([resolveNatsServer(opts.cacheDir, log), resolveTemporalServer(opts.cacheDir, log), postgres.start()]);
+    const [natsBin, temporalBins] = await Promise.all([
+      resolveNatsServer(opts.cacheDir, log),
+      resolveTemporalServer(opts.cacheDir, log),
+      postgres.start(),
+    ]);
     stopped.push(() => postgres.stop());
     const nats = await startNatsCluster(natsBin, dataDir, log);
     stopped.push(() => nats.stop());
-    const temporal = await startTemporalCluster(temporalBins, dataDir, databaseUrl, { port: temporalPort, uiPort: temporalUiPort, uiCodecEndpoint: `${apiUrls[0]}/codec` }, log);
+    const temporal = await startTemporalCluster(
+      temporalBins,
+      dataDir,
+      databaseUrl,
+      { port: temporalPort, uiPort: temporalUiPort, uiCodecEndpoint: `${apiUrls[0]}/codec` },
+      log,
+    );
     stopped.push(() => temporal.stop());
 
     const payloadKeys = await devPayloadKey(dataDir);
@@ -100,15 +114,38 @@ export async function startClusterDeployment(opts: ClusterOptions): Promise<Clus
     };
     const services = new Map<string, Restartable>();
     const add = (name: string, service: ServiceName, own: Record<string, string>, readyUrl: string) =>
-      services.set(name, restartable(name, log, () => whenReady(
-        spawnManaged({
-          name, command: process.execPath, args: serviceArgs(service, opts.built ?? false), env: childEnv({ ...env, ...own }),
-          logFile: join(logDir, `${name}.log`), background: service === 'worker', log,
-        }),
-        (signal) => waitUntil(`${name} at ${readyUrl}`, () => fetch(readyUrl).then((r) => r.ok, () => false), 180_000, signal, 250),
-      )));
+      services.set(
+        name,
+        restartable(name, log, () =>
+          whenReady(
+            spawnManaged({
+              name,
+              command: process.execPath,
+              args: serviceArgs(service, opts.built ?? false),
+              env: childEnv({ ...env, ...own }),
+              logFile: join(logDir, `${name}.log`),
+              background: service === 'worker',
+              log,
+            }),
+            (signal) =>
+              waitUntil(
+                `${name} at ${readyUrl}`,
+                () =>
+                  fetch(readyUrl).then(
+                    (r) => r.ok,
+                    () => false,
+                  ),
+                180_000,
+                signal,
+                250,
+              ),
+          ),
+        ),
+      );
     apiPorts.forEach((port, i) => add(`api-${i + 1}`, 'api', { PORT: String(port), WORKER_HEALTH_PORT: '0' }, `${apiUrls[i]}/health`));
-    healthPorts.forEach((port, i) => add(`worker-${i + 1}`, 'worker', { PORT: '0', WORKER_HEALTH_PORT: String(port) }, `http://127.0.0.1:${port}/health/ready`));
+    healthPorts.forEach((port, i) =>
+      add(`worker-${i + 1}`, 'worker', { PORT: '0', WORKER_HEALTH_PORT: String(port) }, `http://127.0.0.1:${port}/health/ready`),
+    );
     stopped.push(async () => void (await Promise.all([...services.values()].map((s) => s.stop()))));
     // The first API and worker create the streams at R3 (EVENTS; the dead letters) before the
     // others look for them.
@@ -118,8 +155,18 @@ export async function startClusterDeployment(opts: ClusterOptions): Promise<Clus
 
     const all = (): Restartable[] => [postgres, ...nats.nodes, ...temporal.processes.values(), ...services.values()];
     return {
-      apiUrls, workerHealthUrls: healthPorts.map((p) => `http://127.0.0.1:${p}`), databaseUrl, natsUrl: nats.urls,
-      temporalAddress: temporal.address, temporalUiUrl: temporal.uiUrl, payloadKeys, nats, temporal, postgres, services, logDir,
+      apiUrls,
+      workerHealthUrls: healthPorts.map((p) => `http://127.0.0.1:${p}`),
+      databaseUrl,
+      natsUrl: nats.urls,
+      temporalAddress: temporal.address,
+      temporalUiUrl: temporal.uiUrl,
+      payloadKeys,
+      nats,
+      temporal,
+      postgres,
+      services,
+      logDir,
       pids: () => Object.fromEntries(all().flatMap((p) => (p.pid === undefined ? [] : [[p.name, p.pid]]))),
       stop,
     };

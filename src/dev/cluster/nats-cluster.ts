@@ -26,7 +26,11 @@ export interface RunningNatsCluster {
   stop(): Promise<void>;
 }
 
-interface NodePorts { client: number; cluster: number; monitor: number }
+interface NodePorts {
+  client: number;
+  cluster: number;
+  monitor: number;
+}
 
 /** The node's config in nats-server's format (JSON is a subset of it). */
 export function natsNodeConfig(name: string, own: NodePorts, all: NodePorts[], storeDir: string) {
@@ -47,23 +51,26 @@ export async function startNatsCluster(bin: string, dataDir: string, log: Log): 
   const dir = join(dataDir, 'nats-cluster');
   await mkdir(dir, { recursive: true });
   const ports: NodePorts[] = [];
-  for (let i = 0; i < NATS_CLUSTER_SIZE; i++) ports.push({ client: await findFreePort(), cluster: await findFreePort(), monitor: await findFreePort() });
+  for (let i = 0; i < NATS_CLUSTER_SIZE; i++)
+    ports.push({ client: await findFreePort(), cluster: await findFreePort(), monitor: await findFreePort() });
 
-  const nodes = await Promise.all(ports.map(async (own, i) => {
-    const serverName = `nats-${i + 1}`;
-    const configFile = join(dir, `${serverName}.conf`);
-    await writeFile(configFile, JSON.stringify(natsNodeConfig(serverName, own, ports, join(dir, serverName)), null, 2));
-    const monitorUrl = `http://127.0.0.1:${own.monitor}`;
-    const node = restartable(serverName, log, async () => {
-      // /healthz is ok once this node's JetStream is current with the cluster (after a restart:
-      // caught up with the streams it holds a copy of).
-      return whenReady(
-        spawnManaged({ name: serverName, command: bin, args: ['-c', configFile], logFile: join(dir, `${serverName}.log`), log }),
-        (signal) => waitUntil(`${serverName} at 127.0.0.1:${own.client}`, () => healthy(monitorUrl), 60_000, signal, 200),
-      );
-    });
-    return Object.assign(node, { serverName, url: `nats://127.0.0.1:${own.client}`, monitorUrl });
-  }));
+  const nodes = await Promise.all(
+    ports.map(async (own, i) => {
+      const serverName = `nats-${i + 1}`;
+      const configFile = join(dir, `${serverName}.conf`);
+      await writeFile(configFile, JSON.stringify(natsNodeConfig(serverName, own, ports, join(dir, serverName)), null, 2));
+      const monitorUrl = `http://127.0.0.1:${own.monitor}`;
+      const node = restartable(serverName, log, async () => {
+        // /healthz is ok once this node's JetStream is current with the cluster (after a restart:
+        // caught up with the streams it holds a copy of).
+        return whenReady(
+          spawnManaged({ name: serverName, command: bin, args: ['-c', configFile], logFile: join(dir, `${serverName}.log`), log }),
+          (signal) => waitUntil(`${serverName} at 127.0.0.1:${own.client}`, () => healthy(monitorUrl), 60_000, signal, 200),
+        );
+      });
+      return Object.assign(node, { serverName, url: `nats://127.0.0.1:${own.client}`, monitorUrl });
+    }),
+  );
   // All at once: a node's JetStream is not healthy until the cluster has a quorum to elect a leader.
   const started = await Promise.allSettled(nodes.map((n) => n.start()));
   const stop = async () => void (await Promise.all(nodes.map((n) => n.stop())));

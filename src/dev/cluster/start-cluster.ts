@@ -13,8 +13,12 @@ export async function startCluster(config: Config, log: Logger): Promise<void> {
   const dataDir = resolve(`${dev.dataDir}-cluster`);
   log.info({ dataDir }, 'starting the cluster profile: 3 NATS nodes, 5 Temporal processes, PostgreSQL, 2 APIs, 2 workers');
   const cluster = await startClusterDeployment({
-    dataDir, cacheDir: dev.cacheDir, log,
-    apiPort: config.http.port, temporalPort: dev.temporalPort, temporalUiPort: dev.temporalUiPort,
+    dataDir,
+    cacheDir: dev.cacheDir,
+    log,
+    apiPort: config.http.port,
+    temporalPort: dev.temporalPort,
+    temporalUiPort: dev.temporalUiPort,
   });
   let stopping = false;
   const stop = async () => {

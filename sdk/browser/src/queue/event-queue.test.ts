@@ -3,13 +3,22 @@ import type { QueuedEvent } from '../types.js';
 import { createMemoryQueue } from './event-queue.js';
 import { createLocalStorageQueue } from './local-storage-queue.js';
 
-const ev = (id: string): QueuedEvent => ({ event_id: id, event_type: 'click', category: 'user_interaction', data: {}, metadata: {}, timestamp: '2026-12-01T00:00:00.000Z' });
+const ev = (id: string): QueuedEvent => ({
+  event_id: id,
+  event_type: 'click',
+  category: 'user_interaction',
+  data: {},
+  metadata: {},
+  timestamp: '2026-12-01T00:00:00.000Z',
+});
 
 /** A Storage with a byte quota, as browsers enforce one. */
 function quotaStorage(quota: number): Storage {
   const m = new Map<string, string>();
   return {
-    get length() { return m.size; },
+    get length() {
+      return m.size;
+    },
     clear: () => m.clear(),
     getItem: (k) => m.get(k) ?? null,
     key: (i) => [...m.keys()][i] ?? null,
@@ -21,7 +30,10 @@ function quotaStorage(quota: number): Storage {
   };
 }
 
-for (const [name, make] of [['memory', () => createMemoryQueue()], ['localStorage', () => createLocalStorageQueue(quotaStorage(1e6), 'q')]] as const) {
+for (const [name, make] of [
+  ['memory', () => createMemoryQueue()],
+  ['localStorage', () => createLocalStorageQueue(quotaStorage(1e6), 'q')],
+] as const) {
   describe(`${name} queue`, () => {
     it('keeps events oldest first, evicts the oldest beyond the cap and names them', async () => {
       const q = make();

@@ -3,16 +3,18 @@ import type { EventQueue } from './event-queue.js';
 
 const STORE = 'events';
 
-const done = <T>(req: IDBRequest<T>) => new Promise<T>((resolve, reject) => {
-  req.onsuccess = () => resolve(req.result);
-  req.onerror = () => reject(req.error);
-});
+const done = <T>(req: IDBRequest<T>) =>
+  new Promise<T>((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
 
-const finished = (tx: IDBTransaction) => new Promise<void>((resolve, reject) => {
-  tx.oncomplete = () => resolve();
-  tx.onerror = () => reject(tx.error);
-  tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
-});
+const finished = (tx: IDBTransaction) =>
+  new Promise<void>((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new Error('IndexedDB transaction aborted'));
+  });
 
 /** Opens (creating if needed) the queue's database; rejects where IndexedDB is unavailable. */
 export async function openIndexedDbQueue(name: string, timeoutMs = 3000): Promise<EventQueue> {
@@ -23,7 +25,9 @@ export async function openIndexedDbQueue(name: string, timeoutMs = 3000): Promis
   let timer: ReturnType<typeof setTimeout> | undefined;
   const db = await Promise.race([
     done(req),
-    new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('IndexedDB open timed out')), timeoutMs); }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('IndexedDB open timed out')), timeoutMs);
+    }),
   ]).finally(() => clearTimeout(timer));
   // Another tab upgrading the schema asks us to let go.
   db.onversionchange = () => db.close();
