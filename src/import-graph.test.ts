@@ -50,9 +50,9 @@ function cycles(): string[][] {
 const ABOVE: Record<string, string[]> = {
   events: ['store', 'read-side', 'nats', 'temporal', 'activities', 'bridge', 'api', 'worker'],
   crypto: ['store', 'read-side', 'nats', 'temporal', 'activities', 'bridge', 'api', 'worker'],
+  nats: ['store', 'read-side', 'temporal', 'activities', 'bridge', 'api', 'worker', 'workflows'],
   store: ['read-side', 'activities', 'bridge', 'api', 'worker', 'workflows'],
-  // Not `bridge` yet: replay decodes stream messages with the bridge's decoder (src/bridge/decode.ts).
-  'read-side': ['activities', 'api', 'worker', 'workflows'],
+  'read-side': ['activities', 'bridge', 'api', 'worker', 'workflows'],
   activities: ['api', 'worker', 'bridge'],
 };
 

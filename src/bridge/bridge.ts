@@ -12,8 +12,8 @@ import { type StartSettings, startEventWorkflow } from '../temporal/start-event-
 import { activeTraceId, contextFromHeaders } from '../telemetry/tracing.js';
 import type { WorkerMetrics } from '../telemetry/worker-metrics.js';
 import { EventStatusKey } from '../workflows/definitions.js';
-import { createDecoder } from './decode.js';
-import { createMessageHandler, type Outcome, toStreamMessage } from './handle-message.js';
+import { createDecoder, toStreamMessage } from '../nats/decode-message.js';
+import { createMessageHandler, type Outcome } from './handle-message.js';
 import { createPlaces } from './places.js';
 
 export interface BridgeDeps {

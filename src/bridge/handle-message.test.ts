@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { EventEnvelope } from '../events/envelope.js';
 import type { StreamMessage } from '../events/nats-event.js';
-import { createDecoder } from './decode.js';
+import { createDecoder } from '../nats/decode-message.js';
 import { createMessageHandler } from './handle-message.js';
 
 // The order of settling matters more than anything else here, so it is checked with recording

@@ -3,7 +3,7 @@ import type { EventEnvelope } from '../events/envelope.js';
 import type { StreamMessage } from '../events/nats-event.js';
 import type { Logger } from '../logger.js';
 import type { DeadLetters } from '../nats/dead-letters.js';
-import type { Decoder } from './decode.js';
+import type { Decoder } from '../nats/decode-message.js';
 import { classifyStartError } from './start-errors.js';
 
 export type Outcome = 'started' | 'duplicate' | 'dead_lettered' | 'retry';
@@ -21,20 +21,6 @@ export interface HandlerDeps {
 }
 
 const MAX_RETRY_DELAY_MS = 60_000;
-
-/** The stream's view of a delivered message: what decoding and dead-lettering need. */
-export function toStreamMessage(msg: JsMsg, streamCreated: string): StreamMessage {
-  const msgId = msg.headers?.get('Nats-Msg-Id');
-  return {
-    subject: msg.subject,
-    body: msg.data,
-    ...(msgId && { msgId }),
-    stream: msg.info.stream,
-    streamCreated,
-    seq: msg.seq,
-    storedAt: msg.time,
-  };
-}
 
 /**
  * Settles one message. A message that can never be an event is recorded as a dead letter before

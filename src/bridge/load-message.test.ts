@@ -5,7 +5,7 @@ import type { EventEnvelope } from '../events/envelope.js';
 import { REDACTED } from '../events/redact.js';
 import { workflowEvent } from '../temporal/start-event-workflow.js';
 import { type EventReference, INLINE_EVENT_MAX_BYTES, isEventReference } from '../workflows/definitions.js';
-import { createDecoder } from './decode.js';
+import { createDecoder } from '../nats/decode-message.js';
 import { createMessageLoader } from './load-message.js';
 
 const decode = createDecoder(['password']);

@@ -1,7 +1,7 @@
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
 import type { EventEnvelope } from '../events/envelope.js';
 import type { EventReference } from '../workflows/definitions.js';
-import type { Decoder } from './decode.js';
+import type { Decoder } from '../nats/decode-message.js';
 
 /**
  * Reads a big event the bridge started by reference: its stream message, by sequence, decoded

@@ -1,6 +1,5 @@
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { createDecoder } from '../bridge/decode.js';
-import { toStreamMessage } from '../bridge/handle-message.js';
+import { createDecoder, toStreamMessage } from '../nats/decode-message.js';
 import { createEventsRepo } from '../store/events-repo.js';
 import type { Pool } from '../store/pool.js';
 import { projectEvent } from './projections.js';

@@ -2,7 +2,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { type Bridge, createBridge } from '../bridge/bridge.js';
-import { createDecoder } from '../bridge/decode.js';
+import { createDecoder } from '../nats/decode-message.js';
 import { createMessageLoader } from '../bridge/load-message.js';
 import { createDataConverter } from '../temporal/codec.js';
 import { secretBoxFor } from '../crypto/secret-box.js';

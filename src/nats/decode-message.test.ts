@@ -2,7 +2,7 @@ import { v5 as uuidv5 } from 'uuid';
 import { describe, expect, it } from 'vitest';
 import { EVENT_ID_NAMESPACE, type StreamMessage } from '../events/nats-event.js';
 import { REDACTED } from '../events/redact.js';
-import { createDecoder } from './decode.js';
+import { createDecoder } from './decode-message.js';
 
 const decode = createDecoder(['password', 'ssn', 'credit_card']);
 const storedAt = new Date('2030-01-02T03:04:05.678Z');

@@ -1,3 +1,4 @@
+import type { JsMsg } from '@nats-io/jetstream';
 import { type EventEnvelope, envelopeSchema } from '../events/envelope.js';
 import { deriveEventId, producerEnvelope, type StreamMessage } from '../events/nats-event.js';
 import { createRedactor } from '../events/redact.js';
@@ -69,3 +70,17 @@ export function createDecoder(sensitiveFields: readonly string[]) {
 }
 
 export type Decoder = ReturnType<typeof createDecoder>;
+
+/** The stream's view of a delivered message: what decoding and dead-lettering need. */
+export function toStreamMessage(msg: JsMsg, streamCreated: string): StreamMessage {
+  const msgId = msg.headers?.get('Nats-Msg-Id');
+  return {
+    subject: msg.subject,
+    body: msg.data,
+    ...(msgId && { msgId }),
+    stream: msg.info.stream,
+    streamCreated,
+    seq: msg.seq,
+    storedAt: msg.time,
+  };
+}
