@@ -1,60 +1,33 @@
-import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { type EventEnvelope, SETTLED_STATUSES } from '../events/envelope.js';
-import { subjectFor } from '../events/subject.js';
-import type { Logger } from '../logger.js';
-import type { EventsRepo, Transition } from '../store/events-repo.js';
-import { isPermanentDbError } from '../store/pg-errors.js';
+import type { Transition } from '../store/events-repo.js';
 import { activeTraceId } from '../telemetry/tracing.js';
-import type { WorkerMetrics } from '../telemetry/worker-metrics.js';
 import { type EventReference, isEventReference } from '../workflows/definitions.js';
-import type { ProcessorRegistry } from './processors.js';
-import type { WebhookDeliverer } from './webhooks.js';
+import { createBegin } from './begin.js';
+import type { ActivityDeps } from './deps.js';
+import { createProcessEvent } from './process-event.js';
 import type { BeginArgs, BeginResult, CompletionRecord, Processed } from './activity-types.js';
 import { envelopeOf, permanentFailsFast } from './stored-event.js';
 
 export type { BeginArgs, BeginResult, CompletionRecord, Processed } from './activity-types.js';
 
-const HEARTBEAT_EVERY_MS = 10_000;
+export type { ActivityDeps } from './deps.js';
 
-export interface ActivityDeps {
-  repo: Pick<EventsRepo, 'begin' | 'insertUnstorable' | 'recordTransition' | 'recorded' | 'get'>;
-  /**
-   * Reads a referenced event from its stream message, decoded as the bridge decoded it;
-   * undefined when the stream no longer holds that message. Absent on a worker without NATS.
-   */
-  loadMessage?: (ref: EventReference) => Promise<EventEnvelope | undefined>;
-  processors: ProcessorRegistry;
-  webhooks?: Pick<WebhookDeliverer, 'deliver'>;
-  /** Told when an event settles (completed, failed, discarded) in this process: frees its bridge place. */
-  onSettled?: (eventId: string) => void;
-  metrics?: Pick<WorkerMetrics, 'settled' | 'processed' | 'completed'>;
-  /** One line per processed event, with the fields operators search by (never its data). */
-  log?: Pick<Logger, 'info' | 'warn'>;
-}
+/**
+ * The activities the event workflow calls: the run's start (begin.ts), processing (process-event.ts)
+ * with its `completed` transition, and the other transitions.
+ */
+export function createActivities(deps: ActivityDeps) {
+  const { repo, onSettled, metrics, log: eventLog } = deps;
+  const begin = createBegin(deps);
+  const processEvent = createProcessEvent(deps);
 
-export function createActivities({ repo, processors, webhooks, onSettled, metrics, log: eventLog, loadMessage }: ActivityDeps) {
   /** A stored event; after the run's start, a referenced event is always stored (or kept without its data). */
   async function storedEvent(event: EventEnvelope | EventReference): Promise<EventEnvelope> {
     if (!isEventReference(event)) return event;
     const stored = await repo.get(event.event_id);
     if (!stored) throw ApplicationFailure.nonRetryable(`event ${event.event_id} is no longer stored`, 'EventNotStored');
     return envelopeOf(stored);
-  }
-
-  /**
-   * A referenced event as the run's start needs it: from its stream message (the bridge started
-   * the run), else from PostgreSQL (a reprocess of a closed event, or the message gone after it
-   * was stored). Undefined when neither holds it. NATS or PostgreSQL unreachable: an error, retried.
-   */
-  async function resolveForStart(ref: EventReference): Promise<EventEnvelope | undefined> {
-    if (ref.reference.message) {
-      if (!loadMessage)
-        throw ApplicationFailure.retryable('this worker has no stream connection to read the event from', 'NoStreamConnection');
-      const loaded = await loadMessage(ref);
-      if (loaded) return loaded;
-    }
-    const stored = await repo.get(ref.event_id);
-    return stored && envelopeOf(stored);
   }
 
   async function recordTransition(t: Transition): Promise<void> {
@@ -78,97 +51,6 @@ export function createActivities({ repo, processors, webhooks, onSettled, metric
     };
     if (status === 'completed') eventLog?.info(fields, 'event processed');
     else eventLog?.warn(fields, 'event processing attempt failed');
-  }
-
-  /**
-   * Runs the matching built-in processors in order, then delivers to the webhook subscribers
-   * that have not received the event, all at once. Fails when any of them failed, naming each;
-   * the failure is non-retryable only when every failure is.
-   */
-  async function processEvent(event: EventEnvelope): Promise<{ attempt: number }> {
-    const ctx = Context.current();
-    const { attempt } = ctx.info;
-    // A normal activity must heartbeat within its heartbeat timeout, or the server starts another
-    // attempt beside this one; it also lets a cancellation reach it.
-    const beat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
-    try {
-      return await runProcessors(event, ctx, attempt);
-    } finally {
-      clearInterval(beat);
-    }
-  }
-
-  async function runProcessors(event: EventEnvelope, ctx: Context, attempt: number): Promise<{ attempt: number }> {
-    const subject = subjectFor({ source: event.event_source, category: event.event_category, eventType: event.event_type });
-    for (const processor of processors.matching(subject)) {
-      try {
-        await processor.process(event, subject);
-      } catch (err) {
-        const nonRetryable = (err instanceof ApplicationFailure && err.nonRetryable === true) || isPermanentDbError(err);
-        throw ApplicationFailure.create({
-          message: `${processor.name}: ${(err as Error).message}`,
-          type: nonRetryable ? 'PermanentProcessorError' : 'ProcessorError',
-          nonRetryable,
-          details: [{ attempt, processor: processor.name }],
-        });
-      }
-    }
-    const failed = (await webhooks?.deliver(event, subject, ctx.cancellationSignal)) ?? [];
-    if (failed.length > 0) {
-      const nonRetryable = failed.every((f) => f.permanent);
-      throw ApplicationFailure.create({
-        message: failed.map((f) => f.error).join('; '),
-        type: nonRetryable ? 'WebhookRejected' : 'WebhookFailed',
-        nonRetryable,
-        details: [{ attempt, subscriptions: failed.map((f) => f.subscriptionId) }],
-      });
-    }
-    return { attempt };
-  }
-
-  /**
-   * The start of a run in one round trip: the event stored once, `pending` and `processing`
-   * recorded. An event PostgreSQL can never hold is kept without its data, as `failed`; so is a
-   * referenced event whose stream message is gone before it was ever stored.
-   */
-  async function begin({ event: given, runId, at, operator }: BeginArgs): Promise<{ event: EventEnvelope } | { unstorable: string }> {
-    const event = isEventReference(given) ? await resolveForStart(given) : given;
-    if (!event) {
-      const ref = given as EventReference;
-      const where = ref.reference.message
-        ? `message ${ref.reference.message.seq} of stream ${ref.reference.message.stream}`
-        : 'its stream message';
-      return unstorable(
-        referencedEnvelope(ref),
-        runId,
-        at,
-        `the event (${ref.reference.bytes} bytes) was never stored and ${where} is gone`,
-        { messageGone: true },
-      );
-    }
-    try {
-      await repo.begin(event, runId, at, operator);
-      return { event };
-    } catch (err) {
-      if (!isPermanentDbError(err)) throw err;
-      return unstorable(event, runId, at, `the database cannot store this event: ${err.message} (SQLSTATE ${err.code})`, {
-        sqlstate: err.code,
-      });
-    }
-  }
-
-  async function unstorable(
-    event: EventEnvelope,
-    runId: string,
-    at: string,
-    reason: string,
-    why: Record<string, unknown>,
-  ): Promise<{ unstorable: string }> {
-    await permanentFailsFast(() => repo.insertUnstorable(event, runId, at, reason));
-    log.warn('event cannot be stored; kept without its data as failed', { eventId: event.event_id, ...why });
-    onSettled?.(event.event_id);
-    metrics?.settled('failed');
-    return { unstorable: reason };
   }
 
   async function beginEvent(start: BeginArgs): Promise<BeginResult> {
@@ -206,14 +88,8 @@ export function createActivities({ repo, processors, webhooks, onSettled, metric
     }
     metrics?.processed(true, (performance.now() - started) / 1000);
     const at = new Date().toISOString();
-    await recordTransition({
-      eventId: event.event_id,
-      runId: completion.runId,
-      seq: completion.seq,
-      status: 'completed',
-      attempts: completion.attemptsBefore + attempt,
-      at,
-    });
+    const attempts = completion.attemptsBefore + attempt;
+    await recordTransition({ eventId: event.event_id, runId: completion.runId, seq: completion.seq, status: 'completed', attempts, at });
     metrics?.completed(event.event_source, event.received_at);
     logProcessed(event, 'completed', started);
     return { attempt, at };
@@ -242,9 +118,3 @@ export function createActivities({ repo, processors, webhooks, onSettled, metric
 }
 
 export type Activities = ReturnType<typeof createActivities>;
-
-/** What a reference says of its event, as an envelope without data: for the row of an event that was never stored. */
-function referencedEnvelope({ reference, ...fields }: EventReference): EventEnvelope {
-  void reference;
-  return { ...fields, data: {}, metadata: {} };
-}

@@ -1,0 +1,54 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { EventEnvelope } from '../events/envelope.js';
+import { subjectFor } from '../events/subject.js';
+import { isPermanentDbError } from '../store/pg-errors.js';
+import type { ActivityDeps } from './deps.js';
+
+const HEARTBEAT_EVERY_MS = 10_000;
+
+/**
+ * Processing itself: the matching built-in processors in order, then the webhook subscribers
+ * that have not received the event, all at once. Fails when any of them failed, naming each;
+ * the failure is non-retryable only when every failure is. Resolves with the attempt it was.
+ */
+export function createProcessEvent({ processors, webhooks }: Pick<ActivityDeps, 'processors' | 'webhooks'>) {
+  async function runProcessors(event: EventEnvelope, ctx: Context, attempt: number): Promise<{ attempt: number }> {
+    const subject = subjectFor({ source: event.event_source, category: event.event_category, eventType: event.event_type });
+    for (const processor of processors.matching(subject)) {
+      try {
+        await processor.process(event, subject);
+      } catch (err) {
+        const nonRetryable = (err instanceof ApplicationFailure && err.nonRetryable === true) || isPermanentDbError(err);
+        throw ApplicationFailure.create({
+          message: `${processor.name}: ${(err as Error).message}`,
+          type: nonRetryable ? 'PermanentProcessorError' : 'ProcessorError',
+          nonRetryable,
+          details: [{ attempt, processor: processor.name }],
+        });
+      }
+    }
+    const failed = (await webhooks?.deliver(event, subject, ctx.cancellationSignal)) ?? [];
+    if (failed.length > 0) {
+      const nonRetryable = failed.every((f) => f.permanent);
+      throw ApplicationFailure.create({
+        message: failed.map((f) => f.error).join('; '),
+        type: nonRetryable ? 'WebhookRejected' : 'WebhookFailed',
+        nonRetryable,
+        details: [{ attempt, subscriptions: failed.map((f) => f.subscriptionId) }],
+      });
+    }
+    return { attempt };
+  }
+
+  return async function processEvent(event: EventEnvelope): Promise<{ attempt: number }> {
+    const ctx = Context.current();
+    // A normal activity must heartbeat within its heartbeat timeout, or the server starts another
+    // attempt beside this one; it also lets a cancellation reach it.
+    const beat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+    try {
+      return await runProcessors(event, ctx, ctx.info.attempt);
+    } finally {
+      clearInterval(beat);
+    }
+  };
+}
