@@ -1,20 +1,22 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AckPolicy, type Consumer, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
-import { context, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
+import type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
+import type { Tracer } from '@opentelemetry/api';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
-import { type EventStatus, SETTLED_STATUSES } from '../events/envelope.js';
-import { SUBJECT_ROOT } from '../events/subject.js';
+import { type EventEnvelope, type EventStatus, SETTLED_STATUSES } from '../events/envelope.js';
+import type { StreamMessage } from '../events/nats-event.js';
 import type { Logger } from '../logger.js';
-import { type DeadLetters, ensureDeadLetterStream } from '../nats/dead-letters.js';
+import type { DeadLetters } from '../nats/dead-letters.js';
+import { createDecoder, toStreamMessage } from '../nats/decode-message.js';
 import { type StartSettings, startEventWorkflow } from '../temporal/start-event-workflow.js';
-import { activeTraceId, contextFromHeaders } from '../telemetry/tracing.js';
+import { activeTraceId } from '../telemetry/tracing.js';
 import type { WorkerMetrics } from '../telemetry/worker-metrics.js';
 import { EventStatusKey } from '../workflows/definitions.js';
-import { createDecoder, toStreamMessage } from '../nats/decode-message.js';
+import { bridgeConsumer } from './consumer.js';
 import { createMessageHandler, type Outcome } from './handle-message.js';
-import { createPlaces } from './places.js';
+import { createPlaces, type Places } from './places.js';
+import { type LoopState, supervise } from './supervise.js';
+import { traced } from './traced.js';
 
 export interface BridgeDeps {
   js: JetStreamClient;
@@ -34,7 +36,6 @@ export interface BridgeDeps {
 
 // How long a fetch waits for messages before the loop looks again; bounds how late stop() is.
 const FETCH_EXPIRES_MS = 1_000;
-const MAX_RESTART_DELAY_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
 
 /**
@@ -45,33 +46,11 @@ const STOP_TIMEOUT_MS = 15_000;
  * and `health()` says whether it is consuming.
  */
 export function createBridge({ js, jsm, temporal, stream, bridge, start, sensitiveFields, deadLetters, log, metrics, tracer }: BridgeDeps) {
-  const places = createPlaces({
-    max: bridge.maxInProgress,
-    recheckAfterMs: bridge.recheckAfterMs,
-    async isSettled(eventId) {
-      const d = await temporal.workflow.getHandle(eventId).describe();
-      const status = d.typedSearchAttributes.get(EventStatusKey) as EventStatus | undefined;
-      return d.status.name !== 'RUNNING' || (status !== undefined && SETTLED_STATUSES.includes(status));
-    },
-  });
+  const places = createPlaces({ max: bridge.maxInProgress, recheckAfterMs: bridge.recheckAfterMs, isSettled: settledIn(temporal) });
   const handle = createMessageHandler({
     decode: createDecoder(sensitiveFields),
     deadLetters,
-    async startWorkflow(event, message) {
-      // Taken before the start: with an eager start, the event may settle before the call returns.
-      // A redelivery while the first start's event is still in progress must not free its place.
-      const took = places.take(event.event_id);
-      try {
-        const traceId = tracer && activeTraceId();
-        // A big event goes by reference to its message: the first activity reads it from the stream.
-        const started = await startEventWorkflow(temporal, event, { ...start, eager: true, ...(traceId && { traceId }) }, message);
-        if (!started && took) places.release(event.event_id);
-        return started;
-      } catch (err) {
-        if (took) places.release(event.event_id);
-        throw err;
-      }
-    },
+    startWorkflow: startHoldingPlace(places, temporal, start, tracer),
     retryDelayMs: bridge.retryDelayMs,
     maxDeliver: bridge.maxDeliver,
     log,
@@ -80,27 +59,33 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
   const handling = new Set<Promise<unknown>>();
   let handled = 0;
   const abort = new AbortController();
-  const state = { consuming: false, restarts: 0, lastError: undefined as string | undefined, deadLettered: 0 };
+  const state: LoopState & { deadLettered: number } = { consuming: false, restarts: 0, deadLettered: 0 };
   let loop: Promise<void> | undefined;
   let recheckTimer: NodeJS.Timeout | undefined;
 
-  async function consumer(): Promise<{ consumer: Consumer; created: string }> {
-    await ensureDeadLetterStream(jsm, stream);
-    // Part of the ids made for id-less messages: a recreated stream restarts its sequence at 1.
-    const { created } = await jsm.streams.info(stream.name);
-    await jsm.consumers.add(stream.name, {
-      durable_name: bridge.consumer,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      filter_subject: `${SUBJECT_ROOT}.>`,
-      ack_wait: nanos(30_000),
-      max_ack_pending: bridge.maxInProgress * 4,
-    });
-    return { consumer: await js.consumers.get(stream.name, bridge.consumer), created };
+  /** Handles one message in the background, holding a place while it does. */
+  function track(msg: JsMsg, created: string): void {
+    const message = toStreamMessage(msg, created);
+    // Held while the message is handled, so a dead-letter flood is bounded too; a started
+    // event also holds its own place from the start on (it may count twice for a moment).
+    const key = `message:${++handled}`;
+    places.take(key);
+    const run = () => handle(message, msg, msg.info.deliveryCount);
+    const task: Promise<Outcome> = (tracer ? traced(tracer, msg.headers, run) : run())
+      .then((outcome) => {
+        if (outcome === 'dead_lettered') state.deadLettered++;
+        metrics?.bridgeOutcome(outcome);
+        return outcome;
+      })
+      .finally(() => {
+        places.release(key);
+        handling.delete(task);
+      });
+    handling.add(task);
   }
 
   async function consume(): Promise<void> {
-    const { consumer: source, created } = await consumer();
+    const { consumer: source, created } = await bridgeConsumer(js, jsm, stream, bridge);
     state.consuming = true;
     log.info({ consumer: bridge.consumer, maxInProgress: bridge.maxInProgress }, 'bridge consuming');
     while (!abort.signal.aborted) {
@@ -110,44 +95,8 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
       // Without this a fetch waiting on a lost connection could keep stop() waiting for ever.
       const stopBatch = () => void batch.stop();
       abort.signal.addEventListener('abort', stopBatch, { once: true });
-      for await (const msg of batch) {
-        const message = toStreamMessage(msg, created);
-        // Held while the message is handled, so a dead-letter flood is bounded too; a started
-        // event also holds its own place from the start on (it may count twice for a moment).
-        const key = `message:${++handled}`;
-        places.take(key);
-        const run = () => handle(message, msg, msg.info.deliveryCount);
-        const task: Promise<Outcome> = (tracer ? traced(tracer, msg.headers, run) : run())
-          .then((outcome) => {
-            if (outcome === 'dead_lettered') state.deadLettered++;
-            metrics?.bridgeOutcome(outcome);
-            return outcome;
-          })
-          .finally(() => {
-            places.release(key);
-            handling.delete(task);
-          });
-        handling.add(task);
-      }
+      for await (const msg of batch) track(msg, created);
       abort.signal.removeEventListener('abort', stopBatch);
-    }
-  }
-
-  async function supervise(): Promise<void> {
-    let failures = 0;
-    while (!abort.signal.aborted) {
-      try {
-        await consume();
-        failures = 0;
-      } catch (err) {
-        failures++;
-        state.lastError = (err as Error).message;
-        log.error({ err: state.lastError, failures }, 'bridge loop stopped; restarting');
-      }
-      state.consuming = false;
-      if (abort.signal.aborted) break;
-      state.restarts++;
-      await sleep(Math.min(500 * 2 ** failures, MAX_RESTART_DELAY_MS), undefined, { signal: abort.signal }).catch(() => undefined);
     }
   }
 
@@ -179,8 +128,8 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
 
     async start(): Promise<void> {
       // The first consumer setup runs here so that a bad stream or consumer fails the start.
-      await consumer();
-      loop = supervise();
+      await bridgeConsumer(js, jsm, stream, bridge);
+      loop = supervise(consume, state, abort.signal, log);
       recheckTimer = setInterval(() => void places.recheck(), bridge.recheckAfterMs / 2).unref();
     },
 
@@ -196,19 +145,30 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
 
 export type Bridge = ReturnType<typeof createBridge>;
 
-function traced(tracer: Tracer, headers: Parameters<typeof contextFromHeaders>[0], work: () => Promise<Outcome>): Promise<Outcome> {
-  const span = tracer.startSpan('bridge handle', { kind: SpanKind.CONSUMER }, contextFromHeaders(headers));
-  return context.with(trace.setSpan(context.active(), span), work).then(
-    (outcome) => {
-      span.setAttribute('bridge.outcome', outcome);
-      if (outcome === 'dead_lettered' || outcome === 'retry') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
-      span.end();
-      return outcome;
-    },
-    (err: unknown) => {
-      span.setStatus({ code: SpanStatusCode.ERROR });
-      span.end();
+/** Whether an event's run has settled, as Temporal knows it: for places the worker never heard settle. */
+function settledIn(temporal: Client) {
+  return async (eventId: string): Promise<boolean> => {
+    const d = await temporal.workflow.getHandle(eventId).describe();
+    const status = d.typedSearchAttributes.get(EventStatusKey) as EventStatus | undefined;
+    return d.status.name !== 'RUNNING' || (status !== undefined && SETTLED_STATUSES.includes(status));
+  };
+}
+
+/** Starts an event's workflow (eagerly: its first task runs in this worker), the event holding a place until it settles. */
+function startHoldingPlace(places: Places, temporal: Client, start: StartSettings, tracer?: Tracer) {
+  return async (event: EventEnvelope, message: StreamMessage): Promise<boolean> => {
+    // Taken before the start: with an eager start, the event may settle before the call returns.
+    // A redelivery while the first start's event is still in progress must not free its place.
+    const took = places.take(event.event_id);
+    try {
+      const traceId = tracer && activeTraceId();
+      // A big event goes by reference to its message: the first activity reads it from the stream.
+      const started = await startEventWorkflow(temporal, event, { ...start, eager: true, ...(traceId && { traceId }) }, message);
+      if (!started && took) places.release(event.event_id);
+      return started;
+    } catch (err) {
+      if (took) places.release(event.event_id);
       throw err;
-    },
-  );
+    }
+  };
 }
