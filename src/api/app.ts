@@ -17,6 +17,7 @@ import { eventRoutes } from './routes/events.js';
 import { frontendEventsRoutes } from './routes/frontend-events.js';
 import { healthRoutes } from './routes/health.js';
 import { operatorRoutes } from './routes/operator.js';
+import { segmentRoutes } from './routes/segment.js';
 import { statsRoutes } from './routes/stats.js';
 import { subscriptionsRoutes } from './routes/subscriptions.js';
 import { visibilityRoutes } from './routes/visibility.js';
@@ -60,6 +61,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   ]) {
     await app.register(routes, { prefix: '/api', ...deps });
   }
+  // Segment's and RudderStack's tracking API, at the paths their libraries use (issue 21).
+  await app.register(segmentRoutes, deps);
   // The browser SDK's demo page: development and test only.
   if (deps.config.env !== 'production') await app.register(demoRoutes);
   // The read side (issue 11).

@@ -46,8 +46,10 @@ export function createIngestion({ publisher, config }: Pick<AppDeps, 'publisher'
     /**
      * The checks no schema can make, then redaction. `sentField` names the field that carried the
      * client's send time: correcting the clock skew with it can move a time out of any storable range.
+     * Errors met while building the envelope pass through.
      */
-    finish(event: EventEnvelope, sentField = 'sent_at'): EventEnvelope | ItemError[] {
+    finish(event: EventEnvelope | ItemError[], sentField = 'sent_at'): EventEnvelope | ItemError[] {
+      if (Array.isArray(event)) return event;
       if (!isStorableTime(event.timestamp)) {
         return [
           {

@@ -8,5 +8,7 @@ declare module 'fastify' {
     scope?: Scope;
     /** Whether a publishable write key (X-Write-Key or `write_key`) may stand in for a token. */
     acceptsWriteKey?: boolean;
+    /** The body field a write key may come in, on routes that accept one: `write_key` unless named (Segment's is `writeKey`). */
+    bodyWriteKeyField?: string;
   }
 }

@@ -55,7 +55,10 @@ describe('Segment messages as envelopes', () => {
   it('takes the call type from the path, traits as data for identify, the anonymousId when there is no userId', () => {
     const e = ok(build({ anonymousId: 'a-2', userId: null, traits: { plan: 'pro' }, messageId: 'm-2' }, 'identify'));
     expect(e).toMatchObject({ event_type: 'identify', event_category: 'system_event', user_id: 'a-2', data: { plan: 'pro' } });
-    expect(ok(build({ anonymousId: 'a', name: 'Home' }, 'page'))).toMatchObject({ event_type: 'page_view', event_category: 'user_interaction' });
+    expect(ok(build({ anonymousId: 'a', name: 'Home' }, 'page'))).toMatchObject({
+      event_type: 'page_view',
+      event_category: 'user_interaction',
+    });
   });
 
   it('corrects the clock: timestamp = receivedAt − (sentAt − originalTimestamp)', () => {

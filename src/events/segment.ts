@@ -107,7 +107,8 @@ export function segmentEnvelope(
     return errors(msg.userId === undefined ? 'userId' : 'previousId', 'an alias call names userId and previousId');
   }
 
-  const { properties, traits, writeKey: _key, ...rest } = msg;
+  const { properties, traits, ...rest } = msg;
+  delete rest.writeKey; // a key in a batch's message; the request's own was taken by authentication
   const byTraits = type === 'identify' || type === 'group';
   const context = merge(defaults.context, msg.context);
   const integrations = merge(defaults.integrations, msg.integrations);
