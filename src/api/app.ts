@@ -9,6 +9,7 @@ import { observabilityPlugin } from './plugins/observability.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { backendEventRoutes } from './routes/backend-events.js';
+import { cloudEventsRoutes } from './routes/cloudevents.js';
 import { codecRoutes } from './routes/codec.js';
 import { deadLettersRoutes } from './routes/dead-letters.js';
 import { demoRoutes } from './routes/demo.js';
@@ -53,6 +54,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   for (const routes of [
     backendEventRoutes,
     frontendEventsRoutes,
+    cloudEventsRoutes,
     eventRoutes,
     visibilityRoutes,
     operatorRoutes,

@@ -137,7 +137,7 @@ export const authPlugin = fp(
     app.addHook('preValidation', async (req, reply) => {
       if (!req.routeOptions.config.acceptsWriteKey) {
         // A text/plain body is a browser's beacon; elsewhere it would only let pages post cross-site without a preflight.
-        if (isTextPlain(req) && req.body !== undefined && !req.is404)
+        if (isTextPlain(req) && req.body !== undefined && !req.is404 && !req.routeOptions.config.textPlainIsData)
           throw new HttpError(415, 'unsupported_media_type', 'send JSON as application/json');
         return;
       }
