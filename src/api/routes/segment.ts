@@ -79,11 +79,14 @@ export const segmentRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'publisher' | 'c
     const defaults = { ...(context && { context }), ...(integrations && { integrations }), ...(sentAt && { sentAt }) };
     const facts = ingestion.facts(req);
     const answer = await ingestion.publishBatch(req, batch, (item) => {
-      const size = Buffer.byteLength(JSON.stringify(item) ?? '');
+      const event = segmentEnvelope(item, undefined, defaults, facts);
+      if (Array.isArray(event)) return event;
+      // Measured once the message is known to be sane (nesting at most 64 deep, nothing unstorable).
+      const size = Buffer.byteLength(JSON.stringify(item));
       if (size > SEGMENT_MAX_EVENT_BYTES) {
         return [{ path: '(message)', message: `a message is at most ${SEGMENT_MAX_EVENT_BYTES} bytes; this one has ${size}` }];
       }
-      return ingestion.finish(segmentEnvelope(item, undefined, defaults, facts), 'sentAt');
+      return ingestion.finish(event, 'sentAt');
     });
     const errors = answer.results.flatMap((r) => (r.status === 'rejected' ? [{ index: r.index, errors: r.errors }] : []));
     const { accepted, duplicates, rejected } = answer;
