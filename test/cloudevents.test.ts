@@ -39,6 +39,7 @@ describe('CloudEvents in, from the SDK emitter', () => {
       subject: 'invoice/42',
       time: '2026-05-01T11:59:00.000Z',
       tenant: 'acme',
+      datacontenttype: 'application/json',
       data: { amount: 42, password: 'x' },
     });
     const answer = JSON.parse(((await emit(ce)) as { body: string }).body);

@@ -22,7 +22,7 @@ const WRITE_KEY = `wk_web_${randomUUID()}`;
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>analytics.js test page</title>
 <script src="/ajs/index.js"></script></head><body><script>
 const q = new URLSearchParams(location.search);
-window.analytics = AnalyticsNext.AnalyticsBrowser.load({ writeKey: q.get('key'), cdnURL: q.get('api') });
+window.ajs = AnalyticsNext.AnalyticsBrowser.load({ writeKey: q.get('key'), cdnURL: q.get('api') });
 </script></body></html>`;
 
 let site: Server;
@@ -64,7 +64,7 @@ describe('@segment/analytics-next in Chromium', () => {
     await page.goto(`${siteUrl}/page.html?key=${WRITE_KEY}&api=${encodeURIComponent(apiUrl)}`);
     const userId = `web-user-${randomUUID().slice(0, 8)}`;
     const sent = await page.evaluate(async (user) => {
-      const a = (window as unknown as { analytics: any }).analytics;
+      const a = (window as unknown as { ajs: any }).ajs;
       const track = await a.track('Order Completed', { revenue: 19.99 });
       const identify = await a.identify(user, { plan: 'team' });
       const pageCall = await a.page('Docs', 'Getting Started', { path: '/docs' });
