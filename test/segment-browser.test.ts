@@ -8,7 +8,7 @@ import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { segmentEventId } from '../src/events/segment.js';
 import { launchChromium } from './browser/chromium.js';
-import { get, waitForStatus } from './helpers.js';
+import { expectStoredAndProcessedOnce, get, testPool, testTemporal, waitForStatus } from './helpers.js';
 import { startApp } from './in-process-app.js';
 
 // Segment's browser library, @segment/analytics-next, from npm and unchanged (its own UMD
@@ -35,6 +35,7 @@ let browser: { context: BrowserContext; close(): Promise<void> };
 beforeAll(async () => {
   site = createServer((req, res) => {
     void (async () => {
+      if (req.url === '/favicon.ico') return void res.writeHead(204).end();
       if (req.url?.startsWith('/page.html')) return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE);
       if (req.url?.startsWith('/ajs/')) {
         const file = await readFile(join(UMD, basename(req.url))).catch(() => undefined);
@@ -60,7 +61,7 @@ describe('@segment/analytics-next in Chromium', () => {
   it('loads its settings from the service and delivers track, identify and page calls, each stored once and completed', async () => {
     const page = await browser.context.newPage();
     const errors: string[] = [];
-    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('console', (m) => m.type() === 'error' && errors.push(`${m.text()} ${m.location().url}`));
     await page.goto(`${siteUrl}/page.html?key=${WRITE_KEY}&api=${encodeURIComponent(apiUrl)}`);
     const userId = `web-user-${randomUUID().slice(0, 8)}`;
     const sent = await page.evaluate(async (user) => {
@@ -98,6 +99,13 @@ describe('@segment/analytics-next in Chromium', () => {
       user_id: userId,
       metadata: { segment: { name: 'Getting Started', category: 'Docs' } },
     });
+    const [pool, temporal] = [testPool(), await testTemporal()];
+    try {
+      for (const id of sent.ids) await expectStoredAndProcessedOnce(pool, temporal, segmentEventId('web', id));
+    } finally {
+      await pool.end();
+      await temporal.connection.close();
+    }
     expect((await get(`/api/users/${userId}/events`)).body.items.map((e: { event_type: string }) => e.event_type).sort()).toEqual([
       'identify',
       'page_view',
