@@ -84,6 +84,21 @@ describe('CloudEvents in, from the SDK emitter', () => {
     await waitForStatus(cloudEventId('/orders', good.id), 'completed');
   });
 
+  it('takes binary-mode data of any type: text kept as text, bytes as base64', async () => {
+    const headers = (id: string) => ({ 'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/files', 'ce-type': uniqueType() });
+    const [textId, bytesId] = [randomUUID(), randomUUID()];
+    const text = await fetch(sink(), { method: 'POST', headers: { ...headers(textId), 'content-type': 'text/plain' }, body: 'hello' });
+    expect(text.status).toBe(202);
+    const bytes = await fetch(sink(), {
+      method: 'POST',
+      headers: { ...headers(bytesId), 'content-type': 'application/octet-stream' },
+      body: new Uint8Array([0, 1, 2, 255]),
+    });
+    expect(bytes.status).toBe(202);
+    expect(await waitForStatus(cloudEventId('/files', textId), 'completed')).toMatchObject({ data: { value: 'hello' } });
+    expect(await waitForStatus(cloudEventId('/files', bytesId), 'completed')).toMatchObject({ data: { data_base64: 'AAEC/w==' } });
+  });
+
   it.each([
     [
       'binary without ce-source',

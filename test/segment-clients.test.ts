@@ -127,7 +127,7 @@ describe('@rudderstack/rudder-sdk-node', () => {
     // messageId is honoured by the library, though its types leave it out.
     client.track({
       userId,
-      event: 'Product Viewed',
+      event: `Product Viewed ${run}`,
       properties: { sku: 'A-1' },
       context: { sessionId },
       messageId: messageIds[0],
@@ -136,7 +136,7 @@ describe('@rudderstack/rudder-sdk-node', () => {
     await new Promise<void>((resolve, reject) => void client.flush((err?: Error) => (err ? reject(err) : resolve())));
 
     const [viewed, screen] = await Promise.all(messageIds.map((id) => waitForStatus(segmentEventId('shop', id), 'completed')));
-    expect(viewed).toMatchObject({ event_type: 'product_viewed', session_id: sessionId, data: { sku: 'A-1' } });
+    expect(viewed).toMatchObject({ event_type: `product_viewed_${run}`, session_id: sessionId, data: { sku: 'A-1' } });
     expect(screen).toMatchObject({
       event_type: 'screen_view',
       event_category: 'user_interaction',
@@ -148,6 +148,13 @@ describe('@rudderstack/rudder-sdk-node', () => {
     });
     expect(session).toMatchObject({ user_ids: [userId], event_count: 2 });
     for (const id of messageIds) await expectStoredAndProcessedOnce(pool, temporal, segmentEventId('shop', id));
+    // The statistics count it under its event type.
+    const day = `${new Date().toISOString().slice(0, 10)}T00:00:00.000Z`;
+    const next = new Date(Date.parse(day) + 86_400_000).toISOString();
+    await eventually(async () => {
+      const res = await get(`/api/stats/event-types?from=${day}&to=${next}&granularity=day&event_type=product_viewed_${run}`);
+      return res.body.total === 1 ? true : undefined;
+    });
   });
 });
 
@@ -201,6 +208,15 @@ describe('answers, as the libraries read them', () => {
     const zipped = await postRaw('/v1/batch', gzipSync(JSON.stringify({ batch: [track()] })), { 'content-encoding': 'gzip' });
     expect(zipped.status).toBe(200);
     expect((await postRaw('/v1/track', JSON.stringify(track()), { authorization: basic('wk_unknown') })).status).toBe(401);
+    // JSON whatever the Content-Type says, or without one.
+    for (const contentType of ['application/octet-stream', undefined]) {
+      const res = await fetch(`${apiUrl}/v1/track`, {
+        method: 'POST',
+        headers: { authorization: basic(SHOP_KEY), ...(contentType && { 'content-type': contentType }) },
+        body: new TextEncoder().encode(JSON.stringify(track())),
+      });
+      expect(res.status, contentType ?? 'no content type').toBe(200);
+    }
   });
 
   it('429 with Retry-After past the rate limit', async () => {
