@@ -128,6 +128,37 @@ describe('CloudEvents in, from the SDK emitter', () => {
   });
 });
 
+describe('CloudEvents in, hostile bodies', () => {
+  it('answers a 4xx, never a 5xx', async () => {
+    const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    const structured = { 'content-type': 'application/cloudevents+json' };
+    const cases: [Record<string, string>, string][] = [
+      [structured, `{"specversion":"1.0","id":"1","source":"/s","type":"t","data":${deep}}`],
+      [structured, deep],
+      [structured, '"just a string"'],
+      [{ 'content-type': 'application/cloudevents-batch+json' }, `[${deep}]`],
+      [{ 'content-type': 'application/cloudevents-batch+json' }, '{}'],
+      [
+        {
+          'ce-id': '1',
+          'ce-specversion': '1.0',
+          'ce-source': '/s',
+          'ce-type': 't',
+          'ce-Bad-Name': 'x',
+          'content-type': 'application/json',
+        },
+        '{}',
+      ],
+      [{ 'ce-id': '1', 'ce-specversion': '1.0', 'ce-source': '/s', 'ce-type': 't', 'content-type': 'application/json' }, deep],
+    ];
+    for (const [headers, body] of cases) {
+      const res = await fetch(sink(), { method: 'POST', headers, body });
+      expect(res.status, `${JSON.stringify(headers)} ${body.slice(0, 60)}`).toBeGreaterThanOrEqual(400);
+      expect(res.status, `${JSON.stringify(headers)} ${body.slice(0, 60)}`).toBeLessThan(500);
+    }
+  });
+});
+
 describe('CloudEvents out', () => {
   it.each(['cloudevents-binary', 'cloudevents-structured'] as const)('%s: the SDK reads our delivery, signed as before', async (format) => {
     const receiver = await startReceiver(() => ({ status: 204 }));

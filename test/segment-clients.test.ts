@@ -219,6 +219,46 @@ describe('answers, as the libraries read them', () => {
     }
   });
 
+  it('503 with Retry-After when JetStream cannot take the calls, so the libraries retry', async () => {
+    const down = await startApp({ WRITE_KEYS: `shop:${SHOP_KEY}` });
+    try {
+      await down.connected.nc.close();
+      const headers = { authorization: basic(SHOP_KEY) };
+      for (const [url, payload] of [
+        ['/v1/track', track()],
+        ['/v1/batch', { batch: [track(), track()] }],
+      ] as const) {
+        const res = await down.app.inject({ method: 'POST', url, headers, payload });
+        expect(res.statusCode, url).toBe(503);
+        expect(res.headers['retry-after'], url).toBeDefined();
+      }
+    } finally {
+      await down.close();
+    }
+  });
+
+  it('answers hostile bodies with a 4xx, never a 5xx', async () => {
+    const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    const cases: [string, string][] = [
+      ['/v1/batch', `{"batch":[{"type":"track","event":"x","anonymousId":"a","properties":{"p":${deep(200_000)}}}]}`],
+      ['/v1/batch', `{"batch":${deep(200_000)}}`],
+      ['/v1/track', `{"event":"x","anonymousId":"a","properties":{"p":${deep(15_000)}}}`],
+      ['/v1/batch', '{"batch":[{"type":"track","event":"x","anonymousId":"a\u0000"}]}'],
+      ['/v1/batch', '{"batch":"no"}'],
+      ['/v1/batch', '[]'],
+      ['/v1/track', 'null'],
+      ['/v1/track', ''],
+    ];
+    for (const [path, body] of cases) {
+      const res = await postRaw(path, body);
+      expect(res.status, `${path} ${body.slice(0, 60)}`).toBeGreaterThanOrEqual(400);
+      expect(res.status, `${path} ${body.slice(0, 60)}`).toBeLessThan(500);
+    }
+    const gzipLie = await postRaw('/v1/batch', '{"batch":[]}', { 'content-encoding': 'gzip' });
+    expect(gzipLie.status).toBe(400);
+    expect((await postRaw('/v1/batch', '{}', { 'content-encoding': 'br' })).status).toBe(415);
+  });
+
   it('429 with Retry-After past the rate limit', async () => {
     const limited = await startApp({ WRITE_KEYS: `shop:${SHOP_KEY}`, RATE_LIMIT_MAX: '2', RATE_LIMIT_WINDOW: '1m' });
     try {
