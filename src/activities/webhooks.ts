@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { context, propagation, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
 import { fetch, type Response } from 'undici';
 import type { EventEnvelope } from '../events/envelope.js';
+import { cloudEventRequest } from './cloudevent-delivery.js';
 import { checkDestination, destinationAgent, PrivateDestinationError, urlHost } from './destinations.js';
 import { subjectMatches } from '../events/subject.js';
 import type { SubscriptionCache } from '../store/subscriptions-cache.js';
@@ -56,9 +57,12 @@ export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs, a
     subject: string,
     cancelled?: AbortSignal,
   ): Promise<DeliveryOutcome & { permanent?: boolean }> {
-    const body = JSON.stringify(event);
+    const { body, headers: formatHeaders } =
+      s.format === 'envelope'
+        ? { body: JSON.stringify(event), headers: { 'content-type': 'application/json' } }
+        : cloudEventRequest(event, s.format === 'cloudevents-binary' ? 'binary' : 'structured');
     const headers: Record<string, string> = {
-      'content-type': 'application/json',
+      ...formatHeaders,
       'user-agent': 'event-service-webhooks',
       'x-event-id': event.event_id,
       'x-event-subject': subject,

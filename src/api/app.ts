@@ -9,6 +9,7 @@ import { observabilityPlugin } from './plugins/observability.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { rateLimitPlugin } from './plugins/rate-limit.js';
 import { backendEventRoutes } from './routes/backend-events.js';
+import { cloudEventsRoutes } from './routes/cloudevents.js';
 import { codecRoutes } from './routes/codec.js';
 import { deadLettersRoutes } from './routes/dead-letters.js';
 import { demoRoutes } from './routes/demo.js';
@@ -17,6 +18,7 @@ import { eventRoutes } from './routes/events.js';
 import { frontendEventsRoutes } from './routes/frontend-events.js';
 import { healthRoutes } from './routes/health.js';
 import { operatorRoutes } from './routes/operator.js';
+import { segmentRoutes } from './routes/segment.js';
 import { statsRoutes } from './routes/stats.js';
 import { subscriptionsRoutes } from './routes/subscriptions.js';
 import { visibilityRoutes } from './routes/visibility.js';
@@ -52,6 +54,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   for (const routes of [
     backendEventRoutes,
     frontendEventsRoutes,
+    cloudEventsRoutes,
     eventRoutes,
     visibilityRoutes,
     operatorRoutes,
@@ -60,6 +63,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   ]) {
     await app.register(routes, { prefix: '/api', ...deps });
   }
+  // Segment's and RudderStack's tracking API, at the paths their libraries use (issue 21).
+  await app.register(segmentRoutes, deps);
   // The browser SDK's demo page: development and test only.
   if (deps.config.env !== 'production') await app.register(demoRoutes);
   // The read side (issue 11).

@@ -8,5 +8,13 @@ declare module 'fastify' {
     scope?: Scope;
     /** Whether a publishable write key (X-Write-Key or `write_key`) may stand in for a token. */
     acceptsWriteKey?: boolean;
+    /** The body field a write key may come in, on routes that accept one: `write_key` unless named (Segment's is `writeKey`). */
+    bodyWriteKeyField?: string;
+    /**
+     * A text/plain body is data like any other here (CloudEvents' binary mode). Elsewhere it is refused
+     * unless a write key is accepted, since it lets a page post cross-site without a preflight; a route
+     * that requires non-simple headers (ce-*) is not open to that.
+     */
+    textPlainIsData?: boolean;
   }
 }

@@ -3,11 +3,16 @@ import type { SecretBox } from '../crypto/secret-box.js';
 import { toStorableText } from '../events/storable.js';
 import type { Pool } from './pool.js';
 
+/** How deliveries are sent: the envelope as JSON, or a CloudEvent wrapping it (structured or binary mode). */
+export const SUBSCRIPTION_FORMATS = ['envelope', 'cloudevents-structured', 'cloudevents-binary'] as const;
+export type SubscriptionFormat = (typeof SUBSCRIPTION_FORMATS)[number];
+
 export interface Subscription {
   id: string;
   url: string;
   subjects: string[];
   secret: string | null;
+  format: SubscriptionFormat;
   created_at: string;
 }
 
@@ -41,13 +46,11 @@ export function createSubscriptionsRepo(pool: Pool, box: SecretBox = PLAIN) {
     created_at: (r.created_at as Date).toISOString(),
   });
   return {
-    async create(s: { url: string; subjects: string[]; secret?: string }): Promise<Subscription> {
-      const res = await pool.query('INSERT INTO subscriptions (id, url, subjects, secret) VALUES ($1, $2, $3, $4) RETURNING *', [
-        randomUUID(),
-        s.url,
-        s.subjects,
-        s.secret === undefined ? null : box.seal(s.secret),
-      ]);
+    async create(s: { url: string; subjects: string[]; secret?: string; format?: SubscriptionFormat }): Promise<Subscription> {
+      const res = await pool.query(
+        'INSERT INTO subscriptions (id, url, subjects, secret, format) VALUES ($1, $2, $3, $4, $5) RETURNING *',
+        [randomUUID(), s.url, s.subjects, s.secret === undefined ? null : box.seal(s.secret), s.format ?? 'envelope'],
+      );
       return toSubscription(res.rows[0]);
     },
     async list(): Promise<Subscription[]> {

@@ -37,12 +37,23 @@ async function checkToken(verify: JwtVerifier, authorization: string, reply: Fas
 
 const isTextPlain = (req: FastifyRequest) => req.headers['content-type']?.split(';')[0]?.trim().toLowerCase() === 'text/plain';
 
-/** Removes a `write_key` field from a JSON body (so body schemas never see it) and returns it. */
-function takeBodyKey(body: unknown): unknown {
-  if (!body || typeof body !== 'object' || Array.isArray(body) || !Object.hasOwn(body, 'write_key')) return undefined;
-  const { write_key: key } = body as { write_key: unknown };
-  delete (body as { write_key?: unknown }).write_key;
+/** Removes the write key field from a JSON body (so body schemas never see it, nor is it stored) and returns it. */
+function takeBodyKey(body: unknown, field: string): unknown {
+  if (!body || typeof body !== 'object' || Array.isArray(body) || !Object.hasOwn(body, field)) return undefined;
+  const key = (body as Record<string, unknown>)[field];
+  delete (body as Record<string, unknown>)[field];
   return key;
+}
+
+/**
+ * The user name of HTTP Basic credentials: Segment's and RudderStack's libraries send their write
+ * key so, with an empty password.
+ */
+function basicUser(authorization: string | undefined): string | undefined {
+  if (!authorization || !/^basic /i.test(authorization)) return undefined;
+  const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon === -1 ? decoded : decoded.slice(0, colon);
 }
 
 /**
@@ -101,6 +112,8 @@ export const authPlugin = fp(
       const { scope, acceptsWriteKey } = req.routeOptions.config;
       if (!scope || open) return;
       const authorization = req.headers.authorization;
+      const basicKey = acceptsWriteKey && writeKeys.size > 0 ? basicUser(authorization) : undefined;
+      if (basicKey !== undefined) return useWriteKey(req, reply, basicKey);
       if (verify && authorization !== undefined) {
         const claims = await checkToken(verify, authorization, reply);
         req.tokenSubject = claims.subject;
@@ -124,11 +137,11 @@ export const authPlugin = fp(
     app.addHook('preValidation', async (req, reply) => {
       if (!req.routeOptions.config.acceptsWriteKey) {
         // A text/plain body is a browser's beacon; elsewhere it would only let pages post cross-site without a preflight.
-        if (isTextPlain(req) && req.body !== undefined && !req.is404)
+        if (isTextPlain(req) && req.body !== undefined && !req.is404 && !req.routeOptions.config.textPlainIsData)
           throw new HttpError(415, 'unsupported_media_type', 'send JSON as application/json');
         return;
       }
-      const key = takeBodyKey(req.body);
+      const key = takeBodyKey(req.body, req.routeOptions.config.bodyWriteKeyField ?? 'write_key');
       if (!awaitingBodyKey.has(req)) return;
       if (key === undefined) throw unauthorized(reply, 'a bearer token or a write key is required');
       useWriteKey(req, reply, key);

@@ -12,7 +12,8 @@ function origins(list: readonly string[]): FastifyCorsOptions['origin'] {
 
 const common: FastifyCorsOptions = {
   methods: ['GET', 'HEAD', 'POST', 'DELETE'],
-  allowedHeaders: ['content-type', 'authorization', 'x-write-key', 'x-request-id', 'x-namespace'],
+  // x-retry-count: Segment's analytics.js numbers its retries in it.
+  allowedHeaders: ['content-type', 'authorization', 'x-write-key', 'x-request-id', 'x-namespace', 'x-retry-count'],
   exposedHeaders: ['retry-after', 'x-request-id', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
   maxAge: 600,
 };

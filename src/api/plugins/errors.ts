@@ -36,6 +36,8 @@ function map(err: FastifyError | Error): Mapped {
     return { status: 400, code: 'validation_error', message: `invalid ${err.validationContext ?? 'request'}`, details };
   }
   const fe = err as FastifyError;
+  // zlib's codes: a body sent as gzip that does not inflate.
+  if (fe.code?.startsWith('Z_')) return { status: 400, code: 'malformed_body', message: 'the body is not valid gzip' };
   switch (fe.code) {
     case 'FST_ERR_BAD_URL':
       return { status: 400, code: 'bad_url', message: 'the URL is not valid (a malformed percent-encoding?)' };

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { checkDestination, PrivateDestinationError } from '../../activities/destinations.js';
 import { secretBoxFor } from '../../crypto/secret-box.js';
-import { createSubscriptionsRepo, type Subscription } from '../../store/subscriptions-repo.js';
+import { createSubscriptionsRepo, SUBSCRIPTION_FORMATS, type Subscription } from '../../store/subscriptions-repo.js';
 import type { AppDeps } from '../app-deps.js';
 import { HttpError, notFound } from '../errors.js';
 
@@ -19,6 +19,10 @@ const createBody = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
   subjects: z.array(subjectPattern).min(1).max(50),
   secret: z.string().min(16).max(200).optional(),
+  format: z
+    .enum(SUBSCRIPTION_FORMATS)
+    .default('envelope')
+    .describe('envelope: the event as JSON; cloudevents-structured / cloudevents-binary: a CloudEvent whose data is the envelope'),
 });
 
 /** What the API shows of a subscription: never the secret, only whether there is one. */

@@ -1,9 +1,9 @@
 import type { z } from 'zod';
 import type { EventEnvelope } from './envelope.js';
-import { frontendEventInput, type FrontendEventInput } from './frontend-event.js';
 
 // A batch is judged item by item: one bad event must not cost the good ones, and each input
-// position gets its own answer.
+// position gets its own answer. Every batch endpoint (our own, Segment's, CloudEvents') plans
+// its batch here; each says only how one item becomes an envelope.
 
 export interface ItemError {
   path: string;
@@ -36,11 +36,14 @@ export function toItemErrors(error: z.ZodError): ItemError[] {
   }));
 }
 
+/** Validates and builds one item of a batch: its envelope, or why it can never be one. */
+export type ItemBuilder = (item: unknown, index: number) => EventEnvelope | ItemError[];
+
 /**
- * Validates and builds each item. An id repeated inside the batch is published once; its later
- * positions share the first one's fate (duplicate if that one was stored, failed if not).
+ * Builds each item. An id repeated inside the batch is published once; its later positions share
+ * the first one's fate (duplicate if that one was stored, failed if not).
  */
-export function planBatch(items: readonly unknown[], build: (input: FrontendEventInput) => EventEnvelope | ItemError[]): PlannedBatch {
+export function planBatch(items: readonly unknown[], build: ItemBuilder): PlannedBatch {
   const results: ItemResult[] = new Array(items.length);
   const rejected: PlannedBatch['rejected'] = [];
   const toPublish: EventEnvelope[] = [];
@@ -49,14 +52,7 @@ export function planBatch(items: readonly unknown[], build: (input: FrontendEven
   const repeats: [index: number, first: number][] = [];
 
   items.forEach((item, index) => {
-    const parsed = frontendEventInput.safeParse(item);
-    if (!parsed.success) {
-      const r = { index, status: 'rejected' as const, errors: toItemErrors(parsed.error) };
-      results[index] = r;
-      rejected.push(r);
-      return;
-    }
-    const event = build(parsed.data);
+    const event = build(item, index);
     if (Array.isArray(event)) {
       const r = { index, status: 'rejected' as const, errors: event };
       results[index] = r;
