@@ -18,6 +18,8 @@ import { frontendEventsRoutes } from './routes/frontend-events.js';
 import { healthRoutes } from './routes/health.js';
 import { operatorRoutes } from './routes/operator.js';
 import { statsRoutes } from './routes/stats.js';
+import { subscriberDeliveryRoutes } from './routes/subscriber-deliveries.js';
+import { subscriberHealthRoutes } from './routes/subscriber-health.js';
 import { subscriptionsRoutes } from './routes/subscriptions.js';
 import { visibilityRoutes } from './routes/visibility.js';
 import './scopes.js';
@@ -56,6 +58,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     visibilityRoutes,
     operatorRoutes,
     subscriptionsRoutes,
+    subscriberHealthRoutes,
+    subscriberDeliveryRoutes,
     deadLettersRoutes,
   ]) {
     await app.register(routes, { prefix: '/api', ...deps });

@@ -91,6 +91,36 @@ export function createWorkerMetrics(registry: Registry) {
       webhooks.labels(subscription, outcome).inc();
       webhookLatency.observe(seconds);
     },
+    /**
+     * Each subscriber's state (1 for the state it is in) and its waiting deliveries, read from
+     * PostgreSQL when scraped; every worker reports the same figures, so take `max`.
+     */
+    watchSubscribers(read: () => Promise<{ id: string; state: string; waiting: number }[]>): void {
+      const states = ['active', 'paused', 'disabled'];
+      const state = new Gauge({
+        name: `${METRIC_PREFIX}subscriber_state`,
+        help: "A webhook subscriber's state: 1 for the one it is in (active, paused, disabled), 0 for the others",
+        labelNames: ['subscription', 'state'],
+        registers,
+      });
+      new Gauge({
+        name: `${METRIC_PREFIX}subscriber_waiting_deliveries`,
+        help: 'Deliveries waiting for a webhook subscriber (paused, or draining after a resume)',
+        labelNames: ['subscription'],
+        registers,
+        async collect() {
+          // A scrape while PostgreSQL is away must still answer: the gauges keep their last values.
+          const rows = await withTimeout(read(), SCRAPE_WAIT_MS).catch(() => undefined);
+          if (!rows) return;
+          this.reset();
+          state.reset();
+          for (const r of rows) {
+            this.set({ subscription: r.id }, r.waiting);
+            for (const s of states) state.set({ subscription: r.id, state: s }, r.state === s ? 1 : 0);
+          }
+        },
+      });
+    },
     /** The bridge's gauges, read when scraped. */
     watchBridge(bridge: BridgeGauges): void {
       new Gauge({

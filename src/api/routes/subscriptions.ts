@@ -15,14 +15,33 @@ const subjectPattern = z
     'a subject pattern under events., e.g. events.frontend.> or events.*.service.user_created',
   );
 
+const ms = (max: number) => z.number().int().min(1).max(max);
+/** A subscription's own delivery settings; every one left out takes the service's default (docs/subscribers.md). */
+export const settingsBody = z.strictObject({
+  pause_after_failures: z.number().int().min(1).max(10_000).optional(),
+  failure_window_ms: ms(30 * 86_400_000).optional(),
+  max_wait_ms: ms(365 * 86_400_000).optional(),
+  drain_rate: z.number().min(0.01).max(1000).optional(),
+  timeout_ms: ms(120_000).optional(),
+  retry: z
+    .strictObject({
+      max_attempts: z.number().int().min(1).max(1000).optional(),
+      initial_interval_ms: ms(86_400_000).optional(),
+      backoff: z.number().min(1).max(10).optional(),
+      max_interval_ms: ms(86_400_000).optional(),
+    })
+    .optional(),
+});
+
 const createBody = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
   subjects: z.array(subjectPattern).min(1).max(50),
   secret: z.string().min(16).max(200).optional(),
+  settings: settingsBody.optional(),
 });
 
 /** What the API shows of a subscription: never the secret, only whether there is one. */
-const view = ({ secret, ...s }: Subscription) => ({ ...s, signed: secret !== null });
+export const view = ({ secret, ...s }: Subscription) => ({ ...s, signed: secret !== null });
 
 export const subscriptionsRoutes: FastifyPluginAsyncZod<AppDeps> = async (app, { pool, config }) => {
   const subscriptions = createSubscriptionsRepo(pool, secretBoxFor(config));

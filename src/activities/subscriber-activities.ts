@@ -1,0 +1,114 @@
+import { Context } from '@temporalio/activity';
+import { subjectFor } from '../events/subject.js';
+import type { DeliveryQueue, WaitingDelivery } from '../store/delivery-queue.js';
+import type { EventsRepo } from '../store/events-repo.js';
+import type { DeliveryPolicy } from '../store/subscription-settings.js';
+import type { Subscription, SubscriptionsRepo } from '../store/subscriptions-repo.js';
+import type { DrainPass, SubscriberView } from '../workflows/subscriber-definitions.js';
+import { envelopeOf } from './stored-event.js';
+import type { WebhookDeliverer } from './webhooks.js';
+
+// The subscriber workflow's activities: read the subscription (expiring what waited too long),
+// drain its waiting deliveries oldest first at its rate, and probe a paused one with its oldest.
+
+const HEARTBEAT_EVERY_MS = 5_000;
+/** A drain pass sends about this long's worth of deliveries, then reports to the workflow. */
+const PASS_SECONDS = 30;
+
+export interface SubscriberActivityDeps {
+  subscriptions: Pick<SubscriptionsRepo, 'get' | 'setState'>;
+  queue: DeliveryQueue;
+  events: Pick<EventsRepo, 'get'>;
+  webhooks: Pick<WebhookDeliverer, 'send'>;
+  policyOf: (s: Subscription) => DeliveryPolicy;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function createSubscriberActivities({ subscriptions, queue, events, webhooks, policyOf }: SubscriberActivityDeps) {
+  /** Sends one waiting delivery and records what happened; true when the subscriber is no longer active after it. */
+  async function sendWaiting(s: Subscription, policy: DeliveryPolicy, d: WaitingDelivery): Promise<{ delivered: boolean; stop: boolean }> {
+    const stored = await events.get(d.event_id);
+    if (!stored) {
+      await queue.settleWaiting(d.event_id, s.id, { status: 'failed', error: 'the event is no longer stored' });
+      return { delivered: false, stop: false };
+    }
+    const event = envelopeOf(stored);
+    const subject = subjectFor({ source: event.event_source, category: event.event_category, eventType: event.event_type });
+    const outcome = await webhooks.send(s, event, subject, policy.timeoutMs, Context.current().cancellationSignal);
+    if (outcome.status === 'delivered' || outcome.permanent) {
+      await queue.settleWaiting(d.event_id, s.id, outcome);
+      return { delivered: outcome.status === 'delivered', stop: false };
+    }
+    const recorded = await queue.recordFailure(
+      { eventId: d.event_id, subscriptionId: s.id, receivedAt: event.received_at, outcome, fromQueue: true },
+      { pauseAfterFailures: policy.pauseAfterFailures, failureWindowMs: policy.failureWindowMs, maxAttempts: policy.retry.maximumAttempts },
+    );
+    return { delivered: false, stop: recorded.notActive };
+  }
+
+  /** Runs `work` heartbeating, so that a crashed worker's pass is retried elsewhere within the heartbeat timeout. */
+  async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
+    const ctx = Context.current();
+    const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+    try {
+      return await work();
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  return {
+    async subscriberStatus(subscriptionId: string): Promise<SubscriberView> {
+      const s = await subscriptions.get(subscriptionId);
+      if (!s) return { exists: false, state: 'disabled', by: 'operator', waiting: 0, expired: 0 };
+      const expired = await queue.expire(s.id, policyOf(s).maxWaitMs);
+      return { exists: true, state: s.state, by: s.state_by, waiting: await queue.waitingCount(s.id), expired };
+    },
+
+    /**
+     * One pass of the drain: the oldest waiting deliveries, one at a time (so in order), paced at
+     * the subscription's rate. Stops early when a failure pauses the subscriber again.
+     */
+    async drainWaiting(subscriptionId: string): Promise<DrainPass> {
+      const s = await subscriptions.get(subscriptionId);
+      if (!s || s.state !== 'active') return { sent: 0, failed: 0, stopped: true };
+      const policy = policyOf(s);
+      const gapMs = 1000 / policy.drainRate;
+      const batch = await queue.oldestWaiting(s.id, Math.max(1, Math.min(1000, Math.ceil(policy.drainRate * PASS_SECONDS))));
+      return heartbeating(async () => {
+        const pass = { sent: 0, failed: 0, stopped: false };
+        let next = performance.now();
+        for (const d of batch) {
+          await sleep(Math.max(0, next - performance.now()));
+          next = performance.now() + gapMs;
+          const { delivered, stop } = await sendWaiting(s, policy, d);
+          if (delivered) pass.sent++;
+          else pass.failed++;
+          if (stop) return { ...pass, stopped: true };
+        }
+        return pass;
+      });
+    },
+
+    /**
+     * A paused subscriber's probe: its oldest waiting delivery, sent again. Delivered, the
+     * subscriber resumes (only from a pause the service made: an operator's stays); failed, it
+     * stays paused and the probe backs off. With nothing waiting there is nothing to lose: resumed.
+     */
+    async probeSubscriber(subscriptionId: string): Promise<'resumed' | 'still failing' | 'not paused'> {
+      const s = await subscriptions.get(subscriptionId);
+      if (!s || s.state !== 'paused' || s.state_by !== 'service') return 'not paused';
+      const [oldest] = await queue.oldestWaiting(s.id, 1);
+      if (oldest && !(await heartbeating(() => sendWaiting(s, policyOf(s), oldest))).delivered) return 'still failing';
+      const resumed = await subscriptions.setState(
+        s.id,
+        { state: 'active', reason: oldest ? 'resumed: a probe was delivered' : 'resumed: nothing was waiting', by: 'service' },
+        { state: 'paused', by: 'service' },
+      );
+      return resumed ? 'resumed' : 'not paused';
+    },
+  };
+}
+
+export type SubscriberActivities = ReturnType<typeof createSubscriberActivities>;

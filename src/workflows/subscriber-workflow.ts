@@ -1,0 +1,88 @@
+import { condition, continueAsNew, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { SubscriberActivities } from '../activities/subscriber-activities.js';
+import {
+  SubscriberStateKey,
+  type SubscriberView,
+  subscriberQuery,
+  subscriberWakeSignal,
+  SubscriberWaitingKey,
+  type SubscriberWorkflowInput,
+} from './subscriber-definitions.js';
+
+const { subscriberStatus, probeSubscriber } = proxyActivities<SubscriberActivities>({
+  startToCloseTimeout: '2m',
+  heartbeatTimeout: '20s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+// A pass sends about 30 s of deliveries and heartbeats every 5 s: a worker killed mid-pass has
+// its pass retried on another within 20 s, starting again from the oldest still waiting.
+const { drainWaiting } = proxyActivities<SubscriberActivities>({
+  startToCloseTimeout: '10m',
+  heartbeatTimeout: '20s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+/** A subscriber paused by an operator, or disabled, still has its waiting deliveries expired this often. */
+const EXPIRY_CHECK_MS = 60 * 60_000;
+/** Rounds before the run continues as new, so its history stays short however long it waits. */
+const ROUNDS_PER_RUN = 500;
+
+/**
+ * One per subscription while it needs one (id `subscriber-<id>`): started by the pause, or by an
+ * operator's action, a resend or a replay; woken by the `wake` signal. Each round reads the
+ * subscription and acts on its state:
+ *  - active: drains the waiting deliveries, oldest first at the subscription's rate, and ends
+ *    once none is left;
+ *  - paused by the service: probes with the oldest waiting delivery, at a doubling interval; a
+ *    delivered probe resumes it;
+ *  - paused by an operator, or disabled: waits for the next change.
+ * Waiting deliveries older than the subscription's maximum wait are expired on every read.
+ */
+export async function subscriberWorkflow(input: SubscriberWorkflowInput): Promise<void> {
+  let woken = false;
+  let view: SubscriberView | undefined;
+  setHandler(subscriberWakeSignal, () => void (woken = true));
+  setHandler(subscriberQuery, () => view);
+  const waitForWake = (ms: number) => condition(() => woken, ms);
+  const publish = publisher();
+  let probeDelay = input.probeInitialMs;
+
+  for (let round = 0; round < ROUNDS_PER_RUN && !workflowInfo().continueAsNewSuggested; round++) {
+    woken = false;
+    view = await subscriberStatus(input.subscriptionId);
+    publish(view);
+    if (!view.exists) return;
+    if (view.state === 'active') {
+      probeDelay = input.probeInitialMs;
+      // Ends only when nothing waits and no wake came in meanwhile (a replay just queued more).
+      if (view.waiting === 0) {
+        if (woken) continue;
+        return;
+      }
+      const pass = await drainWaiting(input.subscriptionId);
+      // Deliveries that failed stay waiting: the next pass tries them again after a pause.
+      if (pass.failed > 0 && !pass.stopped) await waitForWake(input.probeInitialMs);
+    } else if (view.state === 'paused' && view.by === 'service') {
+      if (await waitForWake(probeDelay)) continue;
+      const probed = await probeSubscriber(input.subscriptionId);
+      probeDelay = probed === 'still failing' ? Math.min(probeDelay * 2, input.probeMaxMs) : input.probeInitialMs;
+    } else {
+      await waitForWake(EXPIRY_CHECK_MS);
+    }
+  }
+  await continueAsNew<typeof subscriberWorkflow>(input);
+}
+
+/** The search attributes operators find it by, upserted when they change. */
+function publisher(): (view: SubscriberView) => void {
+  let published: string | undefined;
+  return (view) => {
+    const key = `${view.state}/${view.waiting}`;
+    if (!view.exists || key === published) return;
+    published = key;
+    upsertSearchAttributes([
+      { key: SubscriberStateKey, value: view.state },
+      { key: SubscriberWaitingKey, value: view.waiting },
+    ]);
+  };
+}
