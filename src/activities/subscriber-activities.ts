@@ -62,8 +62,18 @@ export function createSubscriberActivities({ subscriptions, queue, events, webho
     async subscriberStatus(subscriptionId: string): Promise<SubscriberView> {
       const s = await subscriptions.get(subscriptionId);
       if (!s) return { exists: false, state: 'disabled', by: 'operator', waiting: 0, expired: 0 };
-      const expired = await queue.expire(s.id, policyOf(s).maxWaitMs);
-      return { exists: true, state: s.state, by: s.state_by, waiting: await queue.waitingCount(s.id), expired };
+      const { maxWaitMs } = policyOf(s);
+      const expired = await queue.expire(s.id, maxWaitMs);
+      const { count, nextExpiryMs } = await queue.waiting(s.id, maxWaitMs);
+      const slackMs = Math.max(1_000, maxWaitMs / 100);
+      return {
+        exists: true,
+        state: s.state,
+        by: s.state_by,
+        waiting: count,
+        expired,
+        ...(nextExpiryMs !== undefined && { nextExpiryCheckMs: Math.round(nextExpiryMs + slackMs) }),
+      };
     },
 
     /**

@@ -144,6 +144,18 @@ export function createDeliveryQueue(pool: Pool) {
       return res.rows;
     },
 
+    /** How many wait, and how long until the oldest of them passes `maxWaitMs` (undefined when none waits). */
+    async waiting(subscriptionId: string, maxWaitMs: number): Promise<{ count: number; nextExpiryMs?: number }> {
+      const res = await pool.query(
+        `SELECT count(*)::int AS n,
+                (EXTRACT(EPOCH FROM (min(waiting_since) + $2 * interval '1 millisecond' - now())) * 1000)::bigint AS next_ms
+           FROM webhook_deliveries WHERE subscription_id = $1 AND status = 'waiting'`,
+        [subscriptionId, maxWaitMs],
+      );
+      const { n, next_ms } = res.rows[0];
+      return { count: n, ...(next_ms !== null && { nextExpiryMs: Math.max(0, Number(next_ms)) }) };
+    },
+
     async waitingCount(subscriptionId: string): Promise<number> {
       const res = await pool.query(`SELECT count(*)::int AS n FROM webhook_deliveries WHERE subscription_id = $1 AND status = 'waiting'`, [
         subscriptionId,

@@ -29,6 +29,11 @@ export interface SubscriberView {
   waiting: number;
   /** Waiting deliveries that passed the maximum wait on this read and were ended `expired`. */
   expired: number;
+  /**
+   * When to read again to expire the oldest waiting delivery, from now: a little after it is due
+   * (1 % of the maximum wait, at least a second), so that one read expires a batch. Absent when none waits.
+   */
+  nextExpiryCheckMs?: number;
 }
 
 export interface DrainPass {

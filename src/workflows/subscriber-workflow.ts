@@ -22,9 +22,15 @@ const { drainWaiting } = proxyActivities<SubscriberActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
-/** A subscriber paused by an operator, or disabled, still has its waiting deliveries expired this often. */
-const EXPIRY_CHECK_MS = 60 * 60_000;
-/** Rounds before the run continues as new, so its history stays short however long it waits. */
+/**
+ * A waiting subscriber is read at least this often: its SubscriberWaiting search attribute stays
+ * at most this old (the API's count is live), and its expired deliveries are ended.
+ */
+const READ_EVERY_MS = 60_000;
+
+/** How long the workflow may sleep before it reads again: the refresh, or the oldest waiting delivery's expiry. */
+const untilNextRead = (view: SubscriberView) => Math.min(READ_EVERY_MS, view.nextExpiryCheckMs ?? READ_EVERY_MS);
+/** Rounds before the run continues as new (some 8 hours of minute reads), so its history stays short however long it waits. */
 const ROUNDS_PER_RUN = 500;
 
 /**
@@ -46,6 +52,8 @@ export async function subscriberWorkflow(input: SubscriberWorkflowInput): Promis
   const waitForWake = (ms: number) => condition(() => woken, ms);
   const publish = publisher();
   let probeDelay = input.probeInitialMs;
+  // The next probe's time (workflow time): expiry reads in between do not put it off.
+  let probeAt: number | undefined;
 
   for (let round = 0; round < ROUNDS_PER_RUN && !workflowInfo().continueAsNewSuggested; round++) {
     woken = false;
@@ -54,6 +62,7 @@ export async function subscriberWorkflow(input: SubscriberWorkflowInput): Promis
     if (!view.exists) return;
     if (view.state === 'active') {
       probeDelay = input.probeInitialMs;
+      probeAt = undefined;
       // Ends only when nothing waits and no wake came in meanwhile (a replay just queued more).
       if (view.waiting === 0) {
         if (woken) continue;
@@ -63,11 +72,14 @@ export async function subscriberWorkflow(input: SubscriberWorkflowInput): Promis
       // Deliveries that failed stay waiting: the next pass tries them again after a pause.
       if (pass.failed > 0 && !pass.stopped) await waitForWake(input.probeInitialMs);
     } else if (view.state === 'paused' && view.by === 'service') {
-      if (await waitForWake(probeDelay)) continue;
+      probeAt ??= Date.now() + probeDelay;
+      if (await waitForWake(Math.max(1, Math.min(probeAt - Date.now(), untilNextRead(view))))) continue;
+      if (Date.now() < probeAt) continue;
       const probed = await probeSubscriber(input.subscriptionId);
       probeDelay = probed === 'still failing' ? Math.min(probeDelay * 2, input.probeMaxMs) : input.probeInitialMs;
+      probeAt = undefined;
     } else {
-      await waitForWake(EXPIRY_CHECK_MS);
+      await waitForWake(untilNextRead(view));
     }
   }
   await continueAsNew<typeof subscriberWorkflow>(input);
