@@ -43,9 +43,9 @@ async function countFailure(c: Client, subscriptionId: string, outcome: Delivery
     `INSERT INTO subscription_health AS h (subscription_id, consecutive_failures, first_failure_at, last_failure_at, last_response_code, last_error)
      VALUES ($1, 1, now(), now(), $2, $3)
      ON CONFLICT (subscription_id) DO UPDATE SET
-       consecutive_failures = CASE WHEN h.consecutive_failures = 0 OR h.first_failure_at < now() - $4 * interval '1 millisecond'
+       consecutive_failures = CASE WHEN h.consecutive_failures = 0 OR h.first_failure_at < now() - $4::float8 * interval '1 millisecond'
                                    THEN 1 ELSE h.consecutive_failures + 1 END,
-       first_failure_at = CASE WHEN h.consecutive_failures = 0 OR h.first_failure_at < now() - $4 * interval '1 millisecond'
+       first_failure_at = CASE WHEN h.consecutive_failures = 0 OR h.first_failure_at < now() - $4::float8 * interval '1 millisecond'
                                THEN now() ELSE h.first_failure_at END,
        last_failure_at = now(), last_response_code = $2, last_error = $3
      RETURNING consecutive_failures`,
@@ -81,7 +81,7 @@ export function createDeliveryQueue(pool: Pool) {
            INSERT INTO webhook_deliveries AS d (event_id, subscription_id, status, attempts, event_received_at, waiting_since, updated_at)
            SELECT $1, id, status, 0, $3, CASE WHEN status = 'waiting' THEN now() END, now() FROM sub
            ON CONFLICT (event_id, subscription_id) DO UPDATE
-             SET status = EXCLUDED.status, waiting_since = COALESCE(d.waiting_since, EXCLUDED.waiting_since), updated_at = now()
+             SET status = EXCLUDED.status, attempts = 0, waiting_since = COALESCE(d.waiting_since, EXCLUDED.waiting_since), updated_at = now()
            WHERE d.status NOT IN ('delivered', 'waiting')
          )
          SELECT status FROM sub`,
@@ -93,9 +93,10 @@ export function createDeliveryQueue(pool: Pool) {
     /**
      * A failed attempt worth retrying (5xx, 408, 429, timeout, connection): counted into the
      * subscriber's run of failures, which pauses it at the threshold. The delivery then waits
-     * (so does any other failure once paused); otherwise it is `pending` for its event to retry,
-     * or, from the queue (`fromQueue`), stays `waiting` for the next pass; `failed` once the
-     * subscription's attempts are spent.
+     * (so does any other failure once paused), and starts a new count of attempts for the
+     * drain's retries (its last error and response code stay); otherwise it is `pending` for its
+     * event to retry, or, from the queue (`fromQueue`), stays `waiting` for the next pass;
+     * `failed` once the subscription's attempts are spent.
      */
     async recordFailure(
       d: { eventId: string; subscriptionId: string; receivedAt: string; outcome: DeliveryOutcome; fromQueue?: boolean },
@@ -109,11 +110,11 @@ export function createDeliveryQueue(pool: Pool) {
         const res = await c.query(
           `INSERT INTO webhook_deliveries AS d (event_id, subscription_id, status, attempts, response_code, last_error, latency_ms,
                                                 event_received_at, waiting_since, updated_at)
-           VALUES ($1, $2, CASE WHEN $3 THEN 'waiting' WHEN $4 <= 1 THEN 'failed' ELSE $5 END, 1, $6, $7, $8, $9,
-                   CASE WHEN $3 OR $5 = 'waiting' THEN now() END, now())
+           VALUES ($1, $2, CASE WHEN $3::boolean THEN 'waiting' WHEN $4::int <= 1 THEN 'failed' ELSE $5::varchar END,
+                   CASE WHEN $3::boolean THEN 0 ELSE 1 END, $6, $7, $8, $9, CASE WHEN $3::boolean OR $5::varchar = 'waiting' THEN now() END, now())
            ON CONFLICT (event_id, subscription_id) DO UPDATE SET
-             status = CASE WHEN $3 THEN 'waiting' WHEN ${NEXT_ATTEMPT} >= $4 THEN 'failed' ELSE $5 END,
-             attempts = ${NEXT_ATTEMPT}, response_code = EXCLUDED.response_code, last_error = EXCLUDED.last_error,
+             status = CASE WHEN $3::boolean THEN 'waiting' WHEN ${NEXT_ATTEMPT} >= $4::int THEN 'failed' ELSE $5::varchar END,
+             attempts = CASE WHEN $3::boolean THEN 0 ELSE ${NEXT_ATTEMPT} END, response_code = EXCLUDED.response_code, last_error = EXCLUDED.last_error,
              latency_ms = EXCLUDED.latency_ms, waiting_since = COALESCE(d.waiting_since, EXCLUDED.waiting_since), updated_at = now()
            WHERE d.status <> 'delivered'
            RETURNING status, attempts`,
@@ -148,7 +149,7 @@ export function createDeliveryQueue(pool: Pool) {
     async waiting(subscriptionId: string, maxWaitMs: number): Promise<{ count: number; nextExpiryMs?: number }> {
       const res = await pool.query(
         `SELECT count(*)::int AS n,
-                (EXTRACT(EPOCH FROM (min(waiting_since) + $2 * interval '1 millisecond' - now())) * 1000)::bigint AS next_ms
+                (EXTRACT(EPOCH FROM (min(waiting_since) + $2::float8 * interval '1 millisecond' - now())) * 1000)::bigint AS next_ms
            FROM webhook_deliveries WHERE subscription_id = $1 AND status = 'waiting'`,
         [subscriptionId, maxWaitMs],
       );
@@ -181,8 +182,8 @@ export function createDeliveryQueue(pool: Pool) {
     async expire(subscriptionId: string, maxWaitMs: number): Promise<number> {
       const res = await pool.query(
         `UPDATE webhook_deliveries SET status = 'expired', updated_at = now(),
-                last_error = 'waited longer than ' || $2 || ' ms for the subscriber' || COALESCE('; last: ' || last_error, '')
-          WHERE subscription_id = $1 AND status = 'waiting' AND waiting_since < now() - $2 * interval '1 millisecond'`,
+                last_error = 'waited longer than ' || $2::bigint || ' ms for the subscriber' || COALESCE('; last: ' || last_error, '')
+          WHERE subscription_id = $1 AND status = 'waiting' AND waiting_since < now() - $2::float8 * interval '1 millisecond'`,
         [subscriptionId, maxWaitMs],
       );
       return res.rowCount ?? 0;
