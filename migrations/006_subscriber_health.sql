@@ -30,7 +30,9 @@ ALTER TABLE webhook_deliveries
   ADD COLUMN event_received_at TIMESTAMPTZ,
   ADD COLUMN waiting_since     TIMESTAMPTZ,
   ADD COLUMN latency_ms        INTEGER,
-  ADD COLUMN replay_id         UUID;
+  ADD COLUMN replay_id         UUID,
+  -- For a subscription with ordered delivery: the value of its ordering key in this event.
+  ADD COLUMN ordering_key      TEXT;
 UPDATE webhook_deliveries d SET event_received_at = k.received_at FROM event_ids k WHERE k.event_id = d.event_id;
 ALTER TABLE webhook_deliveries ALTER COLUMN event_received_at SET NOT NULL;
 -- The service always writes it from the envelope; any other writer gets it from event_ids (the
@@ -46,6 +48,9 @@ CREATE TRIGGER fill_delivery_received_at BEFORE INSERT ON webhook_deliveries
 -- The drain (oldest waiting first), the delivery log (by status and time) and replays by time.
 CREATE INDEX idx_deliveries_subscription_status_time ON webhook_deliveries (subscription_id, status, event_received_at, event_id);
 CREATE INDEX idx_deliveries_subscription_time ON webhook_deliveries (subscription_id, event_received_at, event_id);
+-- An ordered subscription's drain: the oldest waiting delivery of each key.
+CREATE INDEX idx_deliveries_subscription_key ON webhook_deliveries (subscription_id, ordering_key, event_received_at, event_id)
+  WHERE status = 'waiting' AND ordering_key IS NOT NULL;
 CREATE INDEX idx_deliveries_replay ON webhook_deliveries (replay_id) WHERE replay_id IS NOT NULL;
 
 -- A replay of a subscription's deliveries over a time range: its deliveries are re-queued

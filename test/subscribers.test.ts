@@ -216,6 +216,32 @@ describe('subscribers that wait instead of failing', () => {
     }
   }, 60_000);
 
+  it('with ordering on, delivers each key in order, each after the one before it, while a failing key holds only itself', async () => {
+    await subscribe({
+      ordering_key: 'data.account',
+      retry: { max_attempts: 100, initial_interval_ms: 200, backoff: 1, max_interval_ms: 200 },
+    });
+    let aDown = true;
+    receiver.setResponder((_n, request) => ({ status: aDown && JSON.parse(request.body).data.account === 'a' ? 503 : 200 }));
+    const a: string[] = [];
+    const b: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      a.push(await send({ account: 'a', i }));
+      b.push(await send({ account: 'b', i }));
+    }
+    for (const eventId of [...a, ...b]) await waitForStatus(eventId, 'completed');
+    // Key b keeps flowing while key a fails.
+    await eventually(async () => (receivedOrder(b).length === b.length ? true : undefined), 20_000, 'key b delivered');
+    expect(receivedOrder(a)).toEqual([]);
+    expect(receiver.to(a[0]!).length).toBeGreaterThan(0);
+    aDown = false;
+    await eventually(async () => (receivedOrder(a).length === a.length ? true : undefined), 20_000, 'key a delivered once it recovers');
+    expect(receivedOrder(a)).toEqual(a);
+    expect(receivedOrder(b)).toEqual(b);
+    // Each of a's later deliveries was sent only after the one before it was delivered: once.
+    for (const eventId of a.slice(1)) expect(receiver.to(eventId), eventId).toHaveLength(1);
+  }, 60_000);
+
   it('refuses settings out of range and answers 404 for an unknown subscription', async () => {
     const bad = await post('/api/subscriptions', {
       url: receiver.url,

@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { subjectFor } from '../events/subject.js';
 import type { DeliveryQueue, WaitingDelivery } from '../store/delivery-queue.js';
 import type { EventsRepo } from '../store/events-repo.js';
-import type { DeliveryPolicy } from '../store/subscription-settings.js';
+import { type DeliveryPolicy, retryDelayMs } from '../store/subscription-settings.js';
 import type { Subscription, SubscriptionsRepo } from '../store/subscriptions-repo.js';
 import type { DrainPass, SubscriberView } from '../workflows/subscriber-definitions.js';
 import { envelopeOf } from './stored-event.js';
@@ -14,6 +14,12 @@ import type { WebhookDeliverer } from './webhooks.js';
 const HEARTBEAT_EVERY_MS = 5_000;
 /** A drain pass sends about this long's worth of deliveries, then reports to the workflow. */
 const PASS_SECONDS = 30;
+/**
+ * An ordered subscription's delivery is sent once its event was received at least this long
+ * ago: an event of the same key received a moment before it may still be on its way into the
+ * queue (processing runs events concurrently). The price of order is this much latency.
+ */
+export const ORDER_SETTLE_MS = 1_000;
 
 export interface SubscriberActivityDeps {
   subscriptions: Pick<SubscriptionsRepo, 'get' | 'setState'>;
@@ -24,6 +30,22 @@ export interface SubscriberActivityDeps {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** How often an ordered pass looks for new deliveries while some wait (held, or too recent). */
+const ORDERED_POLL_MS = 250;
+
+type Sent = { delivered: boolean; stop: boolean };
+type Send = (d: WaitingDelivery) => Promise<Sent>;
+
+/** `send`, spaced so that at most `perSecond` start per second. */
+function paced(perSecond: number, send: Send): Send {
+  const gapMs = 1000 / perSecond;
+  let next = performance.now();
+  return async (d) => {
+    await sleep(Math.max(0, next - performance.now()));
+    next = performance.now() + gapMs;
+    return send(d);
+  };
+}
 
 export function createSubscriberActivities({ subscriptions, queue, events, webhooks, policyOf }: SubscriberActivityDeps) {
   /** Sends one waiting delivery and records what happened; true when the subscriber is no longer active after it. */
@@ -45,6 +67,37 @@ export function createSubscriberActivities({ subscriptions, queue, events, webho
       { pauseAfterFailures: policy.pauseAfterFailures, failureWindowMs: policy.failureWindowMs, maxAttempts: policy.retry.maximumAttempts },
     );
     return { delivered: false, stop: recorded.notActive };
+  }
+
+  /**
+   * An ordered subscription's pass: the head of each key, again and again (sending one makes the
+   * next its key's head), for PASS_SECONDS or until nothing waits. A key whose head fails is held
+   * until its retry delay has passed: only that key waits, the others keep flowing; new
+   * deliveries queued meanwhile are picked up within a poll.
+   */
+  async function orderedPass(s: Subscription, policy: DeliveryPolicy, size: number, send: Send): Promise<DrainPass> {
+    const pass = { sent: 0, failed: 0, stopped: false, pauseMs: 0 };
+    const heldUntil = new Map<string, number>();
+    const until = performance.now() + PASS_SECONDS * 1000;
+    while (performance.now() < until) {
+      for (const [key, at] of heldUntil) if (at <= performance.now()) heldUntil.delete(key);
+      const batch = await queue.keyHeads(s.id, size, [...heldUntil.keys()], ORDER_SETTLE_MS);
+      if (batch.length === 0) {
+        if ((await queue.waitingCount(s.id)) === 0) break;
+        await sleep(ORDERED_POLL_MS);
+        continue;
+      }
+      for (const d of batch) {
+        const { delivered, stop } = await send(d);
+        if (delivered) pass.sent++;
+        else {
+          pass.failed++;
+          heldUntil.set(d.ordering_key ?? '', performance.now() + retryDelayMs(policy, d.attempts + 1));
+        }
+        if (stop) return { ...pass, stopped: true };
+      }
+    }
+    return pass;
   }
 
   /** Runs `work` heartbeating, so that a crashed worker's pass is retried elsewhere within the heartbeat timeout. */
@@ -78,26 +131,26 @@ export function createSubscriberActivities({ subscriptions, queue, events, webho
 
     /**
      * One pass of the drain: the oldest waiting deliveries, one at a time (so in order), paced at
-     * the subscription's rate. Stops early when a failure pauses the subscriber again.
+     * the subscription's rate, for about PASS_SECONDS. Stops early when a failure pauses the
+     * subscriber again. An ordered subscription is drained by keys (orderedPass).
      */
     async drainWaiting(subscriptionId: string): Promise<DrainPass> {
       const s = await subscriptions.get(subscriptionId);
-      if (!s || s.state !== 'active') return { sent: 0, failed: 0, stopped: true };
+      if (!s || s.state !== 'active') return { sent: 0, failed: 0, stopped: true, pauseMs: 0 };
       const policy = policyOf(s);
-      const gapMs = 1000 / policy.drainRate;
-      const batch = await queue.oldestWaiting(s.id, Math.max(1, Math.min(1000, Math.ceil(policy.drainRate * PASS_SECONDS))));
+      const size = Math.max(1, Math.min(1000, Math.ceil(policy.drainRate * PASS_SECONDS)));
+      const send = paced(policy.drainRate, (d) => sendWaiting(s, policy, d));
+      if (policy.orderingKey !== undefined) return heartbeating(() => orderedPass(s, policy, size, send));
       return heartbeating(async () => {
-        const pass = { sent: 0, failed: 0, stopped: false };
-        let next = performance.now();
-        for (const d of batch) {
-          await sleep(Math.max(0, next - performance.now()));
-          next = performance.now() + gapMs;
-          const { delivered, stop } = await sendWaiting(s, policy, d);
+        const pass = { sent: 0, failed: 0, stopped: false, pauseMs: 0 };
+        for (const d of await queue.oldestWaiting(s.id, size)) {
+          const { delivered, stop } = await send(d);
           if (delivered) pass.sent++;
           else pass.failed++;
           if (stop) return { ...pass, stopped: true };
         }
-        return pass;
+        // What failed stays waiting, retried by the next pass after the subscription's first retry delay.
+        return { ...pass, pauseMs: pass.failed > 0 ? retryDelayMs(policy, 1) : 0 };
       });
     },
 

@@ -1,6 +1,6 @@
 import type { EventEnvelope } from '../events/envelope.js';
 import type { DeliveryQueue } from '../store/delivery-queue.js';
-import { type DeliveryPolicy, retryDelayMs } from '../store/subscription-settings.js';
+import { type DeliveryPolicy, orderingValue, retryDelayMs } from '../store/subscription-settings.js';
 import type { DeliveryOutcome, Subscription, SubscriptionsRepo } from '../store/subscriptions-repo.js';
 
 // One (event, subscriber) delivery as the event's processing makes it, with the subscriber's
@@ -39,13 +39,15 @@ export function createSubscriberDelivery({ deliveries, queue, policyOf, onQueued
     send: (s: Subscription, timeoutMs: number) => Promise<SentOutcome>,
   ): Promise<DeliveryFailure | undefined> {
     // The cached state may be a moment old: the queue checks it against the row and says no
-    // (undefined) when the subscriber is active again, and the delivery is made now.
-    if (s.state !== 'active') {
-      const queued = await queue.queue(event.event_id, s.id, event.received_at);
+    // (undefined) when the subscriber is active again, and the delivery is made now. An ordered
+    // subscription's deliveries are always queued: its drain sends each key in order.
+    const policy = policyOf(s);
+    if (s.state !== 'active' || policy.orderingKey) {
+      const key = policy.orderingKey && orderingValue(event, policy.orderingKey);
+      const queued = await queue.queue(event.event_id, s.id, event.received_at, key);
       if (queued === 'waiting') await onQueued?.(s, false);
       if (queued) return undefined;
     }
-    const policy = policyOf(s);
     const outcome = await send(s, policy.timeoutMs);
     if (outcome.status === 'delivered' || outcome.permanent) {
       await deliveries.recordAttempt(event.event_id, s.id, outcome, event.received_at);

@@ -35,6 +35,8 @@ export interface FailureRecorded {
 export interface WaitingDelivery {
   event_id: string;
   attempts: number;
+  /** Set for an ordered subscription's deliveries. */
+  ordering_key: string | null;
 }
 
 /** A run of failures: consecutive, and restarted from one once its first is older than the window. */
@@ -70,22 +72,30 @@ export function createDeliveryQueue(pool: Pool) {
      * A delivery to a subscriber that is not active: `waiting` when paused, `skipped` when
      * disabled. Checked against the subscription's row, locked as it is read, so a resume that
      * commits first makes this answer undefined (deliver it now) and one that commits after
-     * finds the delivery already queued for its drain.
+     * finds the delivery already queued for its drain. With an ordering key (an ordered
+     * subscription) every delivery is queued, active or paused: the drain sends each key in order.
      */
-    async queue(eventId: string, subscriptionId: string, receivedAt: string): Promise<'waiting' | 'skipped' | undefined> {
+    async queue(
+      eventId: string,
+      subscriptionId: string,
+      receivedAt: string,
+      orderingKey?: string,
+    ): Promise<'waiting' | 'skipped' | undefined> {
       const res = await pool.query(
         `WITH sub AS (
-           SELECT id, CASE state WHEN 'paused' THEN 'waiting' ELSE 'skipped' END AS status
-             FROM subscriptions WHERE id = $2 AND state IN ('paused', 'disabled') FOR SHARE
+           SELECT id, CASE state WHEN 'disabled' THEN 'skipped' ELSE 'waiting' END AS status
+             FROM subscriptions WHERE id = $2 AND (state IN ('paused', 'disabled') OR $4::text IS NOT NULL) FOR SHARE
          ), queued AS (
-           INSERT INTO webhook_deliveries AS d (event_id, subscription_id, status, attempts, event_received_at, waiting_since, updated_at)
-           SELECT $1, id, status, 0, $3, CASE WHEN status = 'waiting' THEN now() END, now() FROM sub
+           INSERT INTO webhook_deliveries AS d (event_id, subscription_id, status, attempts, event_received_at, waiting_since,
+                                                ordering_key, updated_at)
+           SELECT $1, id, status, 0, $3, CASE WHEN status = 'waiting' THEN now() END, $4, now() FROM sub
            ON CONFLICT (event_id, subscription_id) DO UPDATE
-             SET status = EXCLUDED.status, attempts = 0, waiting_since = COALESCE(d.waiting_since, EXCLUDED.waiting_since), updated_at = now()
+             SET status = EXCLUDED.status, attempts = 0, waiting_since = COALESCE(d.waiting_since, EXCLUDED.waiting_since),
+                 ordering_key = EXCLUDED.ordering_key, updated_at = now()
            WHERE d.status NOT IN ('delivered', 'waiting')
          )
          SELECT status FROM sub`,
-        [eventId, subscriptionId, receivedAt],
+        [eventId, subscriptionId, receivedAt, orderingKey ?? null],
       );
       return res.rows[0]?.status;
     },
@@ -138,9 +148,29 @@ export function createDeliveryQueue(pool: Pool) {
     /** The oldest waiting deliveries, in the order their events were received. */
     async oldestWaiting(subscriptionId: string, limit: number): Promise<WaitingDelivery[]> {
       const res = await pool.query(
-        `SELECT event_id, attempts FROM webhook_deliveries WHERE subscription_id = $1 AND status = 'waiting'
+        `SELECT event_id, attempts, ordering_key FROM webhook_deliveries WHERE subscription_id = $1 AND status = 'waiting'
           ORDER BY event_received_at, event_id LIMIT $2`,
         [subscriptionId, limit],
+      );
+      return res.rows;
+    },
+
+    /**
+     * An ordered subscription's next deliveries: the oldest waiting one of each key (never a
+     * key's second while its first waits), oldest first, leaving out the keys held in this pass
+     * and heads received less than `settleMs` ago (an event of the same key received a moment
+     * earlier may still be on its way into the queue).
+     */
+    async keyHeads(subscriptionId: string, limit: number, held: string[], settleMs: number): Promise<WaitingDelivery[]> {
+      const res = await pool.query(
+        `SELECT event_id, attempts, ordering_key FROM (
+           SELECT DISTINCT ON (COALESCE(ordering_key, '')) event_id, attempts, COALESCE(ordering_key, '') AS ordering_key, event_received_at
+             FROM webhook_deliveries WHERE subscription_id = $1 AND status = 'waiting'
+            ORDER BY COALESCE(ordering_key, ''), event_received_at, event_id
+         ) heads
+         WHERE event_received_at < now() - $4::float8 * interval '1 millisecond' AND NOT (ordering_key = ANY($3::text[]))
+         ORDER BY event_received_at, event_id LIMIT $2`,
+        [subscriptionId, limit, held, settleMs],
       );
       return res.rows;
     },

@@ -10,6 +10,28 @@ import { wakeSubscriber } from '../temporal/subscriber-workflow.js';
 
 export type SubscriberConfig = Pick<Config, 'temporal' | 'worker' | 'lifecycle' | 'subscribers' | 'payloadCodec' | 'env'>;
 
+/** An ordered subscription's workflow is woken at most this often per worker (and always after the last delivery queued). */
+const ORDERED_WAKE_EVERY_MS = 250;
+
+/**
+ * `wake`, at most once per `everyMs` per subscription, and always once more after the last call:
+ * a call joins the wake that has not started yet, so every caller's delivery, queued before it
+ * called, is queued before the wake it awaits is sent.
+ */
+function throttled(wake: (id: string) => Promise<void>, everyMs: number): (id: string) => Promise<void> {
+  const state = new Map<string, { lastAt: number; next?: Promise<void> }>();
+  return (id) => {
+    const s = state.get(id) ?? { lastAt: 0 };
+    state.set(id, s);
+    s.next ??= new Promise((resolve) => setTimeout(resolve, Math.max(0, s.lastAt + everyMs - Date.now()))).then(() => {
+      s.next = undefined;
+      s.lastAt = Date.now();
+      return wake(id);
+    });
+    return s.next;
+  };
+}
+
 /** Every subscription's defaults: the subscriber settings, the event retry policy, WEBHOOK_TIMEOUT. */
 export function deliveryDefaults(config: Pick<Config, 'worker' | 'lifecycle' | 'subscribers'>): DeliveryDefaults {
   const { pauseAfterFailures, failureWindowMs, maxWaitMs, drainRate } = config.subscribers;
@@ -39,10 +61,14 @@ export function subscriberWiring(connection: NativeConnection, pool: Pool, confi
       taskQueue: config.temporal.taskQueue,
       probe: { initialMs: config.subscribers.probeInitialMs, maxMs: config.subscribers.probeMaxMs },
     });
+  const policyOf = (s: Subscription) => deliveryPolicy(s.settings, defaults);
+  const wakeOrdered = throttled(wake, ORDERED_WAKE_EVERY_MS);
   return {
     queue: createDeliveryQueue(pool),
-    policyOf: (s: Subscription) => deliveryPolicy(s.settings, defaults),
+    policyOf,
     async onQueued(s: Subscription, pausedNow: boolean): Promise<void> {
+      // An active ordered subscription queues every delivery: its drain must hear of each.
+      if (s.state === 'active' && policyOf(s).orderingKey) return wakeOrdered(s.id);
       const pause = `${s.id}@${s.state_since}`;
       if (!pausedNow && woken.has(pause)) return;
       await wake(s.id);

@@ -42,6 +42,8 @@ export interface DrainPass {
   failed: number;
   /** The subscriber is paused again (or was disabled): the pass stopped. */
   stopped: boolean;
+  /** How long to wait before the next pass: deliveries failed and wait for their retry. */
+  pauseMs: number;
 }
 
 /** Something changed: a pause, a resume, a disable, a resend or a replay queued deliveries. */

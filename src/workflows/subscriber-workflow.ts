@@ -69,8 +69,8 @@ export async function subscriberWorkflow(input: SubscriberWorkflowInput): Promis
         return;
       }
       const pass = await drainWaiting(input.subscriptionId);
-      // Deliveries that failed stay waiting: the next pass tries them again after a pause.
-      if (pass.failed > 0 && !pass.stopped) await waitForWake(input.probeInitialMs);
+      // Deliveries that failed stay waiting: the next pass tries them again after their retry delay.
+      if (!pass.stopped && pass.pauseMs > 0) await waitForWake(pass.pauseMs);
     } else if (view.state === 'paused' && view.by === 'service') {
       probeAt ??= Date.now() + probeDelay;
       if (await waitForWake(Math.max(1, Math.min(probeAt - Date.now(), untilNextRead(view))))) continue;

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { checkDestination, PrivateDestinationError } from '../../activities/destinations.js';
 import { secretBoxFor } from '../../crypto/secret-box.js';
+import { ORDERING_KEY_PATH } from '../../store/subscription-settings.js';
 import { createSubscriptionsRepo, type Subscription } from '../../store/subscriptions-repo.js';
 import type { AppDeps } from '../app-deps.js';
 import { HttpError, notFound } from '../errors.js';
@@ -23,6 +24,7 @@ export const settingsBody = z.strictObject({
   max_wait_ms: ms(365 * 86_400_000).optional(),
   drain_rate: z.number().min(0.01).max(1000).optional(),
   timeout_ms: ms(120_000).optional(),
+  ordering_key: z.string().regex(ORDERING_KEY_PATH, 'user_id, session_id, event_type or data.<field>[.<field>…]').optional(),
   retry: z
     .strictObject({
       max_attempts: z.number().int().min(1).max(1000).optional(),
