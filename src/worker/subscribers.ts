@@ -18,7 +18,7 @@ const ORDERED_WAKE_EVERY_MS = 250;
  * a call joins the wake that has not started yet, so every caller's delivery, queued before it
  * called, is queued before the wake it awaits is sent.
  */
-function throttled(wake: (id: string) => Promise<void>, everyMs: number): (id: string) => Promise<void> {
+export function throttled(wake: (id: string) => Promise<void>, everyMs: number): (id: string) => Promise<void> {
   const state = new Map<string, { lastAt: number; next?: Promise<void> }>();
   return (id) => {
     const s = state.get(id) ?? { lastAt: 0 };
