@@ -242,6 +242,19 @@ describe('subscribers that wait instead of failing', () => {
     for (const eventId of a.slice(1)) expect(receiver.to(eventId), eventId).toHaveLength(1);
   }, 60_000);
 
+  it("retries on the subscription's own schedule, and fails its delivery once the subscription's attempts are spent", async () => {
+    await subscribe({ retry: { max_attempts: 2, initial_interval_ms: 1_500, backoff: 1, max_interval_ms: 1_500 } });
+    receiver.setResponder(() => ({ status: 500 }));
+    const eventId = await send();
+    // Two attempts, though the event's budget is three (test/stack-settings.ts), 1.5 s apart, not 100-200 ms.
+    const failed = await waitForStatus(eventId, 'failed', 20_000);
+    expect(failed.attempts).toBe(2);
+    const tries = receiver.to(eventId);
+    expect(tries).toHaveLength(2);
+    expect(tries[1]!.at - tries[0]!.at).toBeGreaterThanOrEqual(1_400);
+    expect((await deliveries())[0]).toMatchObject({ event_id: eventId, status: 'failed', attempts: 2, response_code: 500 });
+  }, 30_000);
+
   it('refuses settings out of range and answers 404 for an unknown subscription', async () => {
     const bad = await post('/api/subscriptions', {
       url: receiver.url,

@@ -5,6 +5,8 @@ export interface Received {
   headers: Record<string, string | string[] | undefined>;
   body: string;
   answered: number;
+  /** When it arrived (Date.now()). */
+  at: number;
 }
 
 /**
@@ -13,7 +15,7 @@ export interface Received {
  * changed while the test runs.
  */
 export async function startReceiver(
-  respond: (n: number, request: Omit<Received, 'answered'>) => { status: number; delayMs?: number } = () => ({ status: 200 }),
+  respond: (n: number, request: Omit<Received, 'answered' | 'at'>) => { status: number; delayMs?: number } = () => ({ status: 200 }),
 ) {
   const received: Received[] = [];
   let answer = respond;
@@ -23,7 +25,7 @@ export async function startReceiver(
     req.on('end', () => {
       const request = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
       const { status, delayMs = 0 } = answer(received.length + 1, request);
-      received.push({ ...request, answered: status });
+      received.push({ ...request, answered: status, at: Date.now() });
       setTimeout(() => res.writeHead(status).end(), delayMs);
     });
   });
