@@ -112,7 +112,7 @@ describe('event lifecycle with a webhook subscriber', () => {
       const trace = await temporal.workflow.getHandle(id).query<string>('__stack_trace');
       const longest = Math.max(...trace.split('\n\n').map((stack) => stack.trim().split('\n').length));
       expect(longest, trace).toBeLessThanOrEqual(WORKFLOW_STACK_FRAMES - 1);
-      const line = Number(/at eventWorkflow \([^)]*src\/workflows\/event-workflow\.ts:(\d+):\d+\)/.exec(trace)?.[1]);
+      const line = Number(/at waitForOperator \([^)]*src\/workflows\/event-workflow\.ts:(\d+):\d+\)/.exec(trace)?.[1]);
       const source = readFileSync(new URL('../src/workflows/event-workflow.ts', import.meta.url), 'utf8').split('\n');
       expect(source[line - 1], trace).toContain('await condition(');
     } finally {

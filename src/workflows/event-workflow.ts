@@ -81,7 +81,8 @@ function listenToOperators(record: StatusRecord): (timeoutMs: number) => Promise
   setHandler(discardSignal, (r) => {
     if (record.status === 'failed') request = { action: 'discard', ...r };
   });
-  return async (timeoutMs) => {
+  // Named: it is the frame an operator reads in the parked event's stack trace (Temporal UI).
+  return async function waitForOperator(timeoutMs) {
     request = undefined;
     const acted = await condition(() => request !== undefined, timeoutMs);
     return acted ? request : undefined;
