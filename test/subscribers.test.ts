@@ -123,6 +123,11 @@ describe('subscribers that wait instead of failing', () => {
     expect(waiting.map((d) => d.event_id)).toEqual(sent);
     expect(waiting[0]).toMatchObject({ webhook_id: sent[0], attempts: 0, waiting_since: expect.any(String) });
     expect((await subscription()).waiting).toBe(6);
+    // …and in the worker's metrics, read when scraped.
+    const metrics = await (await fetch(`${stack().workerHealthUrl}/metrics`)).text();
+    expect(metrics).toContain(`event_service_subscriber_waiting_deliveries{subscription="${id}"} 6`);
+    expect(metrics).toContain(`event_service_subscriber_state{subscription="${id}",state="paused"} 1`);
+    expect(metrics).toContain(`event_service_subscriber_state{subscription="${id}",state="active"} 0`);
 
     // The Temporal UI finds it by its search attributes.
     const temporal = await testTemporal();
