@@ -48,8 +48,8 @@ function paced(perSecond: number, send: Send): Send {
 }
 
 export function createSubscriberActivities({ subscriptions, queue, events, webhooks, policyOf }: SubscriberActivityDeps) {
-  /** Sends one waiting delivery and records what happened; true when the subscriber is no longer active after it. */
-  async function sendWaiting(s: Subscription, policy: DeliveryPolicy, d: WaitingDelivery): Promise<{ delivered: boolean; stop: boolean }> {
+  /** Sends one waiting delivery and records what happened; `stop` when the subscriber is no longer active after it. */
+  async function sendWaiting(s: Subscription, policy: DeliveryPolicy, d: WaitingDelivery): Promise<Sent> {
     const stored = await events.get(d.event_id);
     if (!stored) {
       await queue.settleWaiting(d.event_id, s.id, { status: 'failed', error: 'the event is no longer stored' });
