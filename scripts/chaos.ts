@@ -12,7 +12,8 @@ import { type ChaosTarget, type Fault, type FaultResult, runChaos } from '../tes
 
 // `npm run chaos [-- --rate 60 --seconds 30 --only "kill -9 worker"]`: a deployment of its own
 // (.data/chaos, wiped first) under a steady load with one webhook subscriber; each fault in turn
-// (kill -9 the API, kill -9 the worker, restart NATS, PostgreSQL, Temporal), then the promise
+// (kill -9 the API, kill -9 the worker, kill -9 the worker while a paused subscriber is resumed and its
+// waiting deliveries drain, restart NATS, PostgreSQL, Temporal), then the promise
 // checked. Exits non-zero if any event answered 202 was lost, duplicated or not delivered.
 // The default rate is 0.8 × the ~75 events/s the machine sustains with a webhook subscriber
 // (npm run bench); pass --rate to match yours.

@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { loadConfig } from '../src/config.js';
 import { startThrowawayDeployment } from '../src/dev/throwaway-deployment.js';
@@ -10,9 +11,11 @@ import { createLogger } from '../src/logger.js';
 import { connectTemporal } from '../src/temporal/client.js';
 import { decodeHistoryPayloads } from '../src/temporal/decode-history.js';
 
-// `npm run histories:record`: runs the lifecycles of the event workflow on a throwaway
-// deployment — completed; failed, then reprocessed; failed, then discarded; and a big event
-// completed by reference (its input a reference to its stream message) — and writes their
+// `npm run histories:record [-- --only event|subscriber]`: runs the lifecycles of the event
+// workflow on a throwaway deployment — completed; failed, then reprocessed; failed, then
+// discarded; and a big event completed by reference (its input a reference to its stream
+// message) — and the subscriber workflow's — paused after failures, probed until a probe is
+// delivered and resumes it, its waiting deliveries drained, closed — and writes their
 // histories, payloads decrypted, to test/histories/, where the replay test checks that the
 // current workflow code still replays them. Run it after a deliberate change (docs/design.md,
 // "Changing it"): before the first release it rewrites the one shape's folder; after it, a change
@@ -20,6 +23,9 @@ import { decodeHistoryPayloads } from '../src/temporal/decode-history.js';
 
 // The current workflow shape's folder (see test/replay.test.ts).
 const OUT = resolve('test/histories/first-release');
+
+const { values: args } = parseArgs({ options: { only: { type: 'string' } } });
+const recording = (what: 'event' | 'subscriber') => args.only === undefined || args.only === what;
 
 async function main(): Promise<void> {
   const { dev } = loadConfig();
@@ -35,6 +41,11 @@ async function main(): Promise<void> {
     RETRY_MAX_ATTEMPTS: '2',
     PAYLOAD_KEYS: keys,
     PAYLOAD_KEY_ID: 'record',
+    // The event lifecycles' failing subscriber must not be paused; the subscriber lifecycle's
+    // subscription sets its own threshold, and is probed soon.
+    SUBSCRIBER_PAUSE_AFTER_FAILURES: '1000',
+    SUBSCRIBER_PROBE_INITIAL: '300ms',
+    SUBSCRIBER_PROBE_MAX: '600ms',
   };
   const d = await startThrowawayDeployment({
     dataDir,
@@ -63,8 +74,36 @@ async function main(): Promise<void> {
     while ((await statusOf(id)).status !== status) await new Promise((r) => setTimeout(r, 200));
   };
 
+  const write = async (name: string, workflowId: string) => {
+    const handle = client.workflow.getHandle(workflowId);
+    await handle.result();
+    const history = await decodeHistoryPayloads(await handle.fetchHistory(), config);
+    await writeFile(`${OUT}/${name}.json`, `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
+    console.log(`wrote ${OUT}/${name}.json (${history.events?.length} events)`);
+  };
+
   try {
     const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    await mkdir(OUT, { recursive: true });
+    if (recording('subscriber')) {
+      // Failures pause the subscriber; two more deliveries wait; probes fail until the receiver
+      // answers 200, then one delivers the oldest and resumes it; the drain sends the other two;
+      // the workflow closes.
+      const sub = await api('/api/subscriptions', {
+        url,
+        subjects: ['events.backend.service.history_subscriber'],
+        settings: { pause_after_failures: 2 },
+      });
+      const first = (await api('/api/events/create', { event_type: 'history_subscriber', data: { n: 1 } })).event_id!;
+      await until(first, 'completed');
+      for (const n of [2, 3])
+        await until((await api('/api/events/create', { event_type: 'history_subscriber', data: { n } })).event_id!, 'completed');
+      await new Promise((r) => setTimeout(r, 1_000));
+      answer = 200;
+      await write('subscriber-paused-resumed', `subscriber-${sub.id}`);
+      answer = 500;
+    }
+    if (!recording('event')) return;
     await api('/api/subscriptions', { url, subjects: ['events.backend.service.history_failing'] });
     const completed = (await api('/api/events/create', { event_type: 'history_completed', data: { n: 1 } })).event_id!;
     const reprocessed = (await api('/api/events/create', { event_type: 'history_failing', data: { n: 2 } })).event_id!;
@@ -81,18 +120,13 @@ async function main(): Promise<void> {
     await until(reprocessed, 'completed');
     await until(discarded, 'discarded');
 
-    await mkdir(OUT, { recursive: true });
     for (const [name, id] of Object.entries({
       completed,
       'failed-reprocessed': reprocessed,
       discarded,
       'completed-by-reference': byReference,
     })) {
-      const handle = client.workflow.getHandle(id);
-      await handle.result();
-      const history = await decodeHistoryPayloads(await handle.fetchHistory(), config);
-      await writeFile(`${OUT}/${name}.json`, `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 1)}\n`);
-      console.log(`wrote ${OUT}/${name}.json (${history.events?.length} events)`);
+      await write(name, id);
     }
   } finally {
     receiver.close();

@@ -152,6 +152,29 @@ export const envSchema = z
     WEBHOOK_ALLOW_PRIVATE_DESTINATIONS: bool
       .optional()
       .describe('deliver webhooks to private, loopback and link-local addresses; unset: allowed except with `NODE_ENV=production`'),
+    SUBSCRIBER_PAUSE_AFTER_FAILURES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(5)
+      .describe(
+        'a subscriber is paused after this many failed deliveries in a row (within `SUBSCRIBER_FAILURE_WINDOW`); its deliveries then wait. Per subscription: `settings.pause_after_failures`',
+      ),
+    SUBSCRIBER_FAILURE_WINDOW: duration
+      .default(10 * 60_000)
+      .describe('a run of failures older than this starts again from one. Per subscription: `settings.failure_window`'),
+    SUBSCRIBER_MAX_WAIT: duration
+      .default(3 * 86_400_000)
+      .describe('a delivery waiting longer than this ends `expired` (listed, re-sendable). Per subscription: `settings.max_wait`'),
+    SUBSCRIBER_PROBE_INITIAL: duration
+      .default(30_000)
+      .describe("a paused subscriber's first probe (its oldest waiting delivery sent again) comes this long after the pause"),
+    SUBSCRIBER_PROBE_MAX: duration.default(15 * 60_000).describe('the probes back off, doubling, up to this'),
+    SUBSCRIBER_DRAIN_RATE: z.coerce
+      .number()
+      .positive()
+      .default(20)
+      .describe('waiting deliveries sent per second once a subscriber resumes. Per subscription: `settings.drain_rate`'),
     RETRY_INITIAL_INTERVAL: duration.default(1_000).describe('processing retry: first delay'),
     RETRY_BACKOFF: z.coerce.number().min(1).default(2).describe('processing retry: backoff coefficient'),
     RETRY_MAX_INTERVAL: duration.default(5 * 60_000).describe('processing retry: longest delay'),

@@ -77,6 +77,15 @@ function toConfig(env: Env) {
       },
       parkTimeoutMs: env.PARK_TIMEOUT,
     },
+    /** Defaults of every subscription's delivery settings (a subscription's own `settings` win). */
+    subscribers: {
+      pauseAfterFailures: env.SUBSCRIBER_PAUSE_AFTER_FAILURES,
+      failureWindowMs: env.SUBSCRIBER_FAILURE_WINDOW,
+      maxWaitMs: env.SUBSCRIBER_MAX_WAIT,
+      probeInitialMs: env.SUBSCRIBER_PROBE_INITIAL,
+      probeMaxMs: env.SUBSCRIBER_PROBE_MAX,
+      drainRate: env.SUBSCRIBER_DRAIN_RATE,
+    },
     sensitiveFields: env.SENSITIVE_FIELDS,
     tracing: {
       enabled: env.TRACING_ENABLED ?? env.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined,

@@ -24,10 +24,17 @@ describe('workflow replay over committed histories', async () => {
     .flat()
     .sort();
 
+  // …and the subscriber workflow's one lifecycle (paused, probed, resumed, drained).
   it('has the four recorded lifecycles of every workflow shape', () => {
     expect(files).toEqual(
       SHAPES.flatMap((shape) =>
-        ['completed.json', 'completed-by-reference.json', 'discarded.json', 'failed-reprocessed.json'].map((f) => `${shape}/${f}`),
+        [
+          'completed.json',
+          'completed-by-reference.json',
+          'discarded.json',
+          'failed-reprocessed.json',
+          'subscriber-paused-resumed.json',
+        ].map((f) => `${shape}/${f}`),
       ).sort(),
     );
   });

@@ -24,4 +24,10 @@ export const TEST_LIFECYCLE_ENV = {
   RETRY_MAX_INTERVAL: '200ms',
   RETRY_MAX_ATTEMPTS: '3',
   PARK_TIMEOUT: '1h',
+  // Subscribers are not paused by a few failures unless a test's subscription asks for it
+  // (`settings.pause_after_failures`): the tests of failing events need their events to fail.
+  SUBSCRIBER_PAUSE_AFTER_FAILURES: '1000',
+  // A paused subscriber is probed soon and often enough for a test to watch it resume.
+  SUBSCRIBER_PROBE_INITIAL: '500ms',
+  SUBSCRIBER_PROBE_MAX: '2s',
 };

@@ -5,21 +5,27 @@ export interface Received {
   headers: Record<string, string | string[] | undefined>;
   body: string;
   answered: number;
+  /** When it arrived (Date.now()). */
+  at: number;
 }
 
 /**
  * A real HTTP receiver standing in for a subscriber service. `respond` decides each answer
- * (status, and an optional delay) and can be changed while the test runs.
+ * (status, and an optional delay), from the request's number and the request itself, and can be
+ * changed while the test runs.
  */
-export async function startReceiver(respond: (n: number) => { status: number; delayMs?: number } = () => ({ status: 200 })) {
+export async function startReceiver(
+  respond: (n: number, request: Omit<Received, 'answered' | 'at'>) => { status: number; delayMs?: number } = () => ({ status: 200 }),
+) {
   const received: Received[] = [];
   let answer = respond;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const { status, delayMs = 0 } = answer(received.length + 1);
-      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), answered: status });
+      const request = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const { status, delayMs = 0 } = answer(received.length + 1, request);
+      received.push({ ...request, answered: status, at: Date.now() });
       setTimeout(() => res.writeHead(status).end(), delayMs);
     });
   });

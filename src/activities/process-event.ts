@@ -3,8 +3,19 @@ import type { EventEnvelope } from '../events/envelope.js';
 import { subjectFor } from '../events/subject.js';
 import { isPermanentDbError } from '../store/pg-errors.js';
 import type { ActivityDeps } from './deps.js';
+import type { DeliveryFailure } from './subscriber-delivery.js';
 
 const HEARTBEAT_EVERY_MS = 10_000;
+
+/**
+ * When every subscriber still to retry has a retry schedule of its own, the soonest of their
+ * delays replaces the event's retry policy's; otherwise the policy's stands.
+ */
+function ownRetryDelay(failed: DeliveryFailure[]): number | undefined {
+  const retried = failed.filter((f) => !f.permanent);
+  if (retried.length === 0 || retried.some((f) => f.retryDelayMs === undefined)) return undefined;
+  return Math.min(...retried.map((f) => f.retryDelayMs!));
+}
 
 /**
  * Processing itself: the matching built-in processors in order, then the webhook subscribers
@@ -30,11 +41,13 @@ export function createProcessEvent({ processors, webhooks }: Pick<ActivityDeps, 
     const failed = (await webhooks?.deliver(event, subject, ctx.cancellationSignal)) ?? [];
     if (failed.length > 0) {
       const nonRetryable = failed.every((f) => f.permanent);
+      const nextRetryDelay = ownRetryDelay(failed);
       throw ApplicationFailure.create({
         message: failed.map((f) => f.error).join('; '),
         type: nonRetryable ? 'WebhookRejected' : 'WebhookFailed',
         nonRetryable,
         details: [{ attempt, subscriptions: failed.map((f) => f.subscriptionId) }],
+        ...(nextRetryDelay !== undefined && { nextRetryDelay }),
       });
     }
     return { attempt };

@@ -6,8 +6,11 @@ import { cloudEventRequest } from './cloudevent-delivery.js';
 import { checkDestination, destinationAgent, PrivateDestinationError, urlHost } from './destinations.js';
 import { subjectMatches } from '../events/subject.js';
 import type { SubscriptionCache } from '../store/subscriptions-cache.js';
-import type { DeliveryOutcome, Subscription, SubscriptionsRepo } from '../store/subscriptions-repo.js';
+import type { Subscription } from '../store/subscriptions-repo.js';
 import type { WorkerMetrics } from '../telemetry/worker-metrics.js';
+import { createSubscriberDelivery, type DeliveryFailure, type SentOutcome, type SubscriberDeliveryDeps } from './subscriber-delivery.js';
+
+export type { DeliveryFailure } from './subscriber-delivery.js';
 
 // Answers worth retrying: the receiver is down, overloaded or slow. Any other 4xx means the
 // receiver refuses this event, and asking again will not change its mind.
@@ -25,18 +28,9 @@ export function standardWebhookHeaders(id: string, timestampSeconds: number, bod
   return { 'webhook-id': id, 'webhook-timestamp': String(timestampSeconds), 'webhook-signature': `v1,${signature}` };
 }
 
-export interface DeliveryFailure {
-  subscriptionId: string;
-  url: string;
-  error: string;
-  /** The subscriber refused the event (a 4xx other than 408/429): retrying will not help. */
-  permanent: boolean;
-}
-
-export interface WebhookDeps {
+export interface WebhookDeps extends SubscriberDeliveryDeps {
   subscriptions: Pick<SubscriptionCache, 'list'>;
-  deliveries: Pick<SubscriptionsRepo, 'deliveredTo' | 'recordAttempt'>;
-  timeoutMs: number;
+  deliveries: SubscriberDeliveryDeps['deliveries'] & { deliveredTo(eventId: string): Promise<Set<string>> };
   /** Deliver to private, loopback and link-local addresses (development, tests). */
   allowPrivate: boolean;
   metrics?: Pick<WorkerMetrics, 'webhook'>;
@@ -49,14 +43,17 @@ export interface WebhookDeps {
  * Each (event, subscriber) delivery keeps its own state in `webhook_deliveries`; one that fails
  * neither stops nor fails the others. Returns the failures, for the caller to retry or report.
  */
-export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs, allowPrivate, metrics, tracer }: WebhookDeps) {
+export function createWebhookDeliverer(deps: WebhookDeps) {
+  const { subscriptions, deliveries, allowPrivate, metrics, tracer } = deps;
   const dispatcher = destinationAgent(allowPrivate);
+  const deliverTo = createSubscriberDelivery(deps);
   async function attempt(
     s: Subscription,
     event: EventEnvelope,
     subject: string,
+    timeoutMs: number,
     cancelled?: AbortSignal,
-  ): Promise<DeliveryOutcome & { permanent?: boolean }> {
+  ): Promise<SentOutcome> {
     const { body, headers: formatHeaders } =
       s.format === 'envelope'
         ? { body: JSON.stringify(event), headers: { 'content-type': 'application/json' } }
@@ -101,13 +98,15 @@ export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs, a
     s: Subscription,
     event: EventEnvelope,
     subject: string,
+    timeoutMs: number,
     cancelled?: AbortSignal,
-  ): Promise<DeliveryOutcome & { permanent?: boolean }> {
+  ): Promise<SentOutcome> {
     const started = performance.now();
     if (!tracer) {
-      const outcome = await attempt(s, event, subject, cancelled);
-      metrics?.webhook(s.id, outcome.status, (performance.now() - started) / 1000);
-      return outcome;
+      const outcome = await attempt(s, event, subject, timeoutMs, cancelled);
+      const seconds = (performance.now() - started) / 1000;
+      metrics?.webhook(s.id, outcome.status, seconds);
+      return { ...outcome, latencyMs: Math.round(seconds * 1000) };
     }
     // The URL's host only: a path or query may hold a subscriber's token.
     return tracer.startActiveSpan(
@@ -115,11 +114,12 @@ export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs, a
       { kind: SpanKind.CLIENT, attributes: { 'server.address': urlHost(s.url).host, 'webhook.subscription': s.id } },
       async (span) => {
         try {
-          const outcome = await attempt(s, event, subject, cancelled);
-          metrics?.webhook(s.id, outcome.status, (performance.now() - started) / 1000);
+          const outcome = await attempt(s, event, subject, timeoutMs, cancelled);
+          const seconds = (performance.now() - started) / 1000;
+          metrics?.webhook(s.id, outcome.status, seconds);
           if (outcome.responseCode) span.setAttribute('http.response.status_code', outcome.responseCode);
           if (outcome.status !== 'delivered') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.status });
-          return outcome;
+          return { ...outcome, latencyMs: Math.round(seconds * 1000) };
         } finally {
           span.end();
         }
@@ -133,24 +133,16 @@ export function createWebhookDeliverer({ subscriptions, deliveries, timeoutMs, a
       const matching = (await subscriptions.list()).filter((s) => s.subjects.some((p) => subjectMatches(p, subject)));
       if (matching.length === 0) return [];
       const done = await deliveries.deliveredTo(event.event_id);
-      const outcomes = await Promise.all(
+      const failures = await Promise.all(
         matching
           .filter((s) => !done.has(s.id))
-          .map(async (s) => {
-            const outcome = await observed(s, event, subject, cancelled);
-            await deliveries.recordAttempt(event.event_id, s.id, outcome);
-            return { s, outcome };
-          }),
+          .map((s) => deliverTo(s, event, (sub, timeoutMs) => observed(sub, event, subject, timeoutMs, cancelled))),
       );
-      return outcomes
-        .filter(({ outcome }) => outcome.status !== 'delivered')
-        .map(({ s, outcome }) => ({
-          subscriptionId: s.id,
-          url: s.url,
-          error: outcome.error ?? 'not delivered',
-          permanent: outcome.permanent === true,
-        }));
+      return failures.filter((f) => f !== undefined);
     },
+    /** One attempt, as the subscriber workflow's drain sends a waiting delivery; the caller records it. */
+    send: (s: Subscription, event: EventEnvelope, subject: string, timeoutMs: number, cancelled?: AbortSignal) =>
+      observed(s, event, subject, timeoutMs, cancelled),
   };
 }
 

@@ -20,6 +20,8 @@ import { healthRoutes } from './routes/health.js';
 import { operatorRoutes } from './routes/operator.js';
 import { segmentRoutes } from './routes/segment.js';
 import { statsRoutes } from './routes/stats.js';
+import { subscriberDeliveryRoutes } from './routes/subscriber-deliveries.js';
+import { subscriberHealthRoutes } from './routes/subscriber-health.js';
 import { subscriptionsRoutes } from './routes/subscriptions.js';
 import { visibilityRoutes } from './routes/visibility.js';
 import './scopes.js';
@@ -59,6 +61,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     visibilityRoutes,
     operatorRoutes,
     subscriptionsRoutes,
+    subscriberHealthRoutes,
+    subscriberDeliveryRoutes,
     deadLettersRoutes,
   ]) {
     await app.register(routes, { prefix: '/api', ...deps });

@@ -32,7 +32,7 @@ export const DEV_DYNAMIC_CONFIG: Record<string, unknown> = {
 
 // Registered at every start; the dev server skips the ones that already exist in the database.
 // The CLI's names for the search attribute types we use.
-const CLI_TYPES: Partial<Record<SearchAttributeType, string>> = { KEYWORD: 'Keyword', DATETIME: 'Datetime' };
+const CLI_TYPES: Partial<Record<SearchAttributeType, string>> = { KEYWORD: 'Keyword', DATETIME: 'Datetime', INT: 'Int' };
 
 type Log = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 const quiet: Log = { info: () => undefined, warn: () => undefined };

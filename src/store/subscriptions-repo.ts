@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { toStorableText } from '../events/storable.js';
 import type { Pool } from './pool.js';
+import type { SubscriptionSettings, SubscriptionState } from './subscription-settings.js';
+import { inTransaction } from './transaction.js';
 
 /** How deliveries are sent: the envelope as JSON, or a CloudEvent wrapping it (structured or binary mode). */
 export const SUBSCRIPTION_FORMATS = ['envelope', 'cloudevents-structured', 'cloudevents-binary'] as const;
@@ -14,15 +16,28 @@ export interface Subscription {
   secret: string | null;
   format: SubscriptionFormat;
   created_at: string;
+  state: SubscriptionState;
+  state_reason: string | null;
+  state_actor: string | null;
+  state_since: string;
+  /** Who set the state: the service (a pause after failures, probed and resumed by itself) or an operator. */
+  state_by: 'service' | 'operator';
+  settings: SubscriptionSettings;
 }
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+/**
+ * `waiting`: queued for a paused subscriber (or re-queued by a resend or replay), sent by its
+ * subscriber workflow; `expired`: waited longer than the subscription's maximum; `skipped`: the
+ * subscription was disabled.
+ */
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'waiting' | 'expired' | 'skipped';
 
 export interface DeliveryOutcome {
   /** `pending`: failed this time, will be retried; `failed`: the subscriber refused it for good. */
-  status: DeliveryStatus;
+  status: 'pending' | 'delivered' | 'failed';
   responseCode?: number;
   error?: string;
+  latencyMs?: number;
 }
 
 export interface Delivery {
@@ -36,6 +51,8 @@ export interface Delivery {
   updated_at: string;
 }
 
+const text = (s: string | undefined) => (s === undefined ? null : toStorableText(s));
+
 const PLAIN: SecretBox = { seal: (s) => s, open: (s) => s };
 
 /** `box` seals signing secrets at rest; it must be the same key ring in every process. */
@@ -44,45 +61,94 @@ export function createSubscriptionsRepo(pool: Pool, box: SecretBox = PLAIN) {
     ...(r as unknown as Subscription),
     secret: r.secret === null ? null : box.open(r.secret as string),
     created_at: (r.created_at as Date).toISOString(),
+    state_since: (r.state_since as Date).toISOString(),
   });
   return {
-    async create(s: { url: string; subjects: string[]; secret?: string; format?: SubscriptionFormat }): Promise<Subscription> {
+    async create(s: {
+      url: string;
+      subjects: string[];
+      secret?: string;
+      format?: SubscriptionFormat;
+      settings?: SubscriptionSettings;
+    }): Promise<Subscription> {
       const res = await pool.query(
-        'INSERT INTO subscriptions (id, url, subjects, secret, format) VALUES ($1, $2, $3, $4, $5) RETURNING *',
-        [randomUUID(), s.url, s.subjects, s.secret === undefined ? null : box.seal(s.secret), s.format ?? 'envelope'],
+        'INSERT INTO subscriptions (id, url, subjects, secret, format, settings) VALUES ($1, $2, $3, $4, $5, $6) RETURNING *',
+        [randomUUID(), s.url, s.subjects, s.secret === undefined ? null : box.seal(s.secret), s.format ?? 'envelope', s.settings ?? {}],
       );
       return toSubscription(res.rows[0]);
     },
     async list(): Promise<Subscription[]> {
       return (await pool.query('SELECT * FROM subscriptions ORDER BY created_at, id')).rows.map(toSubscription);
     },
+    async get(id: string): Promise<Subscription | undefined> {
+      const row = (await pool.query('SELECT * FROM subscriptions WHERE id = $1', [id])).rows[0];
+      return row && toSubscription(row);
+    },
+    /**
+     * An operator's (or a probe's) change of state, with why and who. Leaving `paused` ends the
+     * run of failures; the health row is written first, in the order the failure path locks them.
+     * `only`: change it only from these states (a probe resumes only what the service paused).
+     */
+    async setState(
+      id: string,
+      change: { state: SubscriptionState; reason?: string; actor?: string; by: 'service' | 'operator' },
+      only?: { state: SubscriptionState; by: 'service' | 'operator' },
+    ): Promise<Subscription | undefined> {
+      return inTransaction(pool, async (c) => {
+        if (change.state === 'active') {
+          await c.query('UPDATE subscription_health SET consecutive_failures = 0 WHERE subscription_id = $1', [id]);
+        }
+        const res = await c.query(
+          `UPDATE subscriptions SET state = $2, state_reason = $3, state_actor = $4, state_by = $5, state_since = now()
+            WHERE id = $1 AND ($6::varchar IS NULL OR (state = $6 AND state_by = $7)) RETURNING *`,
+          [id, change.state, text(change.reason), text(change.actor), change.by, only?.state ?? null, only?.by ?? null],
+        );
+        return res.rows[0] && toSubscription(res.rows[0]);
+      });
+    },
     async remove(id: string): Promise<boolean> {
       return ((await pool.query('DELETE FROM subscriptions WHERE id = $1', [id])).rowCount ?? 0) > 0;
     },
-    /** Subscriptions that have received the event: a retry or a reprocess skips them. */
+    /**
+     * Subscriptions the event is done with or handed over to: delivered, or waiting in the
+     * subscriber's queue. A retry or a reprocess skips them.
+     */
     async deliveredTo(eventId: string): Promise<Set<string>> {
-      const res = await pool.query(`SELECT subscription_id FROM webhook_deliveries WHERE event_id = $1 AND status = 'delivered'`, [
-        eventId,
-      ]);
+      const res = await pool.query(
+        `SELECT subscription_id FROM webhook_deliveries WHERE event_id = $1 AND status IN ('delivered', 'waiting')`,
+        [eventId],
+      );
       return new Set(res.rows.map((r) => r.subscription_id as string));
     },
-    /** One delivery attempt's outcome; a delivered row is never changed again. */
-    async recordAttempt(eventId: string, subscriptionId: string, outcome: DeliveryOutcome): Promise<void> {
-      await pool.query(
-        `INSERT INTO webhook_deliveries AS d (event_id, subscription_id, status, attempts, response_code, last_error, delivered_at, updated_at)
-         VALUES ($1, $2, $3::varchar, 1, $4, $5, CASE WHEN $3 = 'delivered' THEN now() END, now())
+    /**
+     * One delivery attempt's outcome (delivered, or refused for good); a delivered row is never
+     * changed again. A delivery ends the subscriber's run of failures, in the same statement (the
+     * health row is touched only when there is a run to end).
+     */
+    async recordAttempt(eventId: string, subscriptionId: string, outcome: DeliveryOutcome, receivedAt: string): Promise<void> {
+      await pool.query({
+        name: 'record-delivery-attempt',
+        text: `WITH healthy AS (
+           UPDATE subscription_health SET consecutive_failures = 0
+            WHERE $3 = 'delivered' AND subscription_id = $2 AND consecutive_failures > 0
+         )
+         INSERT INTO webhook_deliveries AS d (event_id, subscription_id, status, attempts, response_code, last_error, latency_ms,
+                                              event_received_at, delivered_at, updated_at)
+         VALUES ($1, $2, $3::varchar, 1, $4, $5, $6, $7, CASE WHEN $3 = 'delivered' THEN now() END, now())
          ON CONFLICT (event_id, subscription_id) DO UPDATE
            SET status = EXCLUDED.status, attempts = d.attempts + 1, response_code = EXCLUDED.response_code,
-               last_error = EXCLUDED.last_error, delivered_at = EXCLUDED.delivered_at, updated_at = now()
+               last_error = EXCLUDED.last_error, latency_ms = EXCLUDED.latency_ms, delivered_at = EXCLUDED.delivered_at, updated_at = now()
          WHERE d.status <> 'delivered'`,
-        [
+        values: [
           eventId,
           subscriptionId,
           outcome.status,
           outcome.responseCode ?? null,
-          outcome.error === undefined ? null : toStorableText(outcome.error),
+          text(outcome.error),
+          outcome.latencyMs ?? null,
+          receivedAt,
         ],
-      );
+      });
     },
     async deliveries(eventId: string): Promise<Delivery[]> {
       const res = await pool.query(

@@ -91,6 +91,41 @@ export function createWorkerMetrics(registry: Registry) {
       webhooks.labels(subscription, outcome).inc();
       webhookLatency.observe(seconds);
     },
+    /**
+     * Each subscriber's state (1 for the state it is in) and its waiting deliveries, read from
+     * PostgreSQL when scraped; every worker reports the same figures, so take `max`.
+     */
+    watchSubscribers(read: () => Promise<{ id: string; state: string; waiting: number }[]>): void {
+      const states = ['active', 'paused', 'disabled'];
+      const state = new Gauge({
+        name: `${METRIC_PREFIX}subscriber_state`,
+        help: "A webhook subscriber's state: 1 for the one it is in (active, paused, disabled), 0 for the others",
+        labelNames: ['subscription', 'state'],
+        registers,
+        collect: () => refresh(),
+      });
+      const waiting = new Gauge({
+        name: `${METRIC_PREFIX}subscriber_waiting_deliveries`,
+        help: 'Deliveries waiting for a webhook subscriber (paused, or draining after a resume)',
+        labelNames: ['subscription'],
+        registers,
+        collect: () => refresh(),
+      });
+      // A scrape collects every metric at once: both gauges share one read.
+      let reading: Promise<void> | undefined;
+      const refresh = () =>
+        (reading ??= (async () => {
+          // A scrape while PostgreSQL is away must still answer: the gauges keep their last values.
+          const rows = await withTimeout(read(), SCRAPE_WAIT_MS).catch(() => undefined);
+          if (!rows) return;
+          state.reset();
+          waiting.reset();
+          for (const r of rows) {
+            waiting.set({ subscription: r.id }, r.waiting);
+            for (const s of states) state.set({ subscription: r.id, state: s }, r.state === s ? 1 : 0);
+          }
+        })().finally(() => (reading = undefined)));
+    },
     /** The bridge's gauges, read when scraped. */
     watchBridge(bridge: BridgeGauges): void {
       new Gauge({

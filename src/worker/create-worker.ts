@@ -5,7 +5,9 @@ import type { Config } from '../config.js';
 import { type ActivityDeps, createActivities } from '../activities/index.js';
 import { createProcessorRegistry } from '../activities/processors.js';
 import type { Processor } from '../events/processor.js';
+import { createSubscriberActivities } from '../activities/subscriber-activities.js';
 import { createWebhookDeliverer } from '../activities/webhooks.js';
+import { secretBoxFor } from '../crypto/secret-box.js';
 import { createEventsRepo } from '../store/events-repo.js';
 import type { SubscriptionCache } from '../store/subscriptions-cache.js';
 import { createSubscriptionsRepo } from '../store/subscriptions-repo.js';
@@ -14,12 +16,13 @@ import { createDataConverter } from '../temporal/codec.js';
 import type { Logger } from '../logger.js';
 import type { Tracing } from '../telemetry/tracing.js';
 import type { WorkerMetrics } from '../telemetry/worker-metrics.js';
+import { subscriberWiring, type SubscriberConfig } from './subscribers.js';
 import { workflowSource } from './workflow-bundle.js';
 
 export interface WorkerDeps {
   connection: NativeConnection;
   pool: Pool;
-  config: Pick<Config, 'env' | 'temporal' | 'worker' | 'payloadCodec'>;
+  config: Pick<Config, 'env' | 'temporal' | 'worker' | 'payloadCodec'> & SubscriberConfig;
   subscriptions: SubscriptionCache;
   processors?: Processor[];
   onSettled?: (eventId: string) => void;
@@ -62,27 +65,36 @@ export function createWorker({
   // threads and sandboxes the worker makes next get it, this thread keeps its own (activity
   // failures keep their whole stacks).
   setFlagsFromString(`--stack-trace-limit=${WORKFLOW_STACK_FRAMES}`);
+  const repo = createEventsRepo(pool);
+  // Sealed secrets opened: the drain signs what it sends as the live path does.
+  const subscriptionsRepo = createSubscriptionsRepo(pool, secretBoxFor(config));
+  const subscribers = subscriberWiring(connection, pool, config);
+  const webhooks = createWebhookDeliverer({
+    subscriptions,
+    deliveries: subscriptionsRepo,
+    ...subscribers,
+    allowPrivate: config.worker.webhookAllowPrivate,
+    ...(metrics && { metrics }),
+    ...(tracing && { tracer: tracing.tracer }),
+  });
   return Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     ...workflowSource(),
-    activities: createActivities({
-      repo: createEventsRepo(pool),
-      processors: createProcessorRegistry(processors),
-      webhooks: createWebhookDeliverer({
-        subscriptions,
-        deliveries: createSubscriptionsRepo(pool),
-        timeoutMs: config.worker.webhookTimeoutMs,
-        allowPrivate: config.worker.webhookAllowPrivate,
+    activities: {
+      ...createActivities({
+        repo,
+        processors: createProcessorRegistry(processors),
+        webhooks,
+        ...(onSettled && { onSettled }),
+        ...(loadMessage && { loadMessage }),
         ...(metrics && { metrics }),
-        ...(tracing && { tracer: tracing.tracer }),
+        ...(log && { log }),
       }),
-      ...(onSettled && { onSettled }),
-      ...(loadMessage && { loadMessage }),
-      ...(metrics && { metrics }),
-      ...(log && { log }),
-    }),
+      // The subscriber workflow's: its drain and probe send through the same deliverer.
+      ...createSubscriberActivities({ subscriptions: subscriptionsRepo, events: repo, webhooks, ...subscribers }),
+    },
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
     // The bridge opens workflows as fast as events arrive; when more are open than the cache

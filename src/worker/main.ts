@@ -19,6 +19,7 @@ import { migrate } from '../store/migrate.js';
 import { createPartitionMaintenance } from '../store/partitions.js';
 import { createPool } from '../store/pool.js';
 import { createProjectionProcessor } from '../read-side/projections.js';
+import { createDeliveryQueue } from '../store/delivery-queue.js';
 import { createSubscriptionCache } from '../store/subscriptions-cache.js';
 import { createSubscriptionsRepo } from '../store/subscriptions-repo.js';
 import { createRegistry, watchDisk, watchNatsConnection, watchPool } from '../telemetry/registry.js';
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
   const operator = await Connection.connect(temporalOptions);
   await ensureSearchAttributes(operator, config.temporal.namespace, log).finally(() => operator.close());
   const connection = await NativeConnection.connect(temporalOptions);
+  metrics.watchSubscribers(() => createDeliveryQueue(pool).states());
   const subscriptions = createSubscriptionCache({ pool, repo: createSubscriptionsRepo(pool, secretBoxFor(config)), log });
   let bridge: Bridge | undefined;
   const processors = config.readSide.projections ? [createProjectionProcessor(pool)] : [];

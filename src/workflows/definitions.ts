@@ -1,6 +1,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { EventEnvelope, EventStatus } from '../events/envelope.js';
+import { SubscriberStateKey, SubscriberWaitingKey } from './subscriber-definitions.js';
 
 // Shared by the workflow, the worker, the bridge and the API: the one place that names the
 // workflow's signals, query, search attributes and input.
@@ -13,7 +14,16 @@ export const EventSourceKey = defineSearchAttributeKey('EventSource', SearchAttr
 export const EventCategoryKey = defineSearchAttributeKey('EventCategory', SearchAttributeType.KEYWORD);
 /** When EventStatus last changed: lets operators find events stuck in `processing`. */
 export const EventStatusSinceKey = defineSearchAttributeKey('EventStatusSince', SearchAttributeType.DATETIME);
-export const SEARCH_ATTRIBUTE_KEYS = [EventStatusKey, EventTypeKey, EventSourceKey, EventCategoryKey, EventStatusSinceKey];
+/** Every search attribute the service registers: the event workflow's, then the subscriber workflow's. */
+export const SEARCH_ATTRIBUTE_KEYS = [
+  EventStatusKey,
+  EventTypeKey,
+  EventSourceKey,
+  EventCategoryKey,
+  EventStatusSinceKey,
+  SubscriberStateKey,
+  SubscriberWaitingKey,
+];
 
 export interface RetrySettings {
   initialIntervalMs: number;

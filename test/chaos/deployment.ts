@@ -139,6 +139,31 @@ export function singleNodeFaults(d: ChaosDeployment): Fault[] {
   return [
     { name: 'kill -9 api', inject: () => d.kill('api') },
     { name: 'kill -9 worker', inject: () => d.kill('worker') },
+    { name: 'kill -9 worker during a resume', inject: () => killWorkerDuringResume(d) },
     ...(['nats', 'postgres', 'temporal'] as const).map((dep) => ({ name: `restart ${dep}`, inject: () => d.restart(dep) })),
   ];
+}
+
+const PAUSED_FOR_MS = 3_000;
+
+/**
+ * Every subscriber paused by an operator for a few seconds under the load (its deliveries wait),
+ * then resumed, and the worker killed -9 while the drain sends what waited: the drain must resume
+ * on the restarted worker, and nothing may be lost or recorded delivered twice.
+ */
+async function killWorkerDuringResume(d: ChaosDeployment): Promise<void> {
+  const act = (id: string, action: string) =>
+    fetch(`${d.apiUrl}/api/subscriptions/${id}/${action}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: `chaos: ${action}` }),
+    });
+  const listed = (await (await fetch(`${d.apiUrl}/api/subscriptions`)).json()) as { subscriptions: { id: string }[] };
+  const ids = listed.subscriptions.map((s) => s.id);
+  for (const id of ids) await act(id, 'pause');
+  await new Promise((r) => setTimeout(r, PAUSED_FOR_MS));
+  for (const id of ids) await act(id, 'resume');
+  // The drain is under way: its first pass has started sending.
+  await new Promise((r) => setTimeout(r, 500));
+  await d.kill('worker');
 }

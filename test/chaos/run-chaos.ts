@@ -161,13 +161,18 @@ async function processingStall(db: pg.Pool, ids: string[], from: number, to: num
   return longestGap([from, ...inWindow, to]);
 }
 
+/** Every event completed, and none of its deliveries still waiting for a subscriber (a fault that pauses one). */
 async function drained(db: pg.Pool, ids: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const r = await db
-      .query(`SELECT count(*)::int AS n FROM events WHERE event_id = ANY($1::uuid[]) AND status = 'completed'`, [ids])
+      .query(
+        `SELECT (SELECT count(*)::int FROM events WHERE event_id = ANY($1::uuid[]) AND status = 'completed') AS completed,
+                (SELECT count(*)::int FROM webhook_deliveries WHERE event_id = ANY($1::uuid[]) AND status = 'waiting') AS waiting`,
+        [ids],
+      )
       .catch(() => undefined);
-    if (r && r.rows[0].n >= ids.length) return;
+    if (r && r.rows[0].completed >= ids.length && r.rows[0].waiting === 0) return;
     await sleep(500);
   }
 }
