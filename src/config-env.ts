@@ -102,7 +102,9 @@ export const envSchema = z
       .int()
       .positive()
       .default(1_000_000)
-      .describe('stream limit: messages kept (oldest discarded first)'),
+      .describe(
+        'stream limit: messages kept; processed ones are trimmed past 90 %, and a stream full of unprocessed events refuses new ones (503)',
+      ),
     STREAM_MAX_AGE: duration.default(30 * 86_400_000).describe('stream limit: age of the messages kept'),
     STREAM_DUPLICATE_WINDOW: duration.default(2 * 60_000).describe('a repeated event id within this window is stored once by JetStream'),
     STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1).describe('stream replicas (3 on a NATS cluster)'),

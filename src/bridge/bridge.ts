@@ -15,6 +15,7 @@ import { EventStatusKey } from '../workflows/definitions.js';
 import { bridgeConsumer } from './consumer.js';
 import { createMessageHandler, type Outcome } from './handle-message.js';
 import { createPlaces, type Places } from './places.js';
+import { createStreamKeeper } from './stream-keeper.js';
 import { type LoopState, supervise } from './supervise.js';
 import { traced } from './traced.js';
 
@@ -37,6 +38,8 @@ export interface BridgeDeps {
 // How long a fetch waits for messages before the loop looks again; bounds how late stop() is.
 const FETCH_EXPIRES_MS = 1_000;
 const STOP_TIMEOUT_MS = 15_000;
+// At 2,000 events/s a look this often sees the stream long before the 10 % between a trim and full is used up.
+const KEEP_EVERY_MS = 5_000;
 
 /**
  * Moves events from the stream into Temporal: one workflow start per message, acked only once
@@ -62,6 +65,10 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
   const state: LoopState & { deadLettered: number } = { consuming: false, restarts: 0, deadLettered: 0 };
   let loop: Promise<void> | undefined;
   let recheckTimer: NodeJS.Timeout | undefined;
+  let keepTimer: NodeJS.Timeout | undefined;
+  const keeper = createStreamKeeper({ jsm, stream, consumer: bridge.consumer, log });
+  const keepStream = () =>
+    keeper.trim().catch((err: unknown) => log.warn({ err }, 'could not look at the stream to trim it; trying again shortly'));
 
   /** Handles one message in the background, holding a place while it does. */
   function track(msg: JsMsg, created: string): void {
@@ -131,12 +138,14 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
       await bridgeConsumer(js, jsm, stream, bridge);
       loop = supervise(consume, state, abort.signal, log);
       recheckTimer = setInterval(() => void places.recheck(), bridge.recheckAfterMs / 2).unref();
+      keepTimer = setInterval(() => void keepStream(), KEEP_EVERY_MS).unref();
     },
 
     /** Stops pulling, then waits for the messages in hand to be started and acked. */
     async stop(): Promise<void> {
       abort.abort();
       clearInterval(recheckTimer);
+      clearInterval(keepTimer);
       // Bounded: messages not settled by then are redelivered after ack_wait, nothing is lost.
       await Promise.race([Promise.all([loop, ...handling]), sleep(STOP_TIMEOUT_MS)]);
     },

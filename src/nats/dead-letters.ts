@@ -1,4 +1,11 @@
-import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
+import {
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StoredMsg,
+} from '@nats-io/jetstream';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { StreamMessage } from '../events/nats-event.js';
@@ -40,6 +47,8 @@ export function ensureDeadLetterStream(jsm: JetStreamManager, stream: Config['st
       name: deadLetterStreamName(stream.name),
       subjects: [deadLetterSubject(stream.name)],
       duplicateWindowMs: Math.min(DUPLICATE_WINDOW_MS, stream.maxAgeMs),
+      // Full, it drops its oldest records: they outlive the events stream's own copies anyway.
+      discard: DiscardPolicy.Old,
     }),
   );
 }

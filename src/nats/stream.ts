@@ -14,17 +14,22 @@ import { SUBJECT_ROOT } from '../events/subject.js';
 type StreamSettings = Config['stream'];
 
 /**
- * A stream as the service keeps them: file storage, limits retention (oldest dropped), the
- * deployment's replicas. The events stream and its dead-letter stream differ only in name,
- * subjects and duplicate window.
+ * A stream as the service keeps them: file storage, limits retention, the deployment's replicas.
+ * The events stream and its dead-letter stream differ in name, subjects, duplicate window and what
+ * a full stream does: the events stream refuses new messages (`DiscardPolicy.New`), since dropping
+ * its oldest could drop events nothing processed yet (the bridge's stream keeper trims processed
+ * ones, src/bridge/stream-keeper.ts); the dead-letter stream drops its oldest.
  */
-export function streamConfig(stream: StreamSettings, own: { name: string; subjects: string[]; duplicateWindowMs: number }) {
+export function streamConfig(
+  stream: StreamSettings,
+  own: { name: string; subjects: string[]; duplicateWindowMs: number; discard: DiscardPolicy },
+) {
   return {
     name: own.name,
     subjects: own.subjects,
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
-    discard: DiscardPolicy.Old,
+    discard: own.discard,
     max_msgs: stream.maxMessages,
     max_age: nanos(stream.maxAgeMs),
     duplicate_window: nanos(own.duplicateWindowMs),
@@ -65,6 +70,11 @@ const STREAM_NAME_IN_USE = 10058;
 export function ensureStream(jsm: JetStreamManager, stream: StreamSettings): Promise<void> {
   return ensureStreamConfig(
     jsm,
-    streamConfig(stream, { name: stream.name, subjects: [`${SUBJECT_ROOT}.>`], duplicateWindowMs: stream.duplicateWindowMs }),
+    streamConfig(stream, {
+      name: stream.name,
+      subjects: [`${SUBJECT_ROOT}.>`],
+      duplicateWindowMs: stream.duplicateWindowMs,
+      discard: DiscardPolicy.New,
+    }),
   );
 }
