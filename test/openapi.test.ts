@@ -27,11 +27,17 @@ describe('OpenAPI', () => {
     expect(create.responses['202']).toBeDefined();
     expect(create.security).toEqual([{ bearer: ['events:write'] }]);
 
-    expect(doc.paths['/api/frontend/events'].post.security).toEqual([{ bearer: ['events:write'] }, { writeKey: [] }]);
+    expect(doc.paths['/api/frontend/events'].post.security).toEqual([
+      { bearer: ['events:write'] },
+      { writeKey: [] },
+      { writeKeyBasic: [] },
+    ]);
+    expect(doc.paths['/v1/batch'].post.security).toEqual([{ bearer: ['events:write'] }, { writeKey: [] }, { writeKeyBasic: [] }]);
     expect(doc.paths['/api/events/{id}'].get.security).toEqual([{ bearer: ['events:read'] }]);
     expect(doc.components.securitySchemes).toMatchObject({
       bearer: { type: 'http', scheme: 'bearer' },
       writeKey: { type: 'apiKey', in: 'header', name: 'X-Write-Key' },
+      writeKeyBasic: { type: 'http', scheme: 'basic' },
     });
     expect(doc.paths['/health'].get.security).toBeUndefined();
   });

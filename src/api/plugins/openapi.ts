@@ -18,13 +18,19 @@ const securitySchemes = {
     name: 'X-Write-Key',
     description: 'A publishable write key for browser collection; sendBeacon requests put it in a `write_key` body field instead.',
   },
+  writeKeyBasic: {
+    type: 'http',
+    scheme: 'basic',
+    description:
+      "The same write key as HTTP Basic credentials' user name, the password empty: how Segment's and RudderStack's libraries send it.",
+  },
 } as const;
 
 /** The route's security requirement, from the scope it declares and whether it takes write keys. */
 function security(route: RouteOptions): Record<string, string[]>[] | undefined {
   const scope = route.config?.scope;
   if (!scope) return undefined;
-  return [{ bearer: [scope] }, ...(route.config?.acceptsWriteKey ? [{ writeKey: [] }] : [])];
+  return [{ bearer: [scope] }, ...(route.config?.acceptsWriteKey ? [{ writeKey: [] }, { writeKeyBasic: [] }] : [])];
 }
 
 /**
