@@ -106,8 +106,9 @@ export function createFieldCrypto(ring: KeyRing, fieldNames: readonly string[]) 
       }
       return out;
     };
-    const { data_key: _, ...rest } = e;
-    return { ...rest, data: walk(e.data) as Json, metadata: walk(e.metadata) as Json } as unknown as T;
+    const out = { ...e, data: walk(e.data), metadata: walk(e.metadata) } as unknown as Record<string, unknown>;
+    delete out.data_key;
+    return out as unknown as T;
   }
 
   /** Whether a stored row differs from what sealing it now would store: another key, or fields configured since. */

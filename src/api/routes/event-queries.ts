@@ -32,10 +32,15 @@ function filterOf(q: z.infer<typeof eventFilterQuery> & { as_of?: string }, req:
   if ((field === undefined) !== (value === undefined)) throw new HttpError(400, 'invalid_filter', 'field and value go together');
   if (field === undefined || value === undefined) return { ...rest, ...(contains && { contains }) };
   if (!fields?.isEncryptedField(field))
-    throw new HttpError(400, 'invalid_filter', `"${field}" is not an encrypted field (ENCRYPTED_FIELDS: ${fields?.fields.join(',') || 'none'})`);
+    throw new HttpError(
+      400,
+      'invalid_filter',
+      `"${field}" is not an encrypted field (ENCRYPTED_FIELDS: ${fields?.fields.join(',') || 'none'})`,
+    );
   // A lookup tells whether a value is in the log, which is what the scope guards: without it,
   // trying every phone number would undo the encryption.
-  if (req.fieldView !== 'clear') throw new HttpError(403, 'forbidden', 'looking events up by an encrypted field needs the scope events:decrypt');
+  if (req.fieldView !== 'clear')
+    throw new HttpError(403, 'forbidden', 'looking events up by an encrypted field needs the scope events:decrypt');
   return { ...rest, ...(contains && { contains }), field_hashes: fields.searchHashes(field, value) };
 }
 
