@@ -7,7 +7,7 @@ import { createKeyRing } from '../src/crypto/key-ring.js';
 import { resealFields } from '../src/read-side/reseal-fields.js';
 import { deleteUserEvents } from '../src/read-side/user-deletion.js';
 import { AUTH_ENV, bearer, hs256 } from './auth-tokens.js';
-import { post, stack, testPool, waitForStatus } from './helpers.js';
+import { post, stack, testPool, testTemporal, waitForStatus } from './helpers.js';
 import { startApp, testConfig } from './in-process-app.js';
 
 // The test deployment stores `email` and `phone` encrypted (ENCRYPTED_FIELDS in
@@ -26,7 +26,7 @@ type Api = Awaited<ReturnType<typeof startApp>>;
 let pool: pg.Pool;
 let api: Api;
 let eventId: string;
-const tokens: Record<'read' | 'decrypt' | 'admin', string> = { read: '', decrypt: '', admin: '' };
+const tokens: Record<'read' | 'decrypt' | 'admin' | 'adminDecrypt', string> = { read: '', decrypt: '', admin: '', adminDecrypt: '' };
 
 const call = async (app: FastifyInstance, url: string, token: string) => {
   const res = await app.inject({ url, headers: bearer(token) });
@@ -50,6 +50,7 @@ beforeAll(async () => {
   tokens.read = await hs256({ scope: 'events:read' });
   tokens.decrypt = await hs256({ scope: 'events:read events:decrypt' });
   tokens.admin = await hs256({ scope: 'events:admin' });
+  tokens.adminDecrypt = await hs256({ scope: 'events:admin events:decrypt' });
 }, 120_000);
 
 afterAll(async () => {
@@ -102,6 +103,36 @@ describe('fields encrypted at rest', () => {
     );
     expect(contains.status).toBe(400);
     expect(contains.body.error.message).toMatch(/field=email&value=/);
+  });
+
+  it("are masked in Temporal's payloads too when the codec endpoint decodes them without the scope", async () => {
+    const temporal = await testTemporal();
+    try {
+      const history = await temporal.workflow.getHandle(eventId).fetchHistory();
+      const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
+      const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+      const payload = {
+        metadata: Object.fromEntries(Object.entries(input.metadata!).map(([k, v]) => [k, b64(v)])),
+        data: b64(input.data!),
+      };
+      const decode = async (token: string) => {
+        const res = await api.app.inject({
+          method: 'POST',
+          url: '/codec/decode',
+          headers: bearer(token),
+          payload: { payloads: [payload] },
+        });
+        expect(res.statusCode).toBe(200);
+        return Buffer.from(res.json().payloads[0].data, 'base64').toString('utf8');
+      };
+      const masked = await decode(tokens.admin);
+      expect(masked).toContain(eventId);
+      expect(masked).toContain(ENCRYPTED_PLACEHOLDER);
+      expect(masked).not.toContain(EMAIL);
+      expect(await decode(tokens.adminDecrypt)).toContain(EMAIL);
+    } finally {
+      await temporal.connection.close();
+    }
   });
 
   it('stay readable and findable after the key ring rotates, and the old key can go once resealed', async () => {

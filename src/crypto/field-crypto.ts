@@ -35,6 +35,16 @@ const isEncrypted = (v: unknown): v is string => typeof v === 'string' && v.star
 /** How a value is compared: `Ada@Example.com ` finds `ada@example.com`. */
 const normalize = (v: string | number | boolean) => String(v).normalize('NFC').trim().toLowerCase();
 
+/** Any JSON with every configured field, and every sealed value, replaced by the placeholder. */
+export function maskFields(value: unknown, fields: ReadonlySet<string>): unknown {
+  if (Array.isArray(value)) return value.map((v) => maskFields(v, fields));
+  if (value === null || typeof value !== 'object') return value;
+  const out: Json = {};
+  for (const [key, inner] of Object.entries(value))
+    out[key] = fields.has(key.toLowerCase()) || isEncrypted(inner) ? ENCRYPTED_PLACEHOLDER : maskFields(inner, fields);
+  return out;
+}
+
 export function createFieldCrypto(ring: KeyRing, fieldNames: readonly string[]) {
   const fields = new Set(fieldNames.map((f) => f.toLowerCase()));
   const indexKeys = new Map(
@@ -95,15 +105,12 @@ export function createFieldCrypto(ring: KeyRing, fieldNames: readonly string[]) 
       }
     };
     const walk = (value: unknown): unknown => {
+      // Masked hides a configured field even in a row stored in clear before it was configured.
+      if (view === 'masked') return maskFields(value, fields);
       if (Array.isArray(value)) return value.map(walk);
       if (value === null || typeof value !== 'object') return value;
       const out: Json = {};
-      for (const [key, inner] of Object.entries(value)) {
-        const name = key.toLowerCase();
-        // Masked hides a configured field even in a row stored in clear before it was configured.
-        if (view === 'masked' && (fields.has(name) || isEncrypted(inner))) out[key] = ENCRYPTED_PLACEHOLDER;
-        else out[key] = isEncrypted(inner) ? reveal(name, inner) : walk(inner);
-      }
+      for (const [key, inner] of Object.entries(value)) out[key] = isEncrypted(inner) ? reveal(key.toLowerCase(), inner) : walk(inner);
       return out;
     };
     const out = { ...e, data: walk(e.data), metadata: walk(e.metadata) } as unknown as Record<string, unknown>;
@@ -125,6 +132,7 @@ export function createFieldCrypto(ring: KeyRing, fieldNames: readonly string[]) 
   return {
     fields: [...fields],
     isEncryptedField: (name: string) => fields.has(name.toLowerCase()),
+    mask: (value: unknown) => maskFields(value, fields),
     seal: sealEvent,
     open: openEvent,
     needsReseal,
