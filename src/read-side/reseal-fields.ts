@@ -1,18 +1,25 @@
 import type { FieldCrypto } from '../crypto/field-crypto.js';
 import type { Pool } from '../store/pool.js';
-import { transaction, withClient } from '../store/transaction.js';
+import { withClient } from '../store/transaction.js';
 
 // `npm run fields:reseal`: every stored event made to match ENCRYPTED_FIELDS and the ring's
 // current key. A row sealed under an older key, holding a configured field in clear (stored
 // before it was configured), or an encrypted field no longer configured, is opened and sealed
 // again: a new data key wrapped by the current key, fresh keyed hashes. Once a run ends, no row
 // needs the keys before the current one, which may then leave PAYLOAD_KEYS. Chunks in
-// (received_at, event_id) order, each in one transaction; a row is rewritten only if nobody
-// resealed it meanwhile, so running it twice, or beside the workers, is harmless.
+// (received_at, event_id) order, each one statement; a row is rewritten only if nobody resealed
+// it meanwhile, so running it twice, or beside the workers, is harmless.
 
 // Only one run at a time: two would seal the same rows twice.
 const LOCK = 0x7273656c;
 const AT = `to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+// One statement per chunk. The hashes travel as JSON: a row's array is of its own length.
+const RESEAL = `UPDATE events e SET data = u.data::jsonb, metadata = u.metadata::jsonb, data_key = u.data_key,
+       field_hashes = CASE WHEN u.hashes IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(u.hashes::jsonb)) END
+  FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+       AS u(event_id, at, data, metadata, data_key, hashes, old_key)
+ WHERE e.event_id = u.event_id AND e.received_at = u.at AND e.data_key IS NOT DISTINCT FROM u.old_key`;
 
 export interface ResealResult {
   seen: number;
@@ -54,18 +61,24 @@ export async function resealFields(opts: {
           )
         ).rows;
         if (rows.length === 0) break;
-        await transaction(client, async () => {
-          for (const row of rows.filter((r) => fields.needsReseal(r))) {
-            const sealed = fields.reseal(row);
-            const res = await client.query({
-              name: 'reseal-event',
-              text: `UPDATE events SET data = $3, metadata = $4, data_key = $5, field_hashes = $6
-                      WHERE event_id = $1 AND received_at = $2::timestamptz AND data_key IS NOT DISTINCT FROM $7`,
-              values: [row.event_id, row.at, sealed.data, sealed.metadata, sealed.dataKey, sealed.fieldHashes, row.data_key],
-            });
-            result.resealed += res.rowCount ?? 0;
-          }
-        });
+        const stale = rows.filter((r) => fields.needsReseal(r));
+        if (stale.length > 0) {
+          const sealed = stale.map((r) => fields.reseal(r));
+          const res = await client.query({
+            name: 'reseal-events',
+            text: RESEAL,
+            values: [
+              stale.map((r) => r.event_id),
+              stale.map((r) => r.at),
+              sealed.map((s) => JSON.stringify(s.data)),
+              sealed.map((s) => JSON.stringify(s.metadata)),
+              sealed.map((s) => s.dataKey),
+              sealed.map((s) => (s.fieldHashes ? JSON.stringify(s.fieldHashes) : null)),
+              stale.map((r) => r.data_key),
+            ],
+          });
+          result.resealed += res.rowCount ?? 0;
+        }
         result.seen += rows.length;
         const last = rows.at(-1)!;
         after = { at: last.at, id: last.event_id };
