@@ -7,8 +7,9 @@ import { createKeyRing } from '../src/crypto/key-ring.js';
 import { resealFields } from '../src/read-side/reseal-fields.js';
 import { deleteUserEvents } from '../src/read-side/user-deletion.js';
 import { AUTH_ENV, bearer, hs256 } from './auth-tokens.js';
-import { post, stack, testPool, testTemporal, waitForStatus } from './helpers.js';
+import { eventually, post, stack, testPool, testTemporal, waitForStatus } from './helpers.js';
 import { startApp, testConfig } from './in-process-app.js';
+import { startReceiver } from './webhook-receiver.js';
 
 // The test deployment stores `email` and `phone` encrypted (ENCRYPTED_FIELDS in
 // test/stack-settings.ts). An event sent through the real API and worker must sit in PostgreSQL
@@ -21,11 +22,14 @@ const PHONE = `+44 20 7946 ${uid}`;
 const USER = `encrypted-fields-${uid}`;
 const started = new Date().toISOString();
 const ENV = { ...AUTH_ENV, ENCRYPTED_FIELDS: 'email,phone' };
+const TYPE = `signup_completed_${uid}`;
 
 type Api = Awaited<ReturnType<typeof startApp>>;
 let pool: pg.Pool;
 let api: Api;
 let eventId: string;
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let subscriptionId: string;
 const tokens: Record<'read' | 'decrypt' | 'admin' | 'adminDecrypt', string> = { read: '', decrypt: '', admin: '', adminDecrypt: '' };
 
 const call = async (app: FastifyInstance, url: string, token: string) => {
@@ -35,8 +39,12 @@ const call = async (app: FastifyInstance, url: string, token: string) => {
 
 beforeAll(async () => {
   pool = testPool();
+  receiver = await startReceiver();
+  const sub = await post('/api/subscriptions', { url: receiver.url, subjects: [`events.backend.service.${TYPE}`] });
+  expect(sub.status).toBe(201);
+  subscriptionId = sub.body.id;
   const res = await post('/api/events/create', {
-    event_type: 'signup_completed',
+    event_type: TYPE,
     service: 'accounts',
     user_id: USER,
     session_id: `s-${uid}`,
@@ -55,6 +63,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await api?.close();
+  if (subscriptionId) await fetch(`${stack().apiUrl}/api/subscriptions/${subscriptionId}`, { method: 'DELETE' });
+  await receiver?.close();
   // Its rows may be sealed under a key only this test had: they must not outlive it.
   if (pool) await deleteUserEvents(pool, USER, 'encrypted-fields test');
   await pool?.end();
@@ -65,7 +75,7 @@ describe('fields encrypted at rest', () => {
     // The row as COPY writes it, as a logical backup would.
     const row = (await pool.query('SELECT e::text AS line, data, data_key, field_hashes FROM events e WHERE event_id = $1', [eventId]))
       .rows[0];
-    expect(row.line).toContain('signup_completed');
+    expect(row.line).toContain(TYPE);
     expect(row.data.plan).toBe('pro');
     for (const clear of [EMAIL, EMAIL.toLowerCase(), PHONE, PHONE.replaceAll(' ', '')]) expect(row.line).not.toContain(clear);
     expect(row.line).toContain('encrypted:v1:');
@@ -103,6 +113,14 @@ describe('fields encrypted at rest', () => {
     );
     expect(contains.status).toBe(400);
     expect(contains.body.error.message).toMatch(/field=email&value=/);
+  });
+
+  it('reach webhook subscribers in clear: the data is for them, and a delivery stores no payload', async () => {
+    const [delivery] = await eventually(async () => (receiver.deliveredOk(eventId).length ? receiver.deliveredOk(eventId) : undefined));
+    expect(JSON.parse(delivery!.body).data.contact).toEqual({ Email: EMAIL, phone: PHONE });
+    const stored = await pool.query('SELECT d::text AS line FROM webhook_deliveries d WHERE event_id = $1', [eventId]);
+    expect(stored.rows.map((r) => r.line).join()).toContain('delivered');
+    expect(stored.rows.map((r) => r.line).join()).not.toContain(EMAIL);
   });
 
   it("are masked in Temporal's payloads too when the codec endpoint decodes them without the scope", async () => {
