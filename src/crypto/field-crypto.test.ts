@@ -49,6 +49,22 @@ describe('field crypto', () => {
     expect(fields.open({ ...e, data_key: null }, 'clear').data.Email).toBe('Ada@Example.com');
   });
 
+  it('masks any JSON (a decoded Temporal payload, a dead letter) by the same names', () => {
+    const sealed = fields.seal(event());
+    const payload = [{ event_id: 'e', data: { contact: { EMAIL: 'a@b.c' }, plan: 'pro' } }, { data: sealed.data }];
+    expect(fields.mask(payload)).toEqual([
+      { event_id: 'e', data: { contact: { EMAIL: ENCRYPTED_PLACEHOLDER }, plan: 'pro' } },
+      {
+        data: {
+          ...sealed.data,
+          Email: ENCRYPTED_PLACEHOLDER,
+          contacts: [{ phone: ENCRYPTED_PLACEHOLDER, name: 'Bob' }],
+          profile: { email: ENCRYPTED_PLACEHOLDER },
+        },
+      },
+    ]);
+  });
+
   it('binds the data key to its event: a row copied under another id does not open', () => {
     const e = event();
     const sealed = fields.seal(e);
