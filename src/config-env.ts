@@ -243,6 +243,18 @@ export const envSchema = z
           .filter(Boolean),
       )
       .describe('field names, comma-separated, redacted case-insensitively at any depth of `data` and `metadata` before publishing'),
+    ENCRYPTED_FIELDS: z
+      .string()
+      .default('')
+      .transform((s) =>
+        s
+          .split(',')
+          .map((f) => f.trim().toLowerCase())
+          .filter(Boolean),
+      )
+      .describe(
+        'field names, comma-separated (`email,phone`), matched as `SENSITIVE_FIELDS` are and stored in PostgreSQL encrypted with `PAYLOAD_KEYS` (required then); readable in clear with the `events:decrypt` scope, found by keyed hash. Unset: none (docs/disaster-recovery.md)',
+      ),
     BODY_LIMIT_BYTES: z.coerce
       .number()
       .int()

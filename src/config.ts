@@ -87,6 +87,8 @@ function toConfig(env: Env) {
       drainRate: env.SUBSCRIBER_DRAIN_RATE,
     },
     sensitiveFields: env.SENSITIVE_FIELDS,
+    /** Stored encrypted with the payload key ring (src/crypto/field-crypto.ts). */
+    encryptedFields: env.ENCRYPTED_FIELDS,
     tracing: {
       enabled: env.TRACING_ENABLED ?? env.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined,
       endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,

@@ -43,10 +43,11 @@ describe('query plans', () => {
       `WITH g AS (SELECT i, gen_random_uuid() AS id, timestamptz '2030-01-01' + (i * interval '1 minute') * 129600 / $1 AS at
                     FROM generate_series(1, $1) i),
             ids AS (INSERT INTO event_ids SELECT id, at FROM g)
-       INSERT INTO events (event_id, event_type, event_source, event_category, user_id, session_id, data, status, timestamp, received_at)
+       INSERT INTO events (event_id, event_type, event_source, event_category, user_id, session_id, data, status, timestamp, received_at, field_hashes)
        SELECT id, 't' || (i % 50), CASE WHEN i % 2 = 0 THEN 'frontend' ELSE 'backend' END, 'c' || (i % 3),
               'u' || (i % 2000), 's' || (i % 6000), jsonb_build_object('plan', 'p' || (i % 500), 'n', i),
-              CASE WHEN i % 1000 = 0 THEN 'failed' ELSE 'completed' END, at, at FROM g`,
+              CASE WHEN i % 1000 = 0 THEN 'failed' ELSE 'completed' END, at, at,
+              CASE WHEN i % 3 = 0 THEN ARRAY['k:' || (i % 10000), 'k:p' || (i % 20000)] END FROM g`,
       [ROWS],
     );
     await pool.query('ANALYZE events');
@@ -73,6 +74,7 @@ describe('query plans', () => {
     ['a source', { source: 'frontend' }, /event_source_received_at|received_at_event_id/],
     ['a status', { status: 'failed' }, /status_received_at/],
     ['JSON containment on data', { contains: { plan: 'p7', n: 7 } }, /data_idx/],
+    ['an encrypted field by keyed hash, under two keys', { field_hashes: ['k:42', 'old:42'] }, /field_hashes_idx/],
     ['nothing but time', { from: '2030-01-10T00:00:00Z', to: '2030-01-11T00:00:00Z' }, /received_at_event_id/],
     ['nothing at all', {}, /received_at_event_id/],
   ])('%s: reads an index, never a whole partition', async (_what, filter, index) => {

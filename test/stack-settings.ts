@@ -30,4 +30,7 @@ export const TEST_LIFECYCLE_ENV = {
   // A paused subscriber is probed soon and often enough for a test to watch it resume.
   SUBSCRIBER_PROBE_INITIAL: '500ms',
   SUBSCRIBER_PROBE_MAX: '2s',
+  // The suite runs with fields encrypted at rest (unset, the service encrypts none), so every
+  // test that stores and reads events goes through the sealing and opening (test/encrypted-fields.test.ts).
+  ENCRYPTED_FIELDS: 'email,phone',
 };

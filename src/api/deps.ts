@@ -4,6 +4,7 @@ import { type Config, required } from '../config.js';
 import type { Logger } from '../logger.js';
 import { connectNats } from '../nats/connection.js';
 import { createPublisher } from '../nats/publisher.js';
+import { fieldCryptoFor } from '../crypto/field-crypto.js';
 import { createEventsRepo } from '../store/events-repo.js';
 import { createPool } from '../store/pool.js';
 import { connectTemporal } from '../temporal/client.js';
@@ -22,6 +23,7 @@ export interface ConnectedDeps {
 
 /** Connects everything the API needs, as the server entry and the in-process test apps use it. */
 export async function connectAppDeps(config: Config, log: Logger, tracing?: Tracing): Promise<ConnectedDeps> {
+  const fields = fieldCryptoFor(config);
   const pool = createPool(required(config.databaseUrl, 'DATABASE_URL'), config.databasePoolMax, config.databaseTls);
   const nc = await connectNats(required(config.natsUrl, 'NATS_URL'), 'event-service-api', log, config.natsTls);
   const temporal = await connectTemporal(required(config.temporal.address, 'TEMPORAL_ADDRESS'), config);
@@ -41,7 +43,7 @@ export async function connectAppDeps(config: Config, log: Logger, tracing?: Trac
       },
       ...(tracing && { traceHeaders: activeTraceHeaders }),
     }),
-    repo: createEventsRepo(pool),
+    repo: createEventsRepo(pool, fields),
     pool,
     temporal,
     js,

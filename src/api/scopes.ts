@@ -1,5 +1,7 @@
 // The scopes a token can carry; each route names the one it needs in its `config.scope`.
-export const SCOPES = ['events:write', 'events:read', 'events:admin'] as const;
+// `events:decrypt` opens no route: it shows the encrypted fields (ENCRYPTED_FIELDS) in clear
+// where read or admin shows events, and allows looking events up by them.
+export const SCOPES = ['events:write', 'events:read', 'events:admin', 'events:decrypt'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 declare module 'fastify' {

@@ -1,11 +1,13 @@
+import type { FieldCrypto, FieldView } from '../crypto/field-crypto.js';
 import type { EventStatus } from '../events/envelope.js';
 import { EVENT_COLUMNS, toStored, type StoredEvent } from '../store/events-repo.js';
 import type { Pool } from '../store/pool.js';
 
 // Reads of many events. Every filter is a column that leads one of the indexes of migration 004
-// (or the GIN index on data), pages are keyset pages on (received_at, event_id), which every
-// index ends with, and from/to bound received_at, the partition key: a query reads only the
-// months it asks for, in index order, and stops after one page.
+// (or a GIN index: on data, or on the keyed hashes of encrypted fields, migration 008), pages are
+// keyset pages on (received_at, event_id), which every index ends with, and from/to bound
+// received_at, the partition key: a query reads only the months it asks for, in index order, and
+// stops after one page.
 
 export interface EventFilter {
   user_id?: string;
@@ -22,6 +24,8 @@ export interface EventFilter {
   as_of?: string;
   /** JSON containment: `data @> contains`. */
   contains?: Record<string, unknown>;
+  /** Any of these keyed hashes of an encrypted field's value (FieldCrypto.searchHashes). */
+  field_hashes?: string[];
 }
 
 export interface PageRequest {
@@ -69,6 +73,7 @@ export function listQuery(filter: EventFilter, page: PageRequest): { text: strin
   if (filter.to) where.push(`received_at < ${param(filter.to)}::timestamptz`);
   if (filter.as_of) where.push(`received_at <= ${param(filter.as_of)}::timestamptz`);
   if (filter.contains) where.push(`data @> ${param(JSON.stringify(filter.contains))}::jsonb`);
+  if (filter.field_hashes) where.push(`field_hashes && ${param(filter.field_hashes)}::text[]`);
   // As of a time, an event's status is the last transition recorded by then.
   const columns = filter.as_of
     ? EVENT_COLUMNS.replace(
@@ -104,16 +109,16 @@ export const sessionQuery = (sessionId: string) => ({
   values: [sessionId],
 });
 
-export function createEventQueries(pool: Pool) {
+export function createEventQueries(pool: Pool, fields?: FieldCrypto) {
   return {
-    /** One page, and the cursor of the next when there is more. */
-    async list(filter: EventFilter, page: PageRequest): Promise<{ items: StoredEvent[]; next_cursor: string | null }> {
+    /** One page, and the cursor of the next when there is more; encrypted fields in clear or masked. */
+    async list(filter: EventFilter, page: PageRequest, view: FieldView): Promise<{ items: StoredEvent[]; next_cursor: string | null }> {
       const { text, values } = listQuery(filter, page);
       const rows = (await pool.query(text, values)).rows;
       const more = rows.length > page.limit;
       const shown = rows.slice(0, page.limit);
       const last = shown.at(-1);
-      const items = shown.map(({ cursor_time: _, ...row }) => toStored(row));
+      const items = shown.map(({ cursor_time: _, ...row }) => toStored(row, fields, view));
       return { items, next_cursor: more && last ? encodeCursor({ receivedAt: last.cursor_time, eventId: last.event_id }) : null };
     },
 

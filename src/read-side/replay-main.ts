@@ -1,6 +1,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { parseArgs } from 'node:util';
 import { required } from '../config.js';
+import { fieldCryptoFor } from '../crypto/field-crypto.js';
 import { SUBJECT_ROOT } from '../events/subject.js';
 import { connectNats } from '../nats/connection.js';
 import { cliContext, runCli } from './cli.js';
@@ -37,6 +38,7 @@ runCli(async () => {
       jsm: await jetstreamManager(nc),
       stream: ctx.config.stream.name,
       sensitiveFields: ctx.config.sensitiveFields,
+      fields: fieldCryptoFor(ctx.config),
       params: { since, ...(until && { until }), subject: values.subject },
       restart: values.restart,
       onProgress: (done, total) => {

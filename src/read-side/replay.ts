@@ -1,5 +1,6 @@
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { createDecoder, toStreamMessage } from '../nats/decode-message.js';
+import type { FieldCrypto } from '../crypto/field-crypto.js';
 import { createEventsRepo } from '../store/events-repo.js';
 import type { Pool } from '../store/pool.js';
 import { projectEvent } from './projections.js';
@@ -36,13 +37,15 @@ export async function replay(opts: {
   jsm: JetStreamManager;
   stream: string;
   sensitiveFields: readonly string[];
+  /** Seals the encrypted fields as the worker does. */
+  fields?: FieldCrypto | undefined;
   params: ReplayParams;
   restart?: boolean;
   onProgress?: (done: number, total: number | null) => void;
 }): Promise<ReplayResult> {
   const { pool, js, jsm, stream, params } = opts;
   const jobs = createJobs(pool);
-  const repo = createEventsRepo(pool);
+  const repo = createEventsRepo(pool, opts.fields);
   const decode = createDecoder(opts.sensitiveFields);
   const info = await jsm.streams.info(stream);
   const created = info.created;

@@ -1,3 +1,4 @@
+import type { FieldCrypto, FieldView } from '../crypto/field-crypto.js';
 import type { EventEnvelope, EventStatus } from '../events/envelope.js';
 import { toStorableText } from '../events/storable.js';
 import type { Pool } from './pool.js';
@@ -25,13 +26,18 @@ export interface StoredEvent extends EventEnvelope {
 }
 
 export const EVENT_COLUMNS = `event_id, event_type, event_source, event_category, user_id, session_id, data, metadata,
-  status, attempts, last_error, timestamp, received_at, created_at, updated_at`;
+  status, attempts, last_error, timestamp, received_at, created_at, updated_at, data_key`;
 
-export function createEventsRepo(pool: Pool) {
+/**
+ * `fields` seals the configured fields (ENCRYPTED_FIELDS) on the way in and opens them on the way
+ * out: in clear by default (the worker, processors, webhooks), masked for readers without the scope.
+ */
+export function createEventsRepo(pool: Pool, fields?: FieldCrypto) {
+  const eventValues = sealedValues(fields);
   return {
     /** Inserts the event once; a second insert of the same id changes nothing. Returns true if new. */
     async insert(e: EventEnvelope): Promise<boolean> {
-      return insertEvent(pool, e);
+      return insertEvent(pool, eventValues(e));
     },
 
     /**
@@ -39,7 +45,7 @@ export function createEventsRepo(pool: Pool) {
      * `processing` transitions as seq 1 and 2 of this run. Repeating it changes nothing.
      */
     async begin(e: EventEnvelope, runId: string, at: string, operator: { reason?: string; actor?: string } = {}): Promise<void> {
-      await beginRun(pool, e, runId, at, operator);
+      await beginRun(pool, eventValues(e), runId, at, operator);
     },
 
     /**
@@ -79,11 +85,11 @@ export function createEventsRepo(pool: Pool) {
       return res.rows[0] ? { status: res.rows[0].status, at: res.rows[0].at.toISOString() } : undefined;
     },
 
-    async get(eventId: string): Promise<StoredEvent | undefined> {
+    async get(eventId: string, view: FieldView = 'clear'): Promise<StoredEvent | undefined> {
       const res = await pool.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE event_id = $1 AND received_at = ${RECEIVED_AT('$1')}`, [
         eventId,
       ]);
-      return res.rows[0] ? toStored(res.rows[0]) : undefined;
+      return res.rows[0] ? toStored(res.rows[0], fields, view) : undefined;
     },
 
     async history(eventId: string): Promise<Omit<Transition, 'eventId'>[]> {
@@ -107,7 +113,10 @@ export function createEventsRepo(pool: Pool) {
 
 export type EventsRepo = ReturnType<typeof createEventsRepo>;
 
-export function toStored(row: Record<string, unknown>): StoredEvent {
+/** A row as the API and the worker see it: times as ISO text, the encrypted fields opened or masked. */
+export function toStored(row: Record<string, unknown>, fields: FieldCrypto | undefined, view: FieldView): StoredEvent {
+  if (fields) row = fields.open(row as unknown as Parameters<FieldCrypto['open']>[0], view) as unknown as Record<string, unknown>;
+  else delete row.data_key;
   const iso = (v: unknown) => (v as Date).toISOString();
   const out = {
     ...row,
@@ -134,28 +143,37 @@ const CLAIM_ID = (id: string, receivedAt: string) =>
 export const RECEIVED_AT = (id: string) => `(SELECT received_at FROM event_ids WHERE event_id = ${id})`;
 
 const EVENT_INSERT_COLUMNS =
-  'event_id, event_type, event_source, event_category, user_id, session_id, data, metadata, timestamp, received_at';
+  'event_id, event_type, event_source, event_category, user_id, session_id, data, metadata, timestamp, received_at, data_key, field_hashes';
 // Typed, because in INSERT … SELECT the parameters get no type from the columns they fill.
 const EVENT_VALUES =
-  '$1::uuid, $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::varchar, $7::jsonb, $8::jsonb, $9::timestamptz, $10::timestamptz';
-const eventValues = (e: EventEnvelope) => [
-  e.event_id,
-  e.event_type,
-  e.event_source,
-  e.event_category,
-  e.user_id ?? null,
-  e.session_id ?? null,
-  e.data,
-  e.metadata,
-  e.timestamp,
-  e.received_at,
-];
+  '$1::uuid, $2::varchar, $3::varchar, $4::varchar, $5::varchar, $6::varchar, $7::jsonb, $8::jsonb, $9::timestamptz, $10::timestamptz, $11::text, $12::text[]';
+type EventValues = unknown[];
 
-async function insertEvent(c: Client, e: EventEnvelope): Promise<boolean> {
+function sealedValues(fields: FieldCrypto | undefined) {
+  return (e: EventEnvelope): EventValues => {
+    const sealed = fields?.seal(e);
+    return [
+      e.event_id,
+      e.event_type,
+      e.event_source,
+      e.event_category,
+      e.user_id ?? null,
+      e.session_id ?? null,
+      sealed?.data ?? e.data,
+      sealed?.metadata ?? e.metadata,
+      e.timestamp,
+      e.received_at,
+      sealed?.dataKey ?? null,
+      sealed?.fieldHashes ?? null,
+    ];
+  };
+}
+
+async function insertEvent(c: Client, values: EventValues): Promise<boolean> {
   const res = await c.query(
     `WITH key AS (${CLAIM_ID('$1', '$10')})
      INSERT INTO events (${EVENT_INSERT_COLUMNS}) SELECT ${EVENT_VALUES} WHERE EXISTS (SELECT 1 FROM key)`,
-    eventValues(e),
+    values,
   );
   return res.rowCount === 1;
 }
@@ -170,7 +188,7 @@ async function insertEvent(c: Client, e: EventEnvelope): Promise<boolean> {
 // is moved back to `processing` by the UPDATE, which sees only rows from before the statement.
 async function beginRun(
   c: Client,
-  e: EventEnvelope,
+  values: EventValues,
   runId: string,
   at: string,
   operator: { reason?: string; actor?: string },
@@ -179,17 +197,17 @@ async function beginRun(
     name: 'begin-run',
     text: `WITH key AS (${CLAIM_ID('$1', '$10')}), stored AS (
        INSERT INTO events (${EVENT_INSERT_COLUMNS}, status, updated_at)
-       SELECT ${EVENT_VALUES}, 'processing', $12::timestamptz WHERE EXISTS (SELECT 1 FROM key)
+       SELECT ${EVENT_VALUES}, 'processing', $14::timestamptz WHERE EXISTS (SELECT 1 FROM key)
        RETURNING event_id
      ), written AS (
        INSERT INTO event_status_history (event_id, run_id, seq, status, attempts, at, reason, actor)
-       VALUES ($1, $11, 1, 'pending', 0, $12, NULL, NULL), ($1, $11, 2, 'processing', 0, $12, $13, $14)
+       VALUES ($1, $13, 1, 'pending', 0, $14, NULL, NULL), ($1, $13, 2, 'processing', 0, $14, $15, $16)
        ON CONFLICT (event_id, run_id, seq) DO NOTHING
        RETURNING seq
      )
-     UPDATE events SET status = 'processing', attempts = 0, last_error = NULL, updated_at = $12
+     UPDATE events SET status = 'processing', attempts = 0, last_error = NULL, updated_at = $14
       WHERE event_id = $1 AND received_at = ${RECEIVED_AT('$1')} AND NOT EXISTS (SELECT 1 FROM stored) AND EXISTS (SELECT 1 FROM written)`,
-    values: [...eventValues(e), runId, at, storable(operator.reason), storable(operator.actor)],
+    values: [...values, runId, at, storable(operator.reason), storable(operator.actor)],
   });
 }
 

@@ -8,6 +8,7 @@ import type { Processor } from '../events/processor.js';
 import { createSubscriberActivities } from '../activities/subscriber-activities.js';
 import { createWebhookDeliverer } from '../activities/webhooks.js';
 import { secretBoxFor } from '../crypto/secret-box.js';
+import { fieldCryptoFor } from '../crypto/field-crypto.js';
 import { createEventsRepo } from '../store/events-repo.js';
 import type { SubscriptionCache } from '../store/subscriptions-cache.js';
 import { createSubscriptionsRepo } from '../store/subscriptions-repo.js';
@@ -22,7 +23,7 @@ import { workflowSource } from './workflow-bundle.js';
 export interface WorkerDeps {
   connection: NativeConnection;
   pool: Pool;
-  config: Pick<Config, 'env' | 'temporal' | 'worker' | 'payloadCodec'> & SubscriberConfig;
+  config: Pick<Config, 'env' | 'temporal' | 'worker' | 'payloadCodec' | 'encryptedFields'> & SubscriberConfig;
   subscriptions: SubscriptionCache;
   processors?: Processor[];
   onSettled?: (eventId: string) => void;
@@ -65,7 +66,8 @@ export function createWorker({
   // threads and sandboxes the worker makes next get it, this thread keeps its own (activity
   // failures keep their whole stacks).
   setFlagsFromString(`--stack-trace-limit=${WORKFLOW_STACK_FRAMES}`);
-  const repo = createEventsRepo(pool);
+  // The configured fields sealed as they are stored, and opened for processors and webhooks.
+  const repo = createEventsRepo(pool, fieldCryptoFor(config));
   // Sealed secrets opened: the drain signs what it sends as the live path does.
   const subscriptionsRepo = createSubscriptionsRepo(pool, secretBoxFor(config));
   const subscribers = subscriberWiring(connection, pool, config);

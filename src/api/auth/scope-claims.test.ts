@@ -26,6 +26,12 @@ describe('grants', () => {
     expect(grants(admin, 'events:write')).toBe(false);
   });
 
+  it('gives events:decrypt to no other scope, and nothing but itself to it', () => {
+    expect(grants(new Set(['events:admin', 'events:read'] as const), 'events:decrypt')).toBe(false);
+    expect(grants(new Set(['events:decrypt'] as const), 'events:read')).toBe(false);
+    expect(grants(new Set(['events:decrypt'] as const), 'events:decrypt')).toBe(true);
+  });
+
   it('keeps read and write apart', () => {
     expect(grants(new Set(['events:write'] as const), 'events:read')).toBe(false);
     expect(grants(new Set(['events:read'] as const), 'events:write')).toBe(false);

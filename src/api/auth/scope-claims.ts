@@ -24,6 +24,8 @@ const IMPLIED: Record<Scope, readonly Scope[]> = {
   'events:write': ['events:write'],
   'events:read': ['events:read', 'events:admin'],
   'events:admin': ['events:admin'],
+  // Its own: an operator (admin) acts on events without seeing the encrypted fields.
+  'events:decrypt': ['events:decrypt'],
 };
 
 /** Whether a caller holding `held` may use a route that needs `needed`. */

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ConfigError } from '../../config.js';
+import type { FieldView } from '../../crypto/field-crypto.js';
 import type { AppDeps } from '../app-deps.js';
 import { bearerToken, createJwtVerifier, type JwtVerifier, KeysUnavailable, type TokenClaims } from '../auth/jwt.js';
 import { grants } from '../auth/scope-claims.js';
@@ -13,6 +14,8 @@ declare module 'fastify' {
     writeKeyApp: string | undefined;
     /** The `sub` claim of the bearer token that authenticated this request. */
     tokenSubject: string | undefined;
+    /** How this caller sees the encrypted fields: in clear with `events:decrypt` (or an open API), else masked. */
+    fieldView: FieldView;
   }
 }
 
@@ -97,6 +100,7 @@ export const authPlugin = fp(
 
     app.decorateRequest('writeKeyApp', undefined);
     app.decorateRequest('tokenSubject', undefined);
+    app.decorateRequest('fieldView', 'masked');
     // navigator.sendBeacon cannot set headers, so browsers send JSON as text/plain; parse it as JSON.
     app.removeContentTypeParser('text/plain');
     app.addContentTypeParser('text/plain', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
@@ -110,6 +114,7 @@ export const authPlugin = fp(
 
     app.addHook('onRequest', async (req, reply) => {
       const { scope, acceptsWriteKey } = req.routeOptions.config;
+      if (open) req.fieldView = 'clear';
       if (!scope || open) return;
       const authorization = req.headers.authorization;
       const basicKey = acceptsWriteKey && writeKeys.size > 0 ? basicUser(authorization) : undefined;
@@ -117,6 +122,7 @@ export const authPlugin = fp(
       if (verify && authorization !== undefined) {
         const claims = await checkToken(verify, authorization, reply);
         req.tokenSubject = claims.subject;
+        if (grants(claims.scopes, 'events:decrypt')) req.fieldView = 'clear';
         if (!grants(claims.scopes, scope)) {
           void reply.header('www-authenticate', `${CHALLENGE}, error="insufficient_scope", scope="${scope}"`);
           throw new HttpError(403, 'forbidden', `the token does not carry the scope ${scope}`);

@@ -10,7 +10,7 @@ const securitySchemes = {
     scheme: 'bearer',
     bearerFormat: 'JWT',
     description:
-      'A JWT whose `scope` (space-separated) or `scp` (array) claim carries events:write, events:read or events:admin (admin includes read).',
+      'A JWT whose `scope` (space-separated) or `scp` (array) claim carries events:write, events:read or events:admin (admin includes read); events:decrypt adds the encrypted fields in clear where events are shown, and lookups by them.',
   },
   writeKey: {
     type: 'apiKey',

@@ -1,6 +1,7 @@
-import type { Payload } from '@temporalio/common';
+import { METADATA_ENCODING_KEY, type Payload } from '@temporalio/common';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { type FieldCrypto, fieldCryptoFor } from '../../crypto/field-crypto.js';
 import { createPayloadCodec, keylessCodec, PayloadDecryptionError } from '../../temporal/codec.js';
 import type { AppDeps } from '../app-deps.js';
 import { HttpError } from '../errors.js';
@@ -28,8 +29,17 @@ const toJson = ({ metadata, data }: Payload): JsonPayload => ({
   ...(data?.length && { data: Buffer.from(data).toString('base64') }),
 });
 
+// Temporal holds the event in clear inside its encrypted payloads: what it decodes to is masked
+// like the API's reads for a token without events:decrypt.
+function masked(fields: FieldCrypto, payload: Payload): Payload {
+  const encoding = payload.metadata?.[METADATA_ENCODING_KEY];
+  if (!encoding || Buffer.from(encoding).toString() !== 'json/plain' || !payload.data) return payload;
+  return { ...payload, data: Buffer.from(JSON.stringify(fields.mask(JSON.parse(Buffer.from(payload.data).toString('utf8'))))) };
+}
+
 export const codecRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'config'>> = async (app, { config }) => {
   const codec = createPayloadCodec(config) ?? keylessCodec;
+  const fields = config.encryptedFields.length > 0 ? fieldCryptoFor(config) : undefined;
 
   for (const op of ['encode', 'decode'] as const) {
     const description = `Temporal remote codec: ${op}s payloads (protobuf JSON, bytes in base64) for the Temporal UI or \`temporal --codec-endpoint\`.`;
@@ -43,7 +53,9 @@ export const codecRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'config'>> = async
           throw new HttpError(400, 'wrong_namespace', `this codec serves namespace "${config.temporal.namespace}", not "${namespace}"`);
         }
         try {
-          return { payloads: (await codec[op](req.body.payloads.map(fromJson))).map(toJson) };
+          let done = await codec[op](req.body.payloads.map(fromJson));
+          if (op === 'decode' && fields && req.fieldView !== 'clear') done = done.map((p) => masked(fields, p));
+          return { payloads: done.map(toJson) };
         } catch (err) {
           if (err instanceof PayloadDecryptionError) throw new HttpError(400, 'codec_error', err.message);
           throw err;

@@ -1,5 +1,7 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { type FieldCrypto, fieldCryptoFor } from '../../crypto/field-crypto.js';
 import { createEventQueries, type Cursor, decodeCursor, type EventFilter } from '../../read-side/event-queries.js';
 import type { AppDeps } from '../app-deps.js';
 import { HttpError, notFound } from '../errors.js';
@@ -14,14 +16,39 @@ function cursorOf(text: string | undefined): Cursor | undefined {
   return cursor;
 }
 
-function filterOf(q: z.infer<typeof eventFilterQuery> & { as_of?: string }): EventFilter {
-  const { data, ...rest } = q;
-  return { ...rest, ...(data !== undefined && { contains: JSON.parse(data) as Record<string, unknown> }) };
+/** The names anywhere in a JSON value: a containment filter must not name an encrypted field, which it could never match. */
+function namesIn(value: unknown): string[] {
+  if (value === null || typeof value !== 'object') return [];
+  if (Array.isArray(value)) return value.flatMap(namesIn);
+  return Object.entries(value).flatMap(([k, v]) => [k, ...namesIn(v)]);
 }
 
-// The event log, read many at a time: by any filter, a user's timeline, a session.
-export const eventQueryRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'pool'>> = async (app, { pool }) => {
-  const queries = createEventQueries(pool);
+function filterOf(q: z.infer<typeof eventFilterQuery> & { as_of?: string }, req: FastifyRequest, fields?: FieldCrypto): EventFilter {
+  const { data, field, value, ...rest } = q;
+  const contains = data === undefined ? undefined : (JSON.parse(data) as Record<string, unknown>);
+  const encrypted = contains && fields ? namesIn(contains).find((n) => fields.isEncryptedField(n)) : undefined;
+  if (encrypted)
+    throw new HttpError(400, 'encrypted_field', `"${encrypted}" is stored encrypted: find it with field=${encrypted}&value=…, not in data`);
+  if ((field === undefined) !== (value === undefined)) throw new HttpError(400, 'invalid_filter', 'field and value go together');
+  if (field === undefined || value === undefined) return { ...rest, ...(contains && { contains }) };
+  if (!fields?.isEncryptedField(field))
+    throw new HttpError(
+      400,
+      'invalid_filter',
+      `"${field}" is not an encrypted field (ENCRYPTED_FIELDS: ${fields?.fields.join(',') || 'none'})`,
+    );
+  // A lookup tells whether a value is in the log, which is what the scope guards: without it,
+  // trying every phone number would undo the encryption.
+  if (req.fieldView !== 'clear')
+    throw new HttpError(403, 'forbidden', 'looking events up by an encrypted field needs the scope events:decrypt');
+  return { ...rest, ...(contains && { contains }), field_hashes: fields.searchHashes(field, value) };
+}
+
+// The event log, read many at a time: by any filter, a user's timeline, a session. Encrypted
+// fields are shown in clear to the scope events:decrypt, else as a placeholder.
+export const eventQueryRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'pool' | 'config'>> = async (app, { pool, config }) => {
+  const fields = fieldCryptoFor(config);
+  const queries = createEventQueries(pool, fields);
 
   app.get(
     '/events',
@@ -31,7 +58,7 @@ export const eventQueryRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'pool'>> = as
     },
     async (req) => {
       const { limit, order, cursor, ...filter } = req.query;
-      return queries.list(filterOf(filter), { limit, order, after: cursorOf(cursor) });
+      return queries.list(filterOf(filter, req, fields), { limit, order, after: cursorOf(cursor) }, req.fieldView);
     },
   );
 
@@ -48,7 +75,11 @@ export const eventQueryRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'pool'>> = as
     },
     async (req) => {
       const { limit, order, cursor, ...filter } = req.query;
-      return queries.list({ ...filterOf(filter), user_id: req.params.user_id }, { limit, order, after: cursorOf(cursor) });
+      return queries.list(
+        { ...filterOf(filter, req, fields), user_id: req.params.user_id },
+        { limit, order, after: cursorOf(cursor) },
+        req.fieldView,
+      );
     },
   );
 
@@ -66,7 +97,7 @@ export const eventQueryRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'pool'>> = as
       const { session_id } = req.params;
       const [summary, page] = await Promise.all([
         queries.session(session_id),
-        queries.list({ session_id }, { limit: req.query.limit, order: 'asc', after: cursorOf(req.query.cursor) }),
+        queries.list({ session_id }, { limit: req.query.limit, order: 'asc', after: cursorOf(req.query.cursor) }, req.fieldView),
       ]);
       if (!summary) throw notFound(`session ${session_id}`);
       return { ...summary, events: page.items, next_cursor: page.next_cursor };

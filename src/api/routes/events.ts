@@ -13,7 +13,7 @@ export const eventRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'repo' | 'pool' | 
 ) => {
   const subscriptions = createSubscriptionsRepo(pool);
   app.get('/events/:id', { config: { scope: 'events:read' }, schema: { params: idParams } }, async (req) => {
-    const event = await repo.get(req.params.id);
+    const event = await repo.get(req.params.id, req.fieldView);
     if (!event) throw notFound(`event ${req.params.id}`);
     return event;
   });

@@ -47,6 +47,12 @@ export const eventFilterQuery = z.object({
   from: isoTime.optional().describe('received_at at or after'),
   to: isoTime.optional().describe('received_at before'),
   data: jsonQueryObject.optional().describe('JSON object the event data must contain'),
+  field: z
+    .string()
+    .max(100)
+    .optional()
+    .describe('an encrypted field (ENCRYPTED_FIELDS), with `value`: events holding it, found by keyed hash; needs `events:decrypt`'),
+  value: storableText.max(1000).optional().describe("the `field`'s value, matched trimmed and case-insensitively"),
 });
 
 export const storedEventSchema = z.object({
