@@ -20,8 +20,9 @@ function filterOf(q: z.infer<typeof eventFilterQuery> & { as_of?: string }): Eve
 }
 
 // The event log, read many at a time: by any filter, a user's timeline, a session.
-export const eventQueryRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'pool'>> = async (app, { pool }) => {
-  const queries = createEventQueries(pool);
+// Read from the replica when there is one (`readPool`): a page may lag the primary by its lag.
+export const eventQueryRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'readPool'>> = async (app, { readPool }) => {
+  const queries = createEventQueries(readPool);
 
   app.get(
     '/events',
