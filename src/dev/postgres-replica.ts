@@ -64,10 +64,11 @@ async function cloneFrom(primary: RunningPostgres, pgDir: string, log: Log): Pro
   const copied = await takeBaseBackup(primary.adminUrl, primary.pgDir, temp, owner);
   const { port, username, password } = new URL(primary.adminUrl);
   const conninfo = `host=127.0.0.1 port=${port} user=${decodeURIComponent(username)} password=${decodeURIComponent(password)} application_name=${REPLICA_NAME}`;
-  // After the primary's own settings in the copy: a promoted replica must not wait for a standby of its own.
+  // After the primary's own settings in the copy: a promoted replica must not wait for a standby of
+  // its own. A promotion waits out the retry interval of a lost stream (5 s by default) before it ends recovery.
   await appendFile(
     join(temp, 'postgresql.auto.conf'),
-    `\n# standby of the dev primary (src/dev/postgres-replica.ts)\nprimary_conninfo = '${conninfo}'\nprimary_slot_name = '${REPLICA_NAME}'\nsynchronous_standby_names = ''\n`,
+    `\n# standby of the dev primary (src/dev/postgres-replica.ts)\nprimary_conninfo = '${conninfo}'\nprimary_slot_name = '${REPLICA_NAME}'\nsynchronous_standby_names = ''\nwal_retrieve_retry_interval = '200ms'\n`,
   );
   await writeFile(join(temp, 'standby.signal'), '', { mode: 0o600 });
   if (owner.uid !== undefined && owner.gid !== undefined) await chown(join(temp, 'standby.signal'), owner.uid, owner.gid);
