@@ -13,5 +13,7 @@ if (!url) {
 }
 const p = await promoteStandby(url);
 console.log(
-  p.promoted ? `promoted in ${p.ms} ms; it takes writes from WAL position ${p.lsn}` : `already a primary (WAL position ${p.lsn}); nothing done`,
+  p.promoted
+    ? `promoted in ${p.ms} ms; it takes writes from WAL position ${p.lsn}`
+    : `already a primary (WAL position ${p.lsn}); nothing done`,
 );

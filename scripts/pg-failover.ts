@@ -38,10 +38,14 @@ try {
   const seconds = Number(args.seconds);
   const r = await runFailoverDrill(d, { rate, seconds });
   console.log(`\n${rate} events/s for ${seconds} s, one webhook subscriber; the primary killed -9 ${seconds / 4} s in`);
-  console.log(`  acked ${r.acked}, completed ${r.completed}, duplicated ${r.duplicated}, undelivered ${r.undelivered}, dead letters ${r.deadLettered}`);
+  console.log(
+    `  acked ${r.acked}, completed ${r.completed}, duplicated ${r.duplicated}, undelivered ${r.undelivered}, dead letters ${r.deadLettered}`,
+  );
   console.log(`  recovery point: ${r.lost} acknowledged events lost`);
   console.log(`  recovery time: replica promoted ${r.promotedAfterMs} ms after the kill; API and worker healthy after ${r.recoverMs} ms;`);
-  console.log(`                 longest stretch without an event completing ${r.processingStallMs} ms, without a 202 ${r.ingestStallMs} ms`);
+  console.log(
+    `                 longest stretch without an event completing ${r.processingStallMs} ms, without a 202 ${r.ingestStallMs} ms`,
+  );
   if (r.lostSample.length > 0) console.log('  lost, for example', r.lostSample);
   process.exitCode = r.acked === 0 || r.lost + r.duplicated + r.undelivered + r.deadLettered > 0 ? 1 : 0;
 } finally {

@@ -59,14 +59,14 @@ export const envSchema = z
 
     DATABASE_URL: z
       .string()
-      .refine(isDatabaseUrl, 'a URL, or libpq\'s multi-host form postgres://user:pw@host1:port1,host2:port2/db')
+      .refine(isDatabaseUrl, "a URL, or libpq's multi-host form postgres://user:pw@host1:port1,host2:port2/db")
       .optional()
       .describe(
         "PostgreSQL connection string; several `host:port` pairs with `target_session_attrs=read-write` (libpq's form) connect to whichever of them takes writes, so a promoted replica is found without a restart; unset, only `npm start` and the tests may fill it in (the dev stack)",
       ),
     DATABASE_READ_URL: z
       .string()
-      .refine(isDatabaseUrl, 'a URL, or libpq\'s multi-host form')
+      .refine(isDatabaseUrl, "a URL, or libpq's multi-host form")
       .optional()
       .describe(
         'PostgreSQL read replica for the query API, timelines, sessions and stats (a second pool, never written to); unset: they read from `DATABASE_URL`',

@@ -47,7 +47,9 @@ describe('PostgreSQL read replica and failover', () => {
       expect(posted.status).toBe(202);
       const { event_id } = (await posted.json()) as { event_id: string };
       // Written (stored, completed) on the primary, which GET /api/events/:id reads...
-      await until(async () => ((await (await fetch(`${d.apiUrl}/api/events/${event_id}`)).json()) as { status?: string }).status === 'completed');
+      await until(
+        async () => ((await (await fetch(`${d.apiUrl}/api/events/${event_id}`)).json()) as { status?: string }).status === 'completed',
+      );
       // ...a write through the API works too (the user deletion, on the primary)...
       expect((await fetch(`${d.apiUrl}/api/users/u-nobody/events`, { method: 'DELETE' })).status).toBe(200);
       // ...while the query API, reading the paused replica, does not see the event yet, and the lag shows.

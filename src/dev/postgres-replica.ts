@@ -38,7 +38,10 @@ export async function startReplica(dataDir: string, primary: RunningPostgres, op
       one<{ n: number }>(primary.adminUrl, 'SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name = $1', [REPLICA_NAME]),
     ]);
     if (state.id !== primaryId.id || !state.standby || slot.n === 0) {
-      log.warn({ dir: pgDir }, 'the replica folder is not a standby of this primary (promoted, or another cluster): taking a new base backup');
+      log.warn(
+        { dir: pgDir },
+        'the replica folder is not a standby of this primary (promoted, or another cluster): taking a new base backup',
+      );
       await replica.child.stop();
       replica = undefined;
     }
@@ -73,7 +76,10 @@ async function cloneFrom(primary: RunningPostgres, pgDir: string, log: Log): Pro
   await writeFile(join(temp, 'standby.signal'), '', { mode: 0o600 });
   if (owner.uid !== undefined && owner.gid !== undefined) await chown(join(temp, 'standby.signal'), owner.uid, owner.gid);
   await rename(temp, pgDir);
-  log.info({ dir: pgDir, files: copied.files, mb: Math.round(copied.bytes / 1e5) / 10, ms: Date.now() - began }, 'base backup taken for the replica');
+  log.info(
+    { dir: pgDir, files: copied.files, mb: Math.round(copied.bytes / 1e5) / 10, ms: Date.now() - began },
+    'base backup taken for the replica',
+  );
 }
 
 /** On the primary: whether commits wait for the replica. ALTER SYSTEM, so it survives the primary's restart. */
@@ -81,7 +87,9 @@ export async function setSynchronous(adminUrl: string, on: boolean): Promise<voi
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
-    await client.query(on ? `ALTER SYSTEM SET synchronous_standby_names = '${REPLICA_NAME}'` : 'ALTER SYSTEM RESET synchronous_standby_names');
+    await client.query(
+      on ? `ALTER SYSTEM SET synchronous_standby_names = '${REPLICA_NAME}'` : 'ALTER SYSTEM RESET synchronous_standby_names',
+    );
     await client.query('SELECT pg_reload_conf()');
   } finally {
     await client.end();

@@ -29,7 +29,7 @@ export function createHostPicker(url: DatabaseUrl, clientConfig: pg.ClientConfig
       client.on('error', () => undefined);
       try {
         await client.connect();
-        if (!(await isReadOnly(client))) return host;
+        if (!wantsWrites || !(await isReadOnly(client))) return host;
         refusals.push(`${host.host}:${host.port} is read-only`);
       } catch (err) {
         refusals.push(`${host.host}:${host.port}: ${(err as Error).message}`);
@@ -37,7 +37,7 @@ export function createHostPicker(url: DatabaseUrl, clientConfig: pg.ClientConfig
         await client.end().catch(() => undefined);
       }
     }
-    throw new Error(`no writable PostgreSQL server among ${url.hosts.length} hosts (${refusals.join('; ')})`);
+    throw new Error(`no ${wantsWrites ? 'writable ' : ''}PostgreSQL server among ${url.hosts.length} hosts (${refusals.join('; ')})`);
   };
 
   return {

@@ -40,10 +40,15 @@ export async function startFailoverDeployment(opts: {
   /** The API's and worker's log lines (stdout): shown by the script, hidden in the test. */
   stdio?: 'inherit' | 'ignore';
 }): Promise<FailoverDeployment> {
-  const [temporal, temporalUi, nats, primary, replica, api, workerHealth] = await Promise.all(Array.from({ length: 7 }, () => findFreePort()));
+  const [temporal, temporalUi, nats, primary, replica, api, workerHealth] = await Promise.all(
+    Array.from({ length: 7 }, () => findFreePort()),
+  );
   const base = { dataDir: opts.dataDir, cacheDir: opts.cacheDir, log: opts.log };
   const stacks: RunningStack[] = await Promise.all([
-    startStack({ ...base, temporal: { port: temporal!, uiPort: temporalUi!, ...(opts.temporalCliPath && { cliPath: opts.temporalCliPath }) } }),
+    startStack({
+      ...base,
+      temporal: { port: temporal!, uiPort: temporalUi!, ...(opts.temporalCliPath && { cliPath: opts.temporalCliPath }) },
+    }),
     startStack({ ...base, nats: { port: nats! } }),
     startStack({ ...base, postgres: { port: primary! }, postgresReplica: { port: replica!, mode: opts.mode } }),
   ]);
