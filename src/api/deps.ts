@@ -9,7 +9,7 @@ import { createPool } from '../store/pool.js';
 import { connectTemporal } from '../temporal/client.js';
 import { createApiMetrics } from '../telemetry/api-metrics.js';
 import { createRegistry, watchDisk, watchNatsConnection, watchPool } from '../telemetry/registry.js';
-import { watchReplicaLag } from '../telemetry/replica-lag.js';
+import { replicaName, watchReplicaLag } from '../telemetry/replica-lag.js';
 import { activeTraceHeaders, type Tracing } from '../telemetry/tracing.js';
 import type { AppDeps } from './app-deps.js';
 import { createHealthChecks } from './health-checks.js';
@@ -32,7 +32,7 @@ export async function connectAppDeps(config: Config, log: Logger, tracing?: Trac
   const metrics = createApiMetrics(registry);
   watchNatsConnection(registry, nc, 'api');
   watchPool(registry, pool);
-  watchReplicaLag(registry, pool, readPool === pool ? undefined : readPool);
+  watchReplicaLag(registry, pool, config.databaseReadUrl ? { pool: readPool, name: replicaName(config.databaseReadUrl) } : undefined);
   watchDisk(registry, process.cwd());
   const deps: AppDeps = {
     config,

@@ -1,4 +1,5 @@
 import { Gauge, type Registry } from 'prom-client';
+import { parseDatabaseUrl } from '../store/database-url.js';
 import type { Pool } from '../store/pool.js';
 import { METRIC_PREFIX } from './registry.js';
 
@@ -41,25 +42,29 @@ export async function readReplicaLag(primary: Pool, replica: Pool): Promise<Repl
   return { up: true, ...(bytes !== undefined && { bytes }), ...(seconds !== undefined && { seconds: Math.max(seconds, 0) }) };
 }
 
-/** Declared in every API (the alert rules name them); samples only when a replica is configured. */
-export function watchReplicaLag(registry: Registry, primary: Pool, replica: Pool | undefined): void {
+/**
+ * Declared in every API (the alert rules name them), with samples only when a replica is
+ * configured, labelled with its `host:port` (from the configuration: one value per API).
+ */
+export function watchReplicaLag(registry: Registry, primary: Pool, replica: { pool: Pool; name: string } | undefined): void {
   let last: { at: number; lag: Promise<ReplicaLag> } | undefined;
   // One reading per scrape for the three gauges.
   const read = () => {
     if (!replica) return Promise.resolve(undefined);
-    if (!last || Date.now() - last.at > 1_000) last = { at: Date.now(), lag: readReplicaLag(primary, replica) };
+    if (!last || Date.now() - last.at > 1_000) last = { at: Date.now(), lag: readReplicaLag(primary, replica.pool) };
     return last.lag;
   };
   const gauge = (name: string, help: string, pick: (lag: ReplicaLag) => number | undefined) =>
     new Gauge({
       name: `${METRIC_PREFIX}${name}`,
       help,
+      labelNames: ['replica'],
       registers: [registry],
       async collect() {
         const lag = await read();
         const value = lag && pick(lag);
-        if (value === undefined) this.reset();
-        else this.set(value);
+        this.reset();
+        if (replica && value !== undefined) this.set({ replica: replica.name }, value);
       },
     });
   gauge('db_replica_up', 'Whether the read replica (DATABASE_READ_URL) answered (1) or not (0)', (l) => (l.up ? 1 : 0));
@@ -69,6 +74,11 @@ export function watchReplicaLag(registry: Registry, primary: Pool, replica: Pool
     (l) => l.seconds,
   );
   gauge('db_replica_lag_bytes', 'WAL bytes the primary wrote that the replica has not replayed', (l) => l.bytes);
+}
+
+/** The replica label: its `host:port` (several for a multi-host URL), never the password. */
+export function replicaName(url: string): string {
+  return /^postgres(ql)?:/.test(url) ? parseDatabaseUrl(url).hosts.map((h) => `${h.host}:${h.port}`).join(',') : new URL(url).host;
 }
 
 /** `16/B374D848` → its byte position (exact up to 2^53 bytes, 8 PiB of WAL). */
