@@ -78,7 +78,11 @@ export function watchReplicaLag(registry: Registry, primary: Pool, replica: { po
 
 /** The replica label: its `host:port` (several for a multi-host URL), never the password. */
 export function replicaName(url: string): string {
-  return /^postgres(ql)?:/.test(url) ? parseDatabaseUrl(url).hosts.map((h) => `${h.host}:${h.port}`).join(',') : new URL(url).host;
+  return /^postgres(ql)?:/.test(url)
+    ? parseDatabaseUrl(url)
+        .hosts.map((h) => `${h.host}:${h.port}`)
+        .join(',')
+    : new URL(url).host;
 }
 
 /** `16/B374D848` → its byte position (exact up to 2^53 bytes, 8 PiB of WAL). */
