@@ -21,7 +21,9 @@ describe('PostgreSQL read replica and failover', () => {
       cacheDir: dev.cacheDir,
       ...(dev.temporalCliPath && { temporalCliPath: dev.temporalCliPath }),
       mode: 'sync',
-      env: { LOG_LEVEL: 'fatal' },
+      // An outage of the database longer than processing's 5 s pauses the webhook subscriber (its
+      // deliveries in flight time out); it resumes at its first probe, soon here so that the test stays short.
+      env: { LOG_LEVEL: 'fatal', SUBSCRIBER_PROBE_INITIAL: '2s' },
       log: createLogger('pg-failover', 'error'),
     });
   }, 240_000);
