@@ -23,7 +23,7 @@ const { values: args } = parseArgs({
 const { dev } = loadConfig();
 const dataDir = resolve('.data/pg-failover');
 await rm(dataDir, { recursive: true, force: true });
-console.log(`starting a deployment with a ${args.async ? 'asynchronous' : 'synchronous'} replica (data in ${dataDir}, wiped first) ...`);
+console.log(`starting a deployment with ${args.async ? 'an asynchronous' : 'a synchronous'} replica (data in ${dataDir}, wiped first) ...`);
 const d = await startFailoverDeployment({
   dataDir,
   cacheDir: dev.cacheDir,
