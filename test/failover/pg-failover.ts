@@ -24,6 +24,8 @@ export interface FailoverDeployment {
   replicaUrl: string;
   /** What the API and worker have as DATABASE_URL. */
   failoverUrl: string;
+  /** The API or worker processes that exited on their own (nothing restarts them here), e.g. `worker (code 1)`. */
+  exited: string[];
   /** kill -9 of the primary's postmaster: its backends follow, nothing is flushed or handed over. */
   killPrimary(): Promise<void>;
   waitHealthy(timeoutMs?: number): Promise<void>;
@@ -66,7 +68,13 @@ export async function startFailoverDeployment(opts: {
     NATS_URL: n.natsUrl!,
     TEMPORAL_ADDRESS: t.temporalAddress!,
   };
-  const processes: ChildProcess[] = [spawnService('api', env, opts.stdio ?? 'ignore'), spawnService('worker', env, opts.stdio ?? 'ignore')];
+  const exited: string[] = [];
+  let stopping = false;
+  const processes: ChildProcess[] = (['api', 'worker'] as const).map((name) => {
+    const child = spawnService(name, env, opts.stdio ?? 'ignore');
+    child.once('exit', (code, signal) => stopping || exited.push(`${name} (${signal ?? `code ${code}`})`));
+    return child;
+  });
   const ok = (url: string) =>
     fetch(url).then(
       (r) => r.ok,
@@ -79,6 +87,7 @@ export async function startFailoverDeployment(opts: {
     primaryUrl: db.databaseUrl!,
     replicaUrl: db.databaseReadUrl!,
     failoverUrl: db.databaseFailoverUrl!,
+    exited,
     async killPrimary() {
       process.kill(db.pids.postgres!, 'SIGKILL');
       // Gone once it refuses connections.
@@ -92,6 +101,7 @@ export async function startFailoverDeployment(opts: {
       }
     },
     async stop() {
+      stopping = true;
       await Promise.all(
         processes.map(async (child) => {
           if (child.exitCode !== null || child.signalCode !== null) return;
