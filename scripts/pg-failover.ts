@@ -46,6 +46,7 @@ try {
   console.log(
     `                 longest stretch without an event completing ${r.processingStallMs} ms, without a 202 ${r.ingestStallMs} ms`,
   );
+  console.log(`  the bridge's backlog after the drain: ${r.backlog.pending} not taken, ${r.backlog.ackPending} taken and not acked`);
   if (d.exited.length > 0) console.log(`  exited on their own (nothing restarts them here): ${d.exited.join(', ')}`);
   if (r.lostSample.length > 0) console.log('  lost, for example', r.lostSample);
   process.exitCode = r.acked === 0 || d.exited.length > 0 || r.lost + r.duplicated + r.undelivered + r.deadLettered > 0 ? 1 : 0;

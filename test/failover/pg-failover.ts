@@ -1,6 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
+import { loadConfig } from '../../src/config.js';
 import type { Logger } from '../../src/logger.js';
 import { devPayloadKey } from '../../src/dev/payload-key.js';
 import { findFreePort } from '../../src/dev/ports.js';
@@ -138,6 +141,19 @@ async function answers(url: string): Promise<boolean> {
 export interface FailoverResult extends FaultResult {
   /** kill -9 → the replica promoted (the drill promotes as soon as the primary refuses connections). */
   promotedAfterMs: number;
+  /** After the drain: messages the bridge has not taken yet, and taken but not acked (where events not stored wait). */
+  backlog: { pending: number; ackPending: number };
+}
+
+async function bridgeBacklog(natsUrl: string): Promise<FailoverResult['backlog']> {
+  const { stream, bridge } = loadConfig({});
+  const nc = await connect({ servers: natsUrl });
+  try {
+    const info = await (await jetstreamManager(nc)).consumers.info(stream.name, bridge.consumer);
+    return { pending: info.num_pending, ackPending: info.num_ack_pending };
+  } finally {
+    await nc.close();
+  }
 }
 
 /**
@@ -165,5 +181,5 @@ export async function runFailoverDrill(d: FailoverDeployment, opts: { rate: numb
       ],
     },
   );
-  return { ...result!, promotedAfterMs } satisfies FailoverResult;
+  return { ...result!, promotedAfterMs, backlog: await bridgeBacklog(d.natsUrl) } satisfies FailoverResult;
 }
