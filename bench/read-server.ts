@@ -17,7 +17,7 @@ const app = Fastify({ logger: false }).withTypeProvider<ZodTypeProvider>();
 app.setValidatorCompiler(validatorCompiler);
 app.setSerializerCompiler(serializerCompiler);
 await app.register(errorsPlugin);
-for (const routes of [eventQueryRoutes, statsRoutes]) await app.register(routes, { prefix: '/api', pool, config, log });
+for (const routes of [eventQueryRoutes, statsRoutes]) await app.register(routes, { prefix: '/api', pool, readPool: pool, config, log });
 const address = await app.listen({ port: 0, host: '127.0.0.1' });
 process.stdout.write(`${address}\n`);
 process.on(

@@ -131,7 +131,8 @@ async function main() {
     reads.setValidatorCompiler(validatorCompiler);
     reads.setSerializerCompiler(serializerCompiler);
     await reads.register(errorsPlugin);
-    for (const routes of [eventQueryRoutes, statsRoutes]) await reads.register(routes, { prefix: '/api', pool: db, config, log });
+    for (const routes of [eventQueryRoutes, statsRoutes])
+      await reads.register(routes, { prefix: '/api', pool: db, readPool: db, config, log });
     await reads.ready();
     const rnd = (n: number) => Math.floor(Math.random() * n);
     const iso = (t: number) => new Date(t).toISOString();

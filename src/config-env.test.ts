@@ -46,6 +46,8 @@ describe('dev-only settings', () => {
     DEV_TEMPORAL_UI_PORT: '18233',
     DEV_NATS_PORT: '14222',
     DEV_POSTGRES_PORT: '15432',
+    DEV_PG_REPLICA: 'sync',
+    DEV_POSTGRES_REPLICA_PORT: '15434',
   };
   it.each(DEV_ONLY_VARIABLES)('%s changes nothing but config.dev', (name) => {
     const { dev: devBefore, ...before } = loadConfig({});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isDatabaseUrl } from './store/database-url.js';
 
 // Every environment variable the service reads, with its type, default and description: the one
 // list that src/config.ts parses (once, at start) and shapes into the configuration the code uses,
@@ -34,6 +35,13 @@ const devShape = {
   DEV_TEMPORAL_UI_PORT: z.coerce.number().int().default(8233).describe('`npm start`: dev Temporal UI port'),
   DEV_NATS_PORT: z.coerce.number().int().default(4223).describe('`npm start`: dev NATS port'),
   DEV_POSTGRES_PORT: z.coerce.number().int().default(5433).describe('`npm start`: dev PostgreSQL port'),
+  DEV_PG_REPLICA: z
+    .enum(['off', 'sync', 'async'])
+    .default('off')
+    .describe(
+      '`npm start`: also run a streaming replica of the dev PostgreSQL, reads served by it (`DATABASE_READ_URL`) and `DATABASE_URL` listing both servers; `sync` waits for the replica at each commit, so a failover loses nothing (docs/disaster-recovery.md)',
+    ),
+  DEV_POSTGRES_REPLICA_PORT: z.coerce.number().int().default(5434).describe('`npm start`: dev PostgreSQL replica port'),
 };
 
 /** The variables of `devShape`: documented apart from the service's own settings. */
@@ -50,9 +58,19 @@ export const envSchema = z
     PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('port the API listens on'),
 
     DATABASE_URL: z
-      .url()
+      .string()
+      .refine(isDatabaseUrl, "a URL, or libpq's multi-host form postgres://user:pw@host1:port1,host2:port2/db")
       .optional()
-      .describe('PostgreSQL connection string; unset, only `npm start` and the tests may fill it in (the dev stack)'),
+      .describe(
+        "PostgreSQL connection string; several `host:port` pairs with `target_session_attrs=read-write` (libpq's form) connect to whichever of them takes writes, so a promoted replica is found without a restart; unset, only `npm start` and the tests may fill it in (the dev stack)",
+      ),
+    DATABASE_READ_URL: z
+      .string()
+      .refine(isDatabaseUrl, "a URL, or libpq's multi-host form")
+      .optional()
+      .describe(
+        'PostgreSQL read replica for the query API, timelines, sessions and stats (a second pool, never written to); unset: they read from `DATABASE_URL`',
+      ),
     DATABASE_POOL_MAX: z.coerce.number().int().positive().default(20).describe('PostgreSQL connections per process'),
     NATS_URL: z.string().optional().describe('NATS server(s), comma-separated; unset, filled in by the dev stack only'),
     TEMPORAL_ADDRESS: z.string().optional().describe('Temporal frontend `host:port`; unset, filled in by the dev stack only'),

@@ -19,6 +19,8 @@ function toConfig(env: Env) {
     logLevel: env.LOG_LEVEL,
     http: { host: env.HOST, port: env.PORT, bodyLimit: env.BODY_LIMIT_BYTES },
     databaseUrl: env.DATABASE_URL,
+    /** Reads that may lag the primary by the replica's lag (docs/disaster-recovery.md); unset: `databaseUrl`. */
+    databaseReadUrl: env.DATABASE_READ_URL,
     databasePoolMax: env.DATABASE_POOL_MAX,
     databaseTls: {
       mode: env.DATABASE_SSL_MODE ?? (env.DATABASE_SSL_CA ? 'verify-full' : 'disable'),
@@ -150,6 +152,9 @@ function toConfig(env: Env) {
       temporalUiPort: env.DEV_TEMPORAL_UI_PORT,
       natsPort: env.DEV_NATS_PORT,
       postgresPort: env.DEV_POSTGRES_PORT,
+      /** A streaming replica beside the dev PostgreSQL, and whether commits wait for it. */
+      postgresReplica: env.DEV_PG_REPLICA,
+      postgresReplicaPort: env.DEV_POSTGRES_REPLICA_PORT,
     },
   } as const;
 }

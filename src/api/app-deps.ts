@@ -19,6 +19,8 @@ export interface AppDeps {
   publisher: Publisher;
   repo: EventsRepo;
   pool: Pool;
+  /** The query API's, timelines', sessions' and stats' reads: `DATABASE_READ_URL`'s pool, else `pool`. Never written to. */
+  readPool: Pool;
   temporal: Client;
   js: JetStreamClient;
   jsm: JetStreamManager;

@@ -10,6 +10,7 @@ import { createPool } from '../store/pool.js';
 import { connectTemporal } from '../temporal/client.js';
 import { createApiMetrics } from '../telemetry/api-metrics.js';
 import { createRegistry, watchDisk, watchNatsConnection, watchPool } from '../telemetry/registry.js';
+import { replicaName, watchReplicaLag } from '../telemetry/replica-lag.js';
 import { activeTraceHeaders, type Tracing } from '../telemetry/tracing.js';
 import type { AppDeps } from './app-deps.js';
 import { createHealthChecks } from './health-checks.js';
@@ -25,6 +26,7 @@ export interface ConnectedDeps {
 export async function connectAppDeps(config: Config, log: Logger, tracing?: Tracing): Promise<ConnectedDeps> {
   const fields = fieldCryptoFor(config);
   const pool = createPool(required(config.databaseUrl, 'DATABASE_URL'), config.databasePoolMax, config.databaseTls);
+  const readPool = config.databaseReadUrl ? createPool(config.databaseReadUrl, config.databasePoolMax, config.databaseTls) : pool;
   const nc = await connectNats(required(config.natsUrl, 'NATS_URL'), 'event-service-api', log, config.natsTls);
   const temporal = await connectTemporal(required(config.temporal.address, 'TEMPORAL_ADDRESS'), config);
   const js = jetstream(nc);
@@ -32,6 +34,7 @@ export async function connectAppDeps(config: Config, log: Logger, tracing?: Trac
   const metrics = createApiMetrics(registry);
   watchNatsConnection(registry, nc, 'api');
   watchPool(registry, pool);
+  watchReplicaLag(registry, pool, config.databaseReadUrl ? { pool: readPool, name: replicaName(config.databaseReadUrl) } : undefined);
   watchDisk(registry, process.cwd());
   const deps: AppDeps = {
     config,
@@ -45,6 +48,7 @@ export async function connectAppDeps(config: Config, log: Logger, tracing?: Trac
     }),
     repo: createEventsRepo(pool, fields),
     pool,
+    readPool,
     temporal,
     js,
     jsm: await jetstreamManager(nc),
@@ -60,6 +64,7 @@ export async function connectAppDeps(config: Config, log: Logger, tracing?: Trac
       if (!nc.isClosed()) await nc.drain();
       await temporal.connection.close();
       await pool.end();
+      if (readPool !== pool) await readPool.end();
       await tracing?.shutdown();
     },
   };

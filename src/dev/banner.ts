@@ -15,6 +15,8 @@ export interface BannerInfo {
   temporalAddress: string;
   natsUrl: string;
   databaseUrl: string;
+  /** The read replica, when reads have one. */
+  databaseReadUrl?: string;
   /** Where `npm start` keeps its data and logs, when it started anything. */
   dataDir?: string;
 }
@@ -35,6 +37,7 @@ export function banner(info: BannerInfo, { bold = false }: { bold?: boolean } = 
     ['Temporal', info.temporalAddress],
     ['NATS', info.natsUrl],
     ['PostgreSQL', info.databaseUrl],
+    ...(info.databaseReadUrl ? [['PostgreSQL reads', info.databaseReadUrl] as [string, string]] : []),
   ];
   const width = Math.max(...[...rows, ...deps].map(([name]) => name.length)) + 2;
   const urlWidth = Math.max(...rows.map(([, url]) => url.length)) + 2;
@@ -67,7 +70,10 @@ export function banner(info: BannerInfo, { bold = false }: { bold?: boolean } = 
  */
 export async function printBanner(
   config: Config,
-  stack: Pick<RunningStack, 'temporalAddress' | 'temporalUiUrl' | 'natsUrl' | 'databaseUrl' | 'pids'>,
+  stack: Pick<
+    RunningStack,
+    'temporalAddress' | 'temporalUiUrl' | 'natsUrl' | 'databaseUrl' | 'databaseFailoverUrl' | 'databaseReadUrl' | 'pids'
+  >,
   log: Logger,
   { workerTimeoutMs = 300_000 }: { workerTimeoutMs?: number } = {},
 ): Promise<void> {
@@ -78,7 +84,10 @@ export async function printBanner(
     // Addresses someone configured may hold a real password; the dev stack's own are throwaway.
     temporalAddress: config.temporal.address ?? stack.temporalAddress ?? '',
     natsUrl: config.natsUrl ? withoutPassword(config.natsUrl) : (stack.natsUrl ?? ''),
-    databaseUrl: config.databaseUrl ? withoutPassword(config.databaseUrl) : (stack.databaseUrl ?? ''),
+    databaseUrl: config.databaseUrl ? withoutPassword(config.databaseUrl) : (stack.databaseFailoverUrl ?? stack.databaseUrl ?? ''),
+    ...((config.databaseReadUrl ?? stack.databaseReadUrl) && {
+      databaseReadUrl: config.databaseReadUrl ? withoutPassword(config.databaseReadUrl) : stack.databaseReadUrl,
+    }),
     ...(Object.keys(stack.pids).length > 0 && { dataDir: config.dev.dataDir }),
   };
   const workerReady = `http://127.0.0.1:${config.worker.healthPort}/health/ready`;

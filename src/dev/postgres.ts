@@ -12,11 +12,17 @@ export interface PostgresOptions {
   port: number;
   /** Server settings passed as `-c name=value` (the TLS test turns ssl on this way). */
   settings?: Record<string, string>;
+  /** The cluster's folder under the data folder: `postgres` (a replica's is `postgres-replica`). */
+  folder?: string;
 }
 
 export interface RunningPostgres {
   child: ManagedChild;
   databaseUrl: string;
+  /** The same server's `postgres` database, for administration (replication, promotion). */
+  adminUrl: string;
+  /** Its data folder. */
+  pgDir: string;
 }
 
 // Dev only: the server listens on 127.0.0.1 alone.
@@ -27,13 +33,13 @@ const DATABASE = 'events';
 export async function startPostgres(dataDir: string, opts: PostgresOptions, log: Log): Promise<RunningPostgres> {
   const bin = await pgBinaries(log);
   const owner = await pgOwner(log);
-  const pgDir = join(dataDir, 'postgres');
+  const pgDir = join(dataDir, opts.folder ?? 'postgres');
   await mkdir(dataDir, { recursive: true });
   if (owner.uid !== undefined && owner.gid !== undefined) await ensureTraversable(pgDir, { uid: owner.uid, gid: owner.gid }, log);
   if (!existsSync(join(pgDir, 'PG_VERSION'))) await initCluster(bin.initdb, dataDir, pgDir, owner, log);
 
   const child = spawnManaged({
-    name: 'postgres',
+    name: opts.folder ?? 'postgres',
     command: bin.postgres,
     // No Unix socket: its default folder may be missing or shared with the system's PostgreSQL.
     args: [
@@ -68,7 +74,7 @@ export async function startPostgres(dataDir: string, opts: PostgresOptions, log:
     await child.stop();
     throw err;
   }
-  return { child, databaseUrl: url(DATABASE) };
+  return { child, databaseUrl: url(DATABASE), adminUrl: url('postgres'), pgDir };
 }
 
 async function initCluster(initdb: string, dataDir: string, pgDir: string, owner: Owner, log: Log): Promise<void> {

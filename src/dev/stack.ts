@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type { ManagedChild } from './child-process.js';
 import { startNats, resolveNatsServer, type NatsOptions } from './nats.js';
 import { startPostgres, type PostgresOptions } from './postgres.js';
+import { failoverUrl, setSynchronous, startReplica, type ReplicaOptions } from './postgres-replica.js';
 import { resolveTemporalCli, startTemporal, type TemporalOptions } from './temporal.js';
 import { resolveTemporalServer, startTemporalServer } from './temporal-server.js';
 
@@ -17,6 +18,8 @@ export interface StackOptions {
   temporal?: TemporalOptions;
   nats?: NatsOptions;
   postgres?: PostgresOptions;
+  /** A streaming replica of `postgres` (docs/disaster-recovery.md). */
+  postgresReplica?: ReplicaOptions;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
@@ -26,6 +29,9 @@ export interface RunningStack {
   natsUrl?: string;
   natsMonitorUrl?: string;
   databaseUrl?: string;
+  /** With a replica: its URL (reads), and the multi-host URL that finds whichever server takes writes. */
+  databaseReadUrl?: string;
+  databaseFailoverUrl?: string;
   /** Process ids of the services it started, by name (temporal, nats, postgres): benchmarks read their CPU time. */
   pids: Record<string, number>;
   /** Stops every service this stack started: stop signal, then SIGKILL after a timeout. */
@@ -55,7 +61,22 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
   const postgresStart = postgres
     ? timed('postgres', async () => {
         const p = await startPostgres(opts.dataDir, postgres, log);
-        return { children: [p.child], databaseUrl: p.databaseUrl };
+        if (!opts.postgresReplica) {
+          // A cluster an earlier start ran with a synchronous replica would wait for it at every commit.
+          await setSynchronous(p.adminUrl, false);
+          return { children: [p.child], databaseUrl: p.databaseUrl };
+        }
+        const r = await startReplica(opts.dataDir, p, opts.postgresReplica, log).catch(async (err: unknown) => {
+          await p.child.stop();
+          throw err;
+        });
+        // The primary stops first, so that the replica receives its shutdown checkpoint.
+        return {
+          children: [p.child, r.child],
+          databaseUrl: p.databaseUrl,
+          databaseReadUrl: r.databaseUrl,
+          databaseFailoverUrl: failoverUrl(p.databaseUrl, r.databaseUrl),
+        };
       })
     : undefined;
   if (postgresStart) starts.push(postgresStart);
@@ -116,6 +137,8 @@ export async function startStack(opts: StackOptions): Promise<RunningStack> {
     natsUrl: pick('natsUrl'),
     natsMonitorUrl: pick('natsMonitorUrl'),
     databaseUrl: pick('databaseUrl'),
+    databaseReadUrl: pick('databaseReadUrl'),
+    databaseFailoverUrl: pick('databaseFailoverUrl'),
     pids: Object.fromEntries(started.flatMap((s) => s.children.flatMap((c) => (c.pid === undefined ? [] : [[c.name, c.pid]])))),
     stop,
   };

@@ -38,12 +38,16 @@ async function main(): Promise<void> {
     }),
     ...(!config.natsUrl && { nats: { port: dev.natsPort } }),
     ...(!config.databaseUrl && { postgres: { port: dev.postgresPort } }),
+    // DEV_PG_REPLICA: reads from a streaming replica, and a DATABASE_URL that survives its promotion.
+    ...(!config.databaseUrl &&
+      dev.postgresReplica !== 'off' && { postgresReplica: { port: dev.postgresReplicaPort, mode: dev.postgresReplica } }),
   });
 
   const env = {
     TEMPORAL_ADDRESS: config.temporal.address ?? stack.temporalAddress,
     NATS_URL: config.natsUrl ?? stack.natsUrl,
-    DATABASE_URL: config.databaseUrl ?? stack.databaseUrl,
+    DATABASE_URL: config.databaseUrl ?? stack.databaseFailoverUrl ?? stack.databaseUrl,
+    DATABASE_READ_URL: config.databaseReadUrl ?? stack.databaseReadUrl,
   };
   const codecEnv = {
     // Payloads are encrypted in development too, so what runs here is what runs in production.

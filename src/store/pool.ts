@@ -2,13 +2,24 @@ import type { ConnectionOptions } from 'node:tls';
 import pg from 'pg';
 import type { Config } from '../config.js';
 import { readPem } from '../tls-files.js';
+import { parseDatabaseUrl } from './database-url.js';
+import { createHostPicker, pickingClient } from './writable-host.js';
 
 export type Pool = pg.Pool;
 export type DatabaseTls = Config['databaseTls'];
 
+/** A pool on `connectionString`, which may list several hosts (libpq's form, database-url.ts). */
 export function createPool(connectionString: string, max: number, tls?: DatabaseTls): Pool {
   const ssl = tls && sslOptions(tls);
-  const pool = new pg.Pool({ connectionString, max, idleTimeoutMillis: 30_000, ...(ssl && { ssl }) });
+  const url = /^postgres(ql)?:/.test(connectionString) ? parseDatabaseUrl(connectionString) : undefined;
+  const client = { connectionString: url?.single ?? connectionString, ...(ssl && { ssl }) };
+  const picking = url && (url.hosts.length > 1 || url.sessionAttrs !== 'any');
+  const pool = new pg.Pool({
+    ...client,
+    max,
+    idleTimeoutMillis: 30_000,
+    ...(picking && { Client: pickingClient(createHostPicker(url, client)) }),
+  });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   return pool;

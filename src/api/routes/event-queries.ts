@@ -45,10 +45,11 @@ function filterOf(q: z.infer<typeof eventFilterQuery> & { as_of?: string }, req:
 }
 
 // The event log, read many at a time: by any filter, a user's timeline, a session. Encrypted
-// fields are shown in clear to the scope events:decrypt, else as a placeholder.
-export const eventQueryRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'pool' | 'config'>> = async (app, { pool, config }) => {
+// fields are shown in clear to the scope events:decrypt, else as a placeholder. Read from the
+// replica when there is one (`readPool`): a page may lag the primary by its lag.
+export const eventQueryRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'readPool' | 'config'>> = async (app, { readPool, config }) => {
   const fields = fieldCryptoFor(config);
-  const queries = createEventQueries(pool, fields);
+  const queries = createEventQueries(readPool, fields);
 
   app.get(
     '/events',

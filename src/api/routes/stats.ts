@@ -36,8 +36,12 @@ const periodQuery = {
 };
 
 // Statistics from the read models, cached (Redis with REDIS_URL, else in memory).
-export const statsRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'pool' | 'config' | 'log'>> = async (app, { pool, config, log }) => {
-  const stats = createStats(pool);
+// The statistics read the replica when there is one; LISTEN and the user deletion need the primary.
+export const statsRoutes: FastifyPluginAsyncZod<Pick<AppDeps, 'pool' | 'readPool' | 'config' | 'log'>> = async (
+  app,
+  { pool, readPool, config, log },
+) => {
+  const stats = createStats(readPool);
   const settings = config.readSide.statsCache;
   const cache: StatsCache = createStatsCache({ ...settings, namespace: cacheNamespace(config.databaseUrl) }, log);
   const listener = listenForInvalidations(pool, cache, log);
