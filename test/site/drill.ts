@@ -1,0 +1,193 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import pg from 'pg';
+import { findFreePort } from '../../src/dev/ports.js';
+import { startPostgres } from '../../src/dev/postgres.js';
+import { PRIMARY_DOMAIN, type TwoSites } from '../../src/dev/site/two-sites.js';
+import type { Logger } from '../../src/logger.js';
+import { mirrorStreamName } from '../../src/site/mirror.js';
+import { eventually } from '../helpers.js';
+
+// The second site's drill: a steady load on the primary, the primary lost without warning, the
+// standby promoted, and then every event the primary acknowledged accounted for, across both
+// sites' stores, and every webhook delivery counted.
+
+export interface DrillResult {
+  acked: number;
+  /** Acknowledged by the primary and never processed anywhere: the recovery point. */
+  lost: string[];
+  /** How much acknowledged time the loss covers: from the first lost event's answer to the loss. */
+  lostWindowMs: number;
+  /** Acknowledged, never processed anywhere, and in the mirror (must be none). */
+  lostButMirrored: string[];
+  mirrored: number;
+  processedAtPrimary: number;
+  processedAtStandby: number;
+  /** Completed at both sites: the standby's store had not seen the primary settle them. */
+  processedAtBoth: string[];
+  /** Settled at the standby more than once, or stored twice there. */
+  duplicatesAtStandby: string[];
+  /** Event ids a subscriber received (2xx) more than once, and those of them not processed at both sites. */
+  deliveredTwice: string[];
+  deliveredTwiceUnexplained: string[];
+  /** Loss to promoted (API and bridge serving), then to the mirror's backlog processed. */
+  promotionMs: number;
+  recoveryMs: number;
+  drainMs: number;
+  figures: Record<string, unknown>;
+  afterPromotion: number;
+}
+
+type Receiver = { url: string; received: { headers: Record<string, unknown>; answered: number }[] };
+
+async function post(url: string, body: unknown) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+export async function runSiteDrill(opts: {
+  sites: TwoSites;
+  dataDir: string;
+  receiver: Receiver;
+  loadMs: number;
+  concurrency: number;
+  log: Logger;
+}): Promise<DrillResult> {
+  const { sites, receiver } = opts;
+  const eventType = `site_drill_${Date.now()}`;
+  const sub = await post(`${sites.primary.apiUrl}/api/subscriptions`, { url: receiver.url, subjects: [`events.backend.service.${eventType}`] });
+  if (sub.status !== 201) throw new Error(`subscription not created: ${JSON.stringify(sub.body)}`);
+
+  // The load: each client sends one event at a time with its own id; a 202 is an acknowledgement.
+  const acked = new Map<string, number>();
+  const unanswered: string[] = [];
+  let lost = false;
+  const client = async () => {
+    while (!lost) {
+      const id = randomUUID();
+      try {
+        const res = await post(`${sites.primary.apiUrl}/api/events/create`, { event_id: id, event_type: eventType, data: { n: acked.size } });
+        if (res.status === 202) acked.set(id, Date.now());
+      } catch {
+        // No answer: the client does not know; it sends the same event to the other site later.
+        unanswered.push(id);
+        return;
+      }
+    }
+  };
+  const clients = Array.from({ length: opts.concurrency }, client);
+  await new Promise((r) => setTimeout(r, opts.loadMs));
+  lost = true;
+  const lostAt = Date.now();
+  await sites.losePrimary();
+  await Promise.all(clients);
+
+  const promotion = await sites.promote(opts.log);
+  const promotedAt = Date.now();
+  // Clients fail over (DNS, the load balancer) and send again what got no answer, same ids.
+  for (const id of unanswered) await post(`${sites.standby.apiUrl}/api/events/create`, { event_id: id, event_type: eventType, data: {} });
+  const after = await Promise.all(
+    Array.from({ length: 5 }, async () => (await post(`${sites.standby.apiUrl}/api/events/create`, { event_type: eventType, data: {} })).body.event_id as string),
+  );
+
+  const standby = new pg.Pool({ connectionString: sites.standby.databaseUrl, max: 2 });
+  try {
+    await drained(sites, standby);
+    const drainedAt = Date.now();
+    const mirrored = await mirroredIds(sites);
+    const atPrimary = await completedAtPrimary(opts.dataDir, opts.log);
+    const runs = await standby.query<{ event_id: string; n: number }>(
+      "SELECT event_id::text, count(*)::int AS n FROM event_status_history WHERE status = 'completed' GROUP BY event_id",
+    );
+    const atStandby = new Set(runs.rows.map((r) => r.event_id));
+    const stored = await standby.query<{ event_id: string }>(
+      'SELECT event_id::text FROM events GROUP BY event_id HAVING count(*) > 1 UNION SELECT event_id::text FROM event_status_history WHERE status = $1 GROUP BY event_id HAVING count(*) > 1',
+      ['completed'],
+    );
+    const lostIds = [...acked.keys()].filter((id) => !atPrimary.has(id) && !atStandby.has(id));
+    const processedAtBoth = [...atStandby].filter((id) => atPrimary.has(id));
+    const counts = new Map<string, number>();
+    for (const r of receiver.received)
+      if (r.answered < 300) counts.set(String(r.headers['x-event-id']), (counts.get(String(r.headers['x-event-id'])) ?? 0) + 1);
+    const deliveredTwice = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
+    return {
+      acked: acked.size,
+      lost: lostIds,
+      lostWindowMs: lostIds.length ? lostAt - Math.min(...lostIds.map((id) => acked.get(id)!)) : 0,
+      lostButMirrored: lostIds.filter((id) => mirrored.has(id)),
+      mirrored: mirrored.size,
+      processedAtPrimary: atPrimary.size,
+      processedAtStandby: atStandby.size,
+      processedAtBoth,
+      duplicatesAtStandby: stored.rows.map((r) => r.event_id),
+      deliveredTwice,
+      deliveredTwiceUnexplained: deliveredTwice.filter((id) => !processedAtBoth.includes(id)),
+      promotionMs: promotion.totalMs,
+      recoveryMs: promotedAt - lostAt,
+      drainMs: drainedAt - promotedAt,
+      figures: { ...promotion },
+      afterPromotion: (
+        await standby.query("SELECT count(*)::int AS n FROM events WHERE event_id = ANY($1::uuid[]) AND status = 'completed'", [after])
+      ).rows[0].n,
+    };
+  } finally {
+    await standby.end();
+  }
+}
+
+/** Everything the promoted site took is settled and its bridge has nothing waiting. */
+async function drained(sites: TwoSites, pool: pg.Pool): Promise<void> {
+  const nc = await connect({ servers: sites.standby.natsUrl });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await eventually(
+      async () => {
+        const info = await jsm.consumers.info('EVENTS', 'event-bridge');
+        if (info.num_pending > 0 || info.num_ack_pending > 0) return undefined;
+        const { rows } = await pool.query("SELECT count(*)::int AS n FROM events WHERE status NOT IN ('completed', 'failed', 'discarded')");
+        return rows[0].n === 0 ? true : undefined;
+      },
+      180_000,
+      'the promoted site to process what it mirrored',
+    );
+  } finally {
+    await nc.close();
+  }
+}
+
+/** The event ids the standby's mirror holds. */
+async function mirroredIds(sites: TwoSites): Promise<Set<string>> {
+  const nc = await connect({ servers: sites.standby.natsUrl });
+  const ids = new Set<string>();
+  try {
+    const jsm = await jetstreamManager(nc);
+    const { state } = await jsm.streams.info(mirrorStreamName('EVENTS'));
+    if (state.messages === 0) return ids;
+    const consumer = await jetstream(nc).consumers.get(mirrorStreamName('EVENTS'));
+    const messages = await consumer.consume();
+    for await (const m of messages) {
+      const id = (m.json() as { event_id?: string }).event_id;
+      if (id) ids.add(id);
+      if (m.seq >= state.last_seq) break;
+    }
+    await messages.close();
+  } finally {
+    await nc.close();
+  }
+  return ids;
+}
+
+/** The primary's PostgreSQL started again on its data, read for the audit only. */
+async function completedAtPrimary(dataDir: string, log: Logger): Promise<Set<string>> {
+  const pgServer = await startPostgres(join(dataDir, PRIMARY_DOMAIN), { port: await findFreePort() }, log);
+  const pool = new pg.Pool({ connectionString: pgServer.databaseUrl, max: 1 });
+  try {
+    const { rows } = await pool.query<{ event_id: string }>("SELECT event_id::text FROM events WHERE status = 'completed'");
+    return new Set(rows.map((r) => r.event_id));
+  } finally {
+    await pool.end();
+    await pgServer.child.stop();
+  }
+}
