@@ -3,12 +3,11 @@ import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
-import { findFreePort } from '../../src/dev/ports.js';
+import { findFreePort, waitUntil } from '../../src/dev/ports.js';
 import { startPostgres } from '../../src/dev/postgres.js';
 import { PRIMARY_DOMAIN, type TwoSites } from '../../src/dev/site/two-sites.js';
 import type { Logger } from '../../src/logger.js';
 import { mirrorStreamName } from '../../src/site/mirror.js';
-import { eventually } from '../helpers.js';
 
 // The second site's drill: a steady load on the primary, the primary lost without warning, the
 // standby promoted, and then every event the primary acknowledged accounted for, across both
@@ -142,15 +141,17 @@ async function drained(sites: TwoSites, pool: pg.Pool): Promise<void> {
   const nc = await connect({ servers: sites.standby.natsUrl });
   try {
     const jsm = await jetstreamManager(nc);
-    await eventually(
+    await waitUntil(
+      'the promoted site to process what it mirrored',
       async () => {
         const info = await jsm.consumers.info('EVENTS', 'event-bridge');
-        if (info.num_pending > 0 || info.num_ack_pending > 0) return undefined;
+        if (info.num_pending > 0 || info.num_ack_pending > 0) return false;
         const { rows } = await pool.query("SELECT count(*)::int AS n FROM events WHERE status NOT IN ('completed', 'failed', 'discarded')");
-        return rows[0].n === 0 ? true : undefined;
+        return rows[0].n === 0;
       },
       180_000,
-      'the promoted site to process what it mirrored',
+      undefined,
+      250,
     );
   } finally {
     await nc.close();
