@@ -4,16 +4,20 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config.js';
 import { startTwoSites } from '../src/dev/site/two-sites.js';
 import { createLogger } from '../src/logger.js';
-import { runSiteDrill } from '../test/site/drill.js';
-import { TEST_LIFECYCLE_ENV } from '../test/stack-settings.js';
+import { DRILL_ENV, runSiteDrill } from '../test/site/drill.js';
 import { startReceiver } from '../test/webhook-receiver.js';
 
-// `npm run drill:site [-- --seconds 30 --clients 8]`: the second site's drill with a longer load
-// (the test runs 4 s with 4 clients). Two sites of their own under .data/site-drill (wiped first),
+// `npm run drill:site [-- --seconds 30 --rate 40 --clients 8 --logs]`: the second site's drill with a longer load
+// (the test: 4 s at 25 events/s). Two sites of their own under .data/site-drill (wiped first),
 // one webhook subscriber; exits non-zero if anything the mirror held was lost or anything was
-// stored or delivered twice unexplained.
+// stored or delivered twice unexplained. --logs: the promoted site's API and worker log here.
 
-const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '30' }, clients: { type: 'string', default: '8' } } });
+const { values: args } = parseArgs({ options: {
+    seconds: { type: 'string', default: '30' },
+    clients: { type: 'string', default: '8' },
+    rate: { type: 'string', default: '40' },
+    logs: { type: 'boolean', default: false },
+  }, });
 
 async function main(): Promise<void> {
   const { dev } = loadConfig();
@@ -27,12 +31,13 @@ async function main(): Promise<void> {
     cacheDir: dev.cacheDir,
     ...(dev.temporalCliPath && { temporalCliPath: dev.temporalCliPath }),
     temporalKind: dev.temporalKind,
-    env: { ...TEST_LIFECYCLE_ENV, LOG_LEVEL: 'fatal' },
+    env: { ...DRILL_ENV, LOG_LEVEL: args.logs ? 'warn' : 'fatal' },
     log,
+    ...(args.logs && { serviceOutput: 'inherit' as const }),
   });
   try {
     console.log(`load on site 1 for ${args.seconds} s with ${args.clients} clients, then site 1 killed -9 and site 2 promoted ...`);
-    const r = await runSiteDrill({ sites, dataDir, receiver, loadMs: Number(args.seconds) * 1000, concurrency: Number(args.clients), log });
+    const r = await runSiteDrill({ sites, dataDir, receiver, loadMs: Number(args.seconds) * 1000, rate: Number(args.rate), concurrency: Number(args.clients), log });
     const { lost, processedAtBoth, deliveredTwice, ...rest } = r;
     console.log(JSON.stringify({ ...rest, lost: lost.length, processedAtBoth: processedAtBoth.length, deliveredTwice: deliveredTwice.length }, null, 2));
     const bad = r.lostButMirrored.length + r.duplicatesAtStandby.length + r.deliveredTwiceUnexplained.length;

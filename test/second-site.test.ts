@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { startTwoSites, type TwoSites } from '../src/dev/site/two-sites.js';
 import { createLogger } from '../src/logger.js';
-import { runSiteDrill } from './site/drill.js';
-import { TEST_LIFECYCLE_ENV } from './stack-settings.js';
+import { DRILL_ENV, runSiteDrill } from './site/drill.js';
 import { startReceiver } from './webhook-receiver.js';
 
 // The second site's drill, short: two sites of their own (the suite's stack is left alone), a few
@@ -26,7 +25,7 @@ describe('losing the first site and promoting the second', () => {
       cacheDir: dev.cacheDir,
       ...(dev.temporalCliPath && { temporalCliPath: dev.temporalCliPath }),
       temporalKind: dev.temporalKind,
-      env: { ...TEST_LIFECYCLE_ENV, NODE_ENV: 'test', LOG_LEVEL: 'fatal' },
+      env: DRILL_ENV,
       log,
     });
   }, 300_000);
@@ -36,7 +35,7 @@ describe('losing the first site and promoting the second', () => {
   }, 120_000);
 
   it('processes what the second site mirrored, once, and loses only what the mirror had not received', async () => {
-    const r = await runSiteDrill({ sites: sites!, dataDir, receiver, loadMs: 4_000, concurrency: 4, log });
+    const r = await runSiteDrill({ sites: sites!, dataDir, receiver, loadMs: 4_000, rate: 25, concurrency: 4, log });
     console.log(
       `second site drill: ${r.acked} events acknowledged at site 1, ${r.mirrored} in the mirror; ` +
         `recovery point ${r.lost.length} events lost (${r.lostWindowMs} ms of acknowledgements); ` +

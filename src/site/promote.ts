@@ -1,11 +1,13 @@
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
-import type pg from 'pg';
 import type { Config } from '../config.js';
 import { SETTLED_STATUSES } from '../events/envelope.js';
+import { subjectFor } from '../events/subject.js';
 import type { Logger } from '../logger.js';
 import { createDecoder } from '../nats/decode-message.js';
 import { ensureStream } from '../nats/stream.js';
+import { createEventsRepo } from '../store/events-repo.js';
+import type { Pool } from '../store/pool.js';
 import { type MirrorOrigin, mirrorState, mirrorStreamName } from './mirror.js';
 
 // Promotion turns a standby site into the one that processes and accepts events. What the mirror
@@ -27,6 +29,11 @@ export interface PromotionFigures {
   alreadySettled: number;
   /** Events copied into the stream to be processed here, and messages that are no event (dead-lettered here). */
   copied: number;
+  /**
+   * Events the store holds unsettled that the mirror lacked (the store's replica ran ahead of the
+   * mirror): queued again from the store.
+   */
+  fromStore: number;
   invalid: number;
   ms: number;
 }
@@ -40,7 +47,7 @@ export async function promoteSite({
 }: {
   js: JetStreamClient;
   jsm: JetStreamManager;
-  pool: pg.Pool;
+  pool: Pool;
   config: Pick<Config, 'stream' | 'sensitiveFields'>;
   log: Logger;
 }): Promise<PromotionFigures> {
@@ -53,10 +60,13 @@ export async function promoteSite({
     lastSeq: state.lastSeq,
     alreadySettled: 0,
     copied: 0,
+    fromStore: 0,
     invalid: 0,
     ms: 0,
   };
   log.info({ ...state }, 'promoting: copying what the mirror holds into the events stream');
+  // In progress at the lost site when it went: processed here whether or not the mirror has them.
+  const unsettled = await unsettledIds(pool);
   if (state.messages > 0) {
     const copy = createCopier(js, pool, config, state.origin);
     // Read up to the last message the mirror held at the start: later arrivals (a primary that
@@ -67,7 +77,7 @@ export async function promoteSite({
     });
     let batch: JsMsg[] = [];
     const flush = async () => {
-      const done = await copy(batch);
+      const done = await copy(batch, unsettled);
       figures.alreadySettled += done.alreadySettled;
       figures.copied += done.copied;
       figures.invalid += done.invalid;
@@ -84,15 +94,16 @@ export async function promoteSite({
     await messages.close();
     if (batch.length > 0) await flush();
   }
+  figures.fromStore = await requeueFromStore(js, pool, unsettled);
   figures.ms = Date.now() - began;
   log.info({ ...figures }, 'promoted: this site processes and accepts events');
   return figures;
 }
 
 /** Copies a batch in order of the mirror, leaving out the events the store holds settled. */
-function createCopier(js: JetStreamClient, pool: pg.Pool, config: Pick<Config, 'stream' | 'sensitiveFields'>, origin: MirrorOrigin) {
+function createCopier(js: JetStreamClient, pool: Pool, config: Pick<Config, 'stream' | 'sensitiveFields'>, origin: MirrorOrigin) {
   const decode = createDecoder(config.sensitiveFields);
-  return async (batch: JsMsg[]) => {
+  return async (batch: JsMsg[], unsettled: Set<string>) => {
     const decoded = batch.map((msg) => {
       const msgId = msg.headers?.get('Nats-Msg-Id');
       // Decoded at the origin's position, so an id-less message gets the id the lost site gave it.
@@ -112,6 +123,7 @@ function createCopier(js: JetStreamClient, pool: pg.Pool, config: Pick<Config, '
     let invalid = 0;
     // One at a time, in the mirror's order: the stream's order is the order events are taken in.
     for (const { msg, result } of decoded) {
+      if (result.ok) unsettled.delete(result.event.event_id);
       if (result.ok && settled.has(result.event.event_id)) continue;
       const h = natsHeaders();
       for (const key of msg.headers?.keys() ?? []) if (!key.startsWith('Nats-')) h.set(key, msg.headers!.get(key));
@@ -126,4 +138,25 @@ function createCopier(js: JetStreamClient, pool: pg.Pool, config: Pick<Config, '
     }
     return { alreadySettled: settled.size, copied, invalid, lastSeq: batch.at(-1)?.seq ?? 0 };
   };
+}
+
+async function unsettledIds(pool: Pool): Promise<Set<string>> {
+  const { rows } = await pool.query<{ event_id: string }>('SELECT event_id::text FROM events WHERE status <> ALL($1)', [SETTLED_STATUSES]);
+  return new Set(rows.map((r) => r.event_id));
+}
+
+/** Publishes each event from its stored row, as the API would have: the bridge starts its run again. */
+async function requeueFromStore(js: JetStreamClient, pool: Pool, ids: Set<string>): Promise<number> {
+  const repo = createEventsRepo(pool);
+  let queued = 0;
+  for (const id of ids) {
+    const stored = await repo.get(id);
+    if (!stored) continue;
+    const { event_id, event_type, event_source, event_category, user_id, session_id, data, metadata, timestamp, received_at } = stored;
+    const envelope = { event_id, event_type, event_source, event_category, user_id, session_id, data, metadata, timestamp, received_at };
+    const subject = subjectFor({ source: event_source, category: event_category, eventType: event_type });
+    await js.publish(subject, JSON.stringify(envelope), { msgID: event_id, timeout: 10_000 });
+    queued++;
+  }
+  return queued;
 }

@@ -28,8 +28,10 @@ export interface DrillResult {
   processedAtBoth: string[];
   /** Settled at the standby more than once, or stored twice there. */
   duplicatesAtStandby: string[];
-  /** Event ids a subscriber received (2xx) more than once, and those of them not processed at both sites. */
+  /** Events delivered to the subscriber by both sites, and those of them not processed at both sites. */
   deliveredTwice: string[];
+  /** Events the subscriber answered 2xx more than once (an attempt cut off by a timeout counts). */
+  receivedTwice: number;
   deliveredTwiceUnexplained: string[];
   /** Loss to promoted (API and bridge serving), then to the mirror's backlog processed. */
   promotionMs: number;
@@ -51,6 +53,8 @@ export async function runSiteDrill(opts: {
   dataDir: string;
   receiver: Receiver;
   loadMs: number;
+  /** Events per second the clients send, together. */
+  rate: number;
   concurrency: number;
   log: Logger;
 }): Promise<DrillResult> {
@@ -63,8 +67,10 @@ export async function runSiteDrill(opts: {
   const acked = new Map<string, number>();
   const unanswered: string[] = [];
   let lost = false;
+  const pause = (opts.concurrency * 1000) / opts.rate;
   const client = async () => {
     while (!lost) {
+      const next = Date.now() + pause;
       const id = randomUUID();
       try {
         const res = await post(`${sites.primary.apiUrl}/api/events/create`, { event_id: id, event_type: eventType, data: { n: acked.size } });
@@ -74,6 +80,7 @@ export async function runSiteDrill(opts: {
         unanswered.push(id);
         return;
       }
+      await new Promise((r) => setTimeout(r, Math.max(0, next - Date.now())));
     }
   };
   const clients = Array.from({ length: opts.concurrency }, client);
@@ -96,7 +103,8 @@ export async function runSiteDrill(opts: {
     await drained(sites, standby);
     const drainedAt = Date.now();
     const mirrored = await mirroredIds(sites);
-    const atPrimary = await completedAtPrimary(opts.dataDir, opts.log);
+    const primary = await primaryRecord(opts.dataDir, opts.log);
+    const atPrimary = primary.completed;
     const runs = await standby.query<{ event_id: string; n: number }>(
       "SELECT event_id::text, count(*)::int AS n FROM event_status_history WHERE status = 'completed' GROUP BY event_id",
     );
@@ -107,10 +115,15 @@ export async function runSiteDrill(opts: {
     );
     const lostIds = [...acked.keys()].filter((id) => !atPrimary.has(id) && !atStandby.has(id));
     const processedAtBoth = [...atStandby].filter((id) => atPrimary.has(id));
+    // Deliveries the promoted site made itself (rows written after the store left the link).
+    const deliveredHere = await standby.query<{ event_id: string }>(
+      "SELECT event_id::text FROM webhook_deliveries WHERE status = 'delivered' AND delivered_at >= $1",
+      [new Date(lostAt)],
+    );
+    const deliveredTwice = deliveredHere.rows.map((r) => r.event_id).filter((id) => primary.delivered.has(id));
     const counts = new Map<string, number>();
     for (const r of receiver.received)
       if (r.answered < 300) counts.set(String(r.headers['x-event-id']), (counts.get(String(r.headers['x-event-id'])) ?? 0) + 1);
-    const deliveredTwice = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
     return {
       acked: acked.size,
       lost: lostIds,
@@ -122,6 +135,7 @@ export async function runSiteDrill(opts: {
       processedAtBoth,
       duplicatesAtStandby: stored.rows.map((r) => r.event_id),
       deliveredTwice,
+      receivedTwice: [...counts].filter(([, n]) => n > 1).length,
       deliveredTwiceUnexplained: deliveredTwice.filter((id) => !processedAtBoth.includes(id)),
       promotionMs: promotion.totalMs,
       recoveryMs: promotedAt - lostAt,
@@ -141,18 +155,28 @@ async function drained(sites: TwoSites, pool: pg.Pool): Promise<void> {
   const nc = await connect({ servers: sites.standby.natsUrl });
   try {
     const jsm = await jetstreamManager(nc);
-    await waitUntil(
-      'the promoted site to process what it mirrored',
-      async () => {
-        const info = await jsm.consumers.info('EVENTS', 'event-bridge');
-        if (info.num_pending > 0 || info.num_ack_pending > 0) return false;
-        const { rows } = await pool.query("SELECT count(*)::int AS n FROM events WHERE status NOT IN ('completed', 'failed', 'discarded')");
-        return rows[0].n === 0;
-      },
-      180_000,
-      undefined,
-      250,
-    );
+    let last = '';
+    try {
+      await waitUntil(
+        'the promoted site to process what it mirrored',
+        async () => {
+          const info = await jsm.consumers.info('EVENTS', 'event-bridge');
+          const { rows } = await pool.query<{ status: string; n: number; sample: string }>(
+            `SELECT status, count(*)::int AS n, min(event_id::text) AS sample FROM events
+              WHERE status NOT IN ('completed', 'failed', 'discarded') GROUP BY status
+             UNION ALL SELECT 'delivery ' || status, count(*)::int, min(event_id::text) FROM webhook_deliveries
+              WHERE status = 'waiting' GROUP BY status`,
+          );
+          last = JSON.stringify({ pending: info.num_pending, ackPending: info.num_ack_pending, unsettled: rows });
+          return info.num_pending === 0 && info.num_ack_pending === 0 && rows.length === 0;
+        },
+        180_000,
+        undefined,
+        250,
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; last seen: ${last}`);
+    }
   } finally {
     await nc.close();
   }
@@ -181,14 +205,25 @@ async function mirroredIds(sites: TwoSites): Promise<Set<string>> {
 }
 
 /** The primary's PostgreSQL started again on its data, read for the audit only. */
-async function completedAtPrimary(dataDir: string, log: Logger): Promise<Set<string>> {
-  const pgServer = await startPostgres(join(dataDir, PRIMARY_DOMAIN), { port: await findFreePort() }, log);
+async function primaryRecord(dataDir: string, log: Logger): Promise<{ completed: Set<string>; delivered: Set<string> }> {
+  // As it ran: a store with a logical replication slot does not start with less.
+  const pgServer = await startPostgres(join(dataDir, PRIMARY_DOMAIN), { port: await findFreePort(), settings: { wal_level: 'logical' } }, log);
   const pool = new pg.Pool({ connectionString: pgServer.databaseUrl, max: 1 });
   try {
-    const { rows } = await pool.query<{ event_id: string }>("SELECT event_id::text FROM events WHERE status = 'completed'");
-    return new Set(rows.map((r) => r.event_id));
+    const ids = async (sql: string) => new Set((await pool.query<{ event_id: string }>(sql)).rows.map((r) => r.event_id));
+    return {
+      completed: await ids("SELECT event_id::text FROM events WHERE status = 'completed'"),
+      delivered: await ids("SELECT DISTINCT event_id::text FROM webhook_deliveries WHERE status = 'delivered'"),
+    };
   } finally {
     await pool.end();
     await pgServer.child.stop();
   }
 }
+
+/**
+ * The services' settings in the drill: the default retry policy (an event is not failed by a few
+ * slow answers on a loaded machine), and a webhook timeout long enough that a delivery is not
+ * retried (and received twice) only because the machine was slow to answer.
+ */
+export const DRILL_ENV = { NODE_ENV: 'test', LOG_LEVEL: 'fatal', WEBHOOK_TIMEOUT: '60s' };

@@ -52,6 +52,8 @@ export async function startTwoSites(opts: {
   temporalKind?: TemporalKind;
   env: Record<string, string>;
   log: Logger;
+  /** Where the promoted site's API and worker write their logs (ignored by default). */
+  serviceOutput?: 'inherit' | 'ignore';
 }): Promise<TwoSites> {
   const primaryDir = join(opts.dataDir, PRIMARY_DOMAIN);
   const standbyDir = join(opts.dataDir, STANDBY_DOMAIN);
@@ -172,7 +174,7 @@ export async function startTwoSites(opts: {
           env,
           apiUrl: standby.apiUrl,
           log,
-          stdio: 'ignore',
+          stdio: opts.serviceOutput ?? 'ignore',
           workerReadyUrl: `${standby.workerHealthUrl}/health/ready`,
         });
         await services.ready;
