@@ -65,6 +65,20 @@ export async function runSiteDrill(opts: {
 
   // The load: each client sends one event at a time with its own id; a 202 is an acknowledgement.
   const acked = new Map<string, number>();
+  // First one event through site 1, so that its worker is processing before the load (its first
+  // workflow tasks are slow on a loaded machine) and the drill sees events it had finished.
+  const first = await post(`${sites.primary.apiUrl}/api/events/create`, { event_type: eventType, data: {} });
+  acked.set(first.body.event_id as string, Date.now());
+  await waitUntil(
+    'the first event to complete at site 1',
+    async () => {
+      const res = await fetch(`${sites.primary.apiUrl}/api/events/${first.body.event_id as string}`);
+      return res.ok && ((await res.json()) as { status: string }).status === 'completed';
+    },
+    120_000,
+    undefined,
+    250,
+  );
   const unanswered: string[] = [];
   let lost = false;
   const pause = (opts.concurrency * 1000) / opts.rate;
