@@ -12,12 +12,14 @@ import { startReceiver } from '../test/webhook-receiver.js';
 // one webhook subscriber; exits non-zero if anything the mirror held was lost or anything was
 // stored or delivered twice unexplained. --logs: the promoted site's API and worker log here.
 
-const { values: args } = parseArgs({ options: {
+const { values: args } = parseArgs({
+  options: {
     seconds: { type: 'string', default: '30' },
     clients: { type: 'string', default: '8' },
     rate: { type: 'string', default: '40' },
     logs: { type: 'boolean', default: false },
-  }, });
+  },
+});
 
 async function main(): Promise<void> {
   const { dev } = loadConfig();
@@ -37,9 +39,23 @@ async function main(): Promise<void> {
   });
   try {
     console.log(`load on site 1 for ${args.seconds} s with ${args.clients} clients, then site 1 killed -9 and site 2 promoted ...`);
-    const r = await runSiteDrill({ sites, dataDir, receiver, loadMs: Number(args.seconds) * 1000, rate: Number(args.rate), concurrency: Number(args.clients), log });
+    const r = await runSiteDrill({
+      sites,
+      dataDir,
+      receiver,
+      loadMs: Number(args.seconds) * 1000,
+      rate: Number(args.rate),
+      concurrency: Number(args.clients),
+      log,
+    });
     const { lost, processedAtBoth, deliveredTwice, ...rest } = r;
-    console.log(JSON.stringify({ ...rest, lost: lost.length, processedAtBoth: processedAtBoth.length, deliveredTwice: deliveredTwice.length }, null, 2));
+    console.log(
+      JSON.stringify(
+        { ...rest, lost: lost.length, processedAtBoth: processedAtBoth.length, deliveredTwice: deliveredTwice.length },
+        null,
+        2,
+      ),
+    );
     const bad = r.lostButMirrored.length + r.duplicatesAtStandby.length + r.deliveredTwiceUnexplained.length;
     if (bad > 0 || r.afterPromotion !== 5) process.exitCode = 1;
   } finally {

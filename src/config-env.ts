@@ -108,10 +108,10 @@ export const envSchema = z
     STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1).describe('stream replicas (3 on a NATS cluster)'),
     SITE_PRIMARY_DOMAIN: z
       .string()
-      .regex(/^[A-Za-z0-9_-]+$/, "a JetStream domain: letters, digits, `-` and `_`")
+      .regex(/^[A-Za-z0-9_-]+$/, 'a JetStream domain: letters, digits, `-` and `_`')
       .optional()
       .describe(
-        "a standby site: the JetStream domain of the primary site whose events stream `npm run site:standby` mirrors here (docs/disaster-recovery.md)",
+        'a standby site: the JetStream domain of the primary site whose events stream `npm run site:standby` mirrors here (docs/disaster-recovery.md)',
       ),
     BRIDGE_ENABLED: bool
       .default(true)

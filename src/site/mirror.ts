@@ -47,9 +47,13 @@ export async function ensureMirror(
   const primary = await jetstreamManager(nc, { domain: primaryDomain });
   const { created } = await primary.streams.info(stream.name);
   const origin = { stream: stream.name, domain: primaryDomain, created };
-  const { subjects: _none, duplicate_window: _window, ...limits } = streamConfig(stream, { name, subjects: [], duplicateWindowMs: 0 });
+  // A mirror takes its subjects from the origin and has no duplicate window of its own.
+  const limits: Partial<ReturnType<typeof streamConfig>> = streamConfig(stream, { name, subjects: [], duplicateWindowMs: 0 });
+  delete limits.subjects;
+  delete limits.duplicate_window;
   await local.streams.add({
     ...limits,
+    name,
     description: describeOrigin(origin),
     mirror: { name: stream.name, external: { api: `$JS.${primaryDomain}.API`, deliver: '' } },
   });

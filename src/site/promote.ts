@@ -82,7 +82,10 @@ export async function promoteSite({
       figures.copied += done.copied;
       figures.invalid += done.invalid;
       batch = [];
-      log.info({ seq: done.lastSeq, of: state.lastSeq, copied: figures.copied, alreadySettled: figures.alreadySettled }, 'promotion progress');
+      log.info(
+        { seq: done.lastSeq, of: state.lastSeq, copied: figures.copied, alreadySettled: figures.alreadySettled },
+        'promotion progress',
+      );
     };
     const messages = await consumer.consume({ max_messages: BATCH });
     for await (const msg of messages) {

@@ -60,7 +60,10 @@ export async function runSiteDrill(opts: {
 }): Promise<DrillResult> {
   const { sites, receiver } = opts;
   const eventType = `site_drill_${Date.now()}`;
-  const sub = await post(`${sites.primary.apiUrl}/api/subscriptions`, { url: receiver.url, subjects: [`events.backend.service.${eventType}`] });
+  const sub = await post(`${sites.primary.apiUrl}/api/subscriptions`, {
+    url: receiver.url,
+    subjects: [`events.backend.service.${eventType}`],
+  });
   if (sub.status !== 201) throw new Error(`subscription not created: ${JSON.stringify(sub.body)}`);
 
   // The load: each client sends one event at a time with its own id; a 202 is an acknowledgement.
@@ -87,7 +90,11 @@ export async function runSiteDrill(opts: {
       const next = Date.now() + pause;
       const id = randomUUID();
       try {
-        const res = await post(`${sites.primary.apiUrl}/api/events/create`, { event_id: id, event_type: eventType, data: { n: acked.size } });
+        const res = await post(`${sites.primary.apiUrl}/api/events/create`, {
+          event_id: id,
+          event_type: eventType,
+          data: { n: acked.size },
+        });
         if (res.status === 202) acked.set(id, Date.now());
       } catch {
         // No answer: the client does not know; it sends the same event to the other site later.
@@ -109,7 +116,10 @@ export async function runSiteDrill(opts: {
   // Clients fail over (DNS, the load balancer) and send again what got no answer, same ids.
   for (const id of unanswered) await post(`${sites.standby.apiUrl}/api/events/create`, { event_id: id, event_type: eventType, data: {} });
   const after = await Promise.all(
-    Array.from({ length: 5 }, async () => (await post(`${sites.standby.apiUrl}/api/events/create`, { event_type: eventType, data: {} })).body.event_id as string),
+    Array.from(
+      { length: 5 },
+      async () => (await post(`${sites.standby.apiUrl}/api/events/create`, { event_type: eventType, data: {} })).body.event_id as string,
+    ),
   );
 
   const standby = new pg.Pool({ connectionString: sites.standby.databaseUrl, max: 2 });
@@ -221,7 +231,11 @@ async function mirroredIds(sites: TwoSites): Promise<Set<string>> {
 /** The primary's PostgreSQL started again on its data, read for the audit only. */
 async function primaryRecord(dataDir: string, log: Logger): Promise<{ completed: Set<string>; delivered: Set<string> }> {
   // As it ran: a store with a logical replication slot does not start with less.
-  const pgServer = await startPostgres(join(dataDir, PRIMARY_DOMAIN), { port: await findFreePort(), settings: { wal_level: 'logical' } }, log);
+  const pgServer = await startPostgres(
+    join(dataDir, PRIMARY_DOMAIN),
+    { port: await findFreePort(), settings: { wal_level: 'logical' } },
+    log,
+  );
   const pool = new pg.Pool({ connectionString: pgServer.databaseUrl, max: 1 });
   try {
     const ids = async (sql: string) => new Set((await pool.query<{ event_id: string }>(sql)).rows.map((r) => r.event_id));
