@@ -41,7 +41,7 @@ describe('losing the first site and promoting the second', () => {
         `recovery point ${r.lost.length} events lost (${r.lostWindowMs} ms of acknowledgements); ` +
         `recovery time ${r.recoveryMs} ms to promoted (promotion itself ${r.promotionMs} ms), ` +
         `then ${r.drainMs} ms to process the mirror's backlog; processed at site 1 ${r.processedAtPrimary}, ` +
-        `at site 2 ${r.processedAtStandby}, at both ${r.processedAtBoth.length}; promotion ${JSON.stringify(r.figures)}`,
+        `at site 2 ${r.processedAtStandby}, at both ${r.processedAtBoth.length} (delivered by both ${r.deliveredTwice.length}); promotion ${JSON.stringify(r.figures)}`,
     );
     expect(r.acked).toBeGreaterThan(0);
     // What is lost is only what had not reached the mirror when the site went.
