@@ -74,7 +74,11 @@ async function mirrorInfo(jsm: JetStreamManager, name: string): Promise<MirrorOr
 
 /** The mirror's state: its last sequence and how far behind the origin it last was. */
 export async function mirrorState(jsm: JetStreamManager, eventStream: string) {
-  const info = await jsm.streams.info(mirrorStreamName(eventStream));
+  const info = await jsm.streams.info(mirrorStreamName(eventStream)).catch((err: unknown) => {
+    if (isNotFound(err))
+      throw new Error(`no stream ${mirrorStreamName(eventStream)} on this NATS: this site was never a standby (npm run site:standby)`);
+    throw err;
+  });
   const origin = parseOrigin(info.config.description);
   if (!origin) throw new Error(`stream ${mirrorStreamName(eventStream)} is not a mirror made by site:standby`);
   return { origin, firstSeq: info.state.first_seq, lastSeq: info.state.last_seq, messages: info.state.messages, lag: info.mirror?.lag };
