@@ -11,7 +11,9 @@ import { ensureMirror, mirrorState } from './mirror.js';
 runCli(async () => {
   const config = loadConfig();
   const log = createLogger('site-standby', config.logLevel);
-  const domain = required(config.site.primaryDomain, 'SITE_PRIMARY_DOMAIN');
+  const domain = config.site.primaryDomain;
+  if (!domain)
+    throw new Error("SITE_PRIMARY_DOMAIN is not set: the primary site's JetStream domain, whose events stream this site mirrors");
   const nc = await connectNats(required(config.natsUrl, 'NATS_URL'), 'event-service-site-standby', log, config.natsTls);
   try {
     const { created } = await ensureMirror(nc, config.stream, domain);
