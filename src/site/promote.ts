@@ -2,13 +2,12 @@ import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type JsMsg 
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import type { Config } from '../config.js';
 import { SETTLED_STATUSES } from '../events/envelope.js';
-import { subjectFor } from '../events/subject.js';
 import type { Logger } from '../logger.js';
 import { createDecoder } from '../nats/decode-message.js';
 import { ensureStream } from '../nats/stream.js';
-import { createEventsRepo } from '../store/events-repo.js';
 import type { Pool } from '../store/pool.js';
 import { type MirrorOrigin, mirrorState, mirrorStreamName } from './mirror.js';
+import { requeueFromStore, unsettledIds } from './requeue.js';
 
 // Promotion turns a standby site into the one that processes and accepts events. What the mirror
 // holds is copied into this site's own events stream, which the bridge consumes and the API
@@ -141,25 +140,4 @@ function createCopier(js: JetStreamClient, pool: Pool, config: Pick<Config, 'str
     }
     return { alreadySettled: settled.size, copied, invalid, lastSeq: batch.at(-1)?.seq ?? 0 };
   };
-}
-
-async function unsettledIds(pool: Pool): Promise<Set<string>> {
-  const { rows } = await pool.query<{ event_id: string }>('SELECT event_id::text FROM events WHERE status <> ALL($1)', [SETTLED_STATUSES]);
-  return new Set(rows.map((r) => r.event_id));
-}
-
-/** Publishes each event from its stored row, as the API would have: the bridge starts its run again. */
-async function requeueFromStore(js: JetStreamClient, pool: Pool, ids: Set<string>): Promise<number> {
-  const repo = createEventsRepo(pool);
-  let queued = 0;
-  for (const id of ids) {
-    const stored = await repo.get(id);
-    if (!stored) continue;
-    const { event_id, event_type, event_source, event_category, user_id, session_id, data, metadata, timestamp, received_at } = stored;
-    const envelope = { event_id, event_type, event_source, event_category, user_id, session_id, data, metadata, timestamp, received_at };
-    const subject = subjectFor({ source: event_source, category: event_category, eventType: event_type });
-    await js.publish(subject, JSON.stringify(envelope), { msgID: event_id, timeout: 10_000 });
-    queued++;
-  }
-  return queued;
 }
