@@ -126,6 +126,13 @@ export const envSchema = z
     STREAM_MAX_AGE: duration.default(30 * 86_400_000).describe('stream limit: age of the messages kept'),
     STREAM_DUPLICATE_WINDOW: duration.default(2 * 60_000).describe('a repeated event id within this window is stored once by JetStream'),
     STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1).describe('stream replicas (3 on a NATS cluster)'),
+    SITE_PRIMARY_DOMAIN: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, 'a JetStream domain: letters, digits, `-` and `_`')
+      .optional()
+      .describe(
+        'a standby site: the JetStream domain of the primary site whose events stream `npm run site:standby` mirrors here (docs/disaster-recovery.md)',
+      ),
     BRIDGE_ENABLED: bool
       .default(true)
       .describe('run the stream → workflow bridge in the worker process (`false`: the worker only runs workflows)'),

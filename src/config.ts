@@ -53,6 +53,7 @@ function toConfig(env: Env) {
       duplicateWindowMs: env.STREAM_DUPLICATE_WINDOW,
       replicas: env.STREAM_REPLICAS,
     },
+    site: { primaryDomain: env.SITE_PRIMARY_DOMAIN },
     bridge: {
       enabled: env.BRIDGE_ENABLED,
       consumer: env.BRIDGE_CONSUMER,

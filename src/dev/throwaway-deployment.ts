@@ -39,6 +39,10 @@ export async function startThrowawayDeployment(opts: {
   workers?: number;
   /** The API and the worker from `dist/` (built beforehand), as in production. */
   built?: boolean;
+  /** More nats-server flags (a second site's `-c` config: its JetStream domain, its leaf node). */
+  natsArgs?: string[];
+  /** PostgreSQL settings (`wal_level=logical` for a store another site replicates). */
+  postgresSettings?: Record<string, string>;
 }): Promise<ThrowawayDeployment> {
   const [temporalPort, temporalUiPort, natsPort, postgresPort, apiPort, workerHealthPort] = (await Promise.all(
     Array.from({ length: 6 }, () => findFreePort()),
@@ -62,8 +66,8 @@ export async function startThrowawayDeployment(opts: {
       uiCodecEndpoint: `http://127.0.0.1:${apiPort}/codec`,
       ...(opts.temporalCliPath && { cliPath: opts.temporalCliPath }),
     },
-    nats: { port: natsPort },
-    postgres: { port: postgresPort },
+    nats: { port: natsPort, ...(opts.natsArgs && { extraArgs: opts.natsArgs }) },
+    postgres: { port: postgresPort, ...(opts.postgresSettings && { settings: opts.postgresSettings }) },
   });
   const urls = {
     apiUrl: `http://127.0.0.1:${apiPort}`,
