@@ -1,4 +1,4 @@
-import { JetStreamApiCodes, JetStreamApiError, type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
+import { DiscardPolicy, JetStreamApiCodes, JetStreamApiError, type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../config.js';
 import { streamConfig } from '../nats/stream.js';
@@ -47,8 +47,14 @@ export async function ensureMirror(
   const primary = await jetstreamManager(nc, { domain: primaryDomain });
   const { created } = await primary.streams.info(stream.name);
   const origin = { stream: stream.name, domain: primaryDomain, created };
-  // A mirror takes its subjects from the origin and has no duplicate window of its own.
-  const limits: Partial<ReturnType<typeof streamConfig>> = streamConfig(stream, { name, subjects: [], duplicateWindowMs: 0 });
+  // A mirror takes its subjects from the origin and has no duplicate window of its own. Full, it
+  // drops its oldest: refusing would stop it mirroring, and what the origin's keeper trims was processed there.
+  const limits: Partial<ReturnType<typeof streamConfig>> = streamConfig(stream, {
+    name,
+    subjects: [],
+    duplicateWindowMs: 0,
+    discard: DiscardPolicy.Old,
+  });
   delete limits.subjects;
   delete limits.duplicate_window;
   await local.streams.add({
