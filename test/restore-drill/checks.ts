@@ -1,0 +1,113 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+import type { Manifest } from '../../src/backup/manifest.js';
+import { READ_MODEL_TABLES } from '../../src/read-side/projections.js';
+import { rebuildProjections } from '../../src/read-side/rebuild.js';
+import type { startReceiver } from '../webhook-receiver.js';
+
+// What the restore drill promises, checked on the restored stack once its work drained:
+//  - every event acknowledged before the set's stream snapshot began is there, completed, with
+//    one completed transition in its history and its delivery recorded once and received;
+//  - an event acknowledged after it is either there the same way or missing: the recovery
+//    point's loss, counted; nothing acknowledged before it is ever missing;
+//  - no event completed twice, no delivery recorded twice, and the subscriber never received
+//    twice an event the restored store knew as delivered (an event delivered after the
+//    database's snapshot is sent again, with the same webhook-id: at least once, deduplicable);
+//  - the read models equal a rebuild of them from the restored events.
+
+export interface DrillChecks {
+  acked: { beforeBackup: number; afterBackup: number; onRestored: number };
+  /** Acknowledged before the stream snapshot, and not completed (or missing) after the restore: must be 0. */
+  missingBeforeRecoveryPoint: number;
+  /** Acknowledged after the stream snapshot began and not in the restored stack: the recovery point's loss. */
+  lostAfterRecoveryPoint: number;
+  /** Acknowledged on the restored stack and not completed: must be 0. */
+  notCompletedAfterRestore: number;
+  completedTwice: number;
+  deliveryRecordedTwice: number;
+  /** Restored events the subscriber never received: must be 0. */
+  undelivered: number;
+  /** Sent again after the restore though the restored store had them delivered: must be 0. */
+  redeliveredKnown: number;
+  /** Sent again because their first delivery happened after the database's snapshot. */
+  redeliveredAfterSnapshot: number;
+  readModelsEqualRebuild: boolean;
+}
+
+type Receiver = Awaited<ReturnType<typeof startReceiver>>;
+
+export async function checkRestored(o: {
+  db: pg.Pool;
+  acked: { id: string; at: number; stack: 'first' | 'restored' }[];
+  receiver: Receiver;
+  manifest: Manifest;
+  deliveredAtRestore: Set<string>;
+  drainTimeoutMs?: number;
+}): Promise<DrillChecks> {
+  const { db, acked, receiver } = o;
+  const streamTakenAt = Date.parse(o.manifest.streams.find((s) => s.role === 'events')!.taken_at);
+  const ids = acked.map((a) => a.id);
+  await drained(db, ids, o.drainTimeoutMs ?? 180_000);
+  const { rows } = await db.query<{ event_id: string; status: string; completions: number; deliveries: number }>(
+    `SELECT e.event_id, e.status,
+            (SELECT count(*)::int FROM event_status_history h WHERE h.event_id = e.event_id AND h.status = 'completed') AS completions,
+            (SELECT count(*)::int FROM webhook_deliveries w WHERE w.event_id = e.event_id AND w.status = 'delivered') AS deliveries
+       FROM events e WHERE e.event_id = ANY($1::uuid[])`,
+    [ids],
+  );
+  const byId = new Map(rows.map((r) => [r.event_id, r]));
+  const whole = (id: string) => byId.get(id)?.status === 'completed' && byId.get(id)!.completions === 1 && byId.get(id)!.deliveries === 1;
+  const before = acked.filter((a) => a.stack === 'first' && a.at < streamTakenAt);
+  const after = acked.filter((a) => a.stack === 'first' && a.at >= streamTakenAt);
+  const onRestored = acked.filter((a) => a.stack === 'restored');
+  const present = acked.filter((a) => byId.has(a.id));
+  let redeliveredKnown = 0;
+  let redeliveredAfterSnapshot = 0;
+  for (const a of present) {
+    if (receiver.deliveredOk(a.id).length < 2) continue;
+    if (o.deliveredAtRestore.has(a.id)) redeliveredKnown++;
+    else redeliveredAfterSnapshot++;
+  }
+  return {
+    acked: { beforeBackup: before.length, afterBackup: after.length, onRestored: onRestored.length },
+    missingBeforeRecoveryPoint: before.filter((a) => !whole(a.id)).length,
+    lostAfterRecoveryPoint: after.filter((a) => !byId.has(a.id)).length,
+    notCompletedAfterRestore: [...onRestored, ...after.filter((a) => byId.has(a.id))].filter((a) => !whole(a.id)).length,
+    completedTwice: rows.filter((r) => r.completions > 1).length,
+    deliveryRecordedTwice: rows.filter((r) => r.deliveries > 1).length,
+    undelivered: present.filter((a) => receiver.deliveredOk(a.id).length === 0).length,
+    redeliveredKnown,
+    redeliveredAfterSnapshot,
+    readModelsEqualRebuild: await readModelsEqualRebuild(db),
+  };
+}
+
+async function drained(db: pg.Pool, ids: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const r = await db.query(
+      `SELECT (SELECT count(*)::int FROM events WHERE status NOT IN ('completed', 'failed', 'discarded')) AS unsettled,
+              (SELECT count(*)::int FROM webhook_deliveries WHERE status IN ('pending', 'waiting')) AS undelivered,
+              (SELECT count(*)::int FROM event_ids WHERE event_id = ANY($1::uuid[])) AS stored`,
+      [ids],
+    );
+    const { unsettled, undelivered } = r.rows[0];
+    if (unsettled === 0 && undelivered === 0) return;
+    await sleep(500);
+  }
+}
+
+async function readModels(db: pg.Pool): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const table of READ_MODEL_TABLES) {
+    const { rows } = await db.query(`SELECT to_jsonb(t)::text AS row FROM ${table} t`);
+    out[table] = rows.map((r) => r.row as string).sort();
+  }
+  return out;
+}
+
+async function readModelsEqualRebuild(db: pg.Pool): Promise<boolean> {
+  const live = await readModels(db);
+  await rebuildProjections({ pool: db, restart: true });
+  return JSON.stringify(await readModels(db)) === JSON.stringify(live);
+}
