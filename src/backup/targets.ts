@@ -1,6 +1,6 @@
-import { type Config, loadConfig } from '../config.js';
+import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import { devPayloadKey } from '../dev/payload-key.js';
+import { devPayloadKey, type PayloadKeyEnv } from '../dev/payload-key.js';
 import { isPortOpen } from '../dev/ports.js';
 import { devDatabaseUrl } from '../dev/postgres.js';
 import { startStack } from '../dev/stack.js';
@@ -26,9 +26,7 @@ export async function resolveTargets(config: Config, log: Logger, { start }: { s
   const { dev } = config;
   const explicit = Boolean(config.databaseUrl && config.natsUrl);
   const keyed =
-    config.payloadCodec.keys.length > 0 || config.env === 'production'
-      ? config
-      : loadConfig({ ...process.env, ...(await devPayloadKey(dev.dataDir)) });
+    config.payloadCodec.keys.length > 0 || config.env === 'production' ? config : withDevKey(config, await devPayloadKey(dev.dataDir));
   const targets = {
     databaseUrl: config.databaseUrl ?? devDatabaseUrl(dev.postgresPort),
     natsUrl: config.natsUrl ?? `nats://127.0.0.1:${dev.natsPort}`,
@@ -61,4 +59,11 @@ export async function resolveTargets(config: Config, log: Logger, { start }: { s
     postgres: { port: dev.postgresPort },
   });
   return { ...targets, stop: () => stack.stop() };
+}
+
+/** The dev stack's payload key, as `npm start` hands it to the services, so runs the restore starts are readable by the worker. */
+function withDevKey(config: Config, env: PayloadKeyEnv): Config {
+  const at = env.PAYLOAD_KEYS.indexOf(':');
+  const key = { id: env.PAYLOAD_KEYS.slice(0, at), key: env.PAYLOAD_KEYS.slice(at + 1) };
+  return { ...config, payloadCodec: { ...config.payloadCodec, keys: [key], currentKeyId: env.PAYLOAD_KEY_ID } };
 }
