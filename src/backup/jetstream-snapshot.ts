@@ -13,6 +13,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 // reads its message by sequence (src/bridge/load-message.ts).
 
 export interface StreamState {
+  [field: string]: unknown;
   messages: number;
   bytes: number;
   first_seq: number;

@@ -13,7 +13,7 @@ export const MANIFEST = 'manifest.json';
 export const FORMAT = 'event-service-backup/1';
 
 const fileEntry = z.object({ path: z.string(), bytes: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
-const streamState = z.object({
+const streamState = z.looseObject({
   messages: z.number(),
   bytes: z.number(),
   first_seq: z.number(),

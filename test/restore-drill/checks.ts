@@ -31,7 +31,8 @@ export interface DrillChecks {
   redeliveredKnown: number;
   /** Sent again because their first delivery happened after the database's snapshot. */
   redeliveredAfterSnapshot: number;
-  readModelsEqualRebuild: boolean;
+  /** Read-model tables that differ from a rebuild, with a few rows of each side: must be empty. */
+  readModelsDiffer: string[];
 }
 
 type Receiver = Awaited<ReturnType<typeof startReceiver>>;
@@ -47,7 +48,11 @@ export async function checkRestored(o: {
   const { db, acked, receiver } = o;
   const streamTakenAt = Date.parse(o.manifest.streams.find((s) => s.role === 'events')!.taken_at);
   const ids = acked.map((a) => a.id);
-  await drained(db, ids, o.drainTimeoutMs ?? 180_000);
+  await drained(
+    db,
+    acked.filter((a) => a.stack === 'restored').map((a) => a.id),
+    o.drainTimeoutMs ?? 150_000,
+  );
   const { rows } = await db.query<{ event_id: string; status: string; completions: number; deliveries: number }>(
     `SELECT e.event_id, e.status,
             (SELECT count(*)::int FROM event_status_history h WHERE h.event_id = e.event_id AND h.status = 'completed') AS completions,
@@ -78,21 +83,28 @@ export async function checkRestored(o: {
     undelivered: present.filter((a) => receiver.deliveredOk(a.id).length === 0).length,
     redeliveredKnown,
     redeliveredAfterSnapshot,
-    readModelsEqualRebuild: await readModelsEqualRebuild(db),
+    readModelsDiffer: await readModelsDifferingFromRebuild(db),
   };
 }
 
-async function drained(db: pg.Pool, ids: string[], timeoutMs: number): Promise<void> {
+async function drained(db: pg.Pool, mustBeStored: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const r = await db.query(
-      `SELECT (SELECT count(*)::int FROM events WHERE status NOT IN ('completed', 'failed', 'discarded')) AS unsettled,
-              (SELECT count(*)::int FROM webhook_deliveries WHERE status IN ('pending', 'waiting')) AS undelivered,
-              (SELECT count(*)::int FROM event_ids WHERE event_id = ANY($1::uuid[])) AS stored`,
-      [ids],
-    );
-    const { unsettled, undelivered } = r.rows[0];
-    if (unsettled === 0 && undelivered === 0) return;
+  const left = async () =>
+    (
+      await db.query<{ what: string; n: number }>(
+        `SELECT 'event ' || status AS what, count(*)::int AS n FROM events WHERE status NOT IN ('completed', 'failed', 'discarded') GROUP BY 1
+         UNION ALL
+         SELECT 'delivery ' || status, count(*)::int FROM webhook_deliveries WHERE status IN ('pending', 'waiting') GROUP BY 1
+         UNION ALL
+         SELECT 'acknowledged on the restored stack, not stored yet', count(*)::int FROM unnest($1::uuid[]) AS a(id)
+          WHERE NOT EXISTS (SELECT 1 FROM event_ids k WHERE k.event_id = a.id) HAVING count(*) > 0`,
+        [mustBeStored],
+      )
+    ).rows;
+  for (;;) {
+    const rows = await left();
+    if (rows.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`not drained after ${timeoutMs} ms: ${rows.map((r) => `${r.n} ${r.what}`).join(', ')}`);
     await sleep(500);
   }
 }
@@ -106,8 +118,14 @@ async function readModels(db: pg.Pool): Promise<Record<string, string[]>> {
   return out;
 }
 
-async function readModelsEqualRebuild(db: pg.Pool): Promise<boolean> {
+/** The read-model tables whose rows differ from a rebuild's (none when they are equal). */
+async function readModelsDifferingFromRebuild(db: pg.Pool): Promise<string[]> {
   const live = await readModels(db);
   await rebuildProjections({ pool: db, restart: true });
-  return JSON.stringify(await readModels(db)) === JSON.stringify(live);
+  const rebuilt = await readModels(db);
+  return READ_MODEL_TABLES.filter((t) => JSON.stringify(live[t]) !== JSON.stringify(rebuilt[t])).map(
+    (t) =>
+      `${t}: live ${JSON.stringify(live[t]!.filter((r) => !rebuilt[t]!.includes(r)).slice(0, 3))}, ` +
+      `rebuilt ${JSON.stringify(rebuilt[t]!.filter((r) => !live[t]!.includes(r)).slice(0, 3))}`,
+  );
 }

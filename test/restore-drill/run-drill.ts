@@ -99,7 +99,8 @@ export async function runRestoreDrill(o: DrillOptions): Promise<DrillResult> {
     }
     const backupMs = Date.now() - backupBegan;
     const events = manifest.streams.find((s) => s.role === 'events')!;
-    say(`backup in ${backupMs} ms: database at ${manifest.database.taken_at}, EVENTS up to sequence ${events.state.last_seq}`);
+    const stored = manifest.database.tables.find((t) => t.name === 'events')?.rows ?? 0;
+    say(`backup in ${backupMs} ms: database at ${manifest.database.taken_at} (${stored} events), EVENTS up to sequence ${events.state.last_seq} at ${events.taken_at}`);
     await load;
 
     // The disaster: every process killed -9, the data folder gone.
