@@ -27,13 +27,36 @@ try {
   for (let i = 0; i < 50; i++) await js.publish('events.backend.service.x', JSON.stringify({ i }));
   const pool = createPool(s.databaseUrl!, 2);
   await migrate(pool, log);
-  await pool.query(`INSERT INTO subscriptions (id, url, subjects) VALUES (gen_random_uuid(), 'http://x', ARRAY['events.>'])`).catch((e) => console.log('sub insert', e.message));
-  const m = await backup({ pool, nc, jsm, stream: 'EVENTS', dir: dir + '/set', progress: { step: (l) => console.log('step', l), bytes: () => undefined, done: (l) => console.log(l) } });
-  console.log(JSON.stringify(m.streams.map((x) => [x.name, x.state]), null, 0), m.database.wal_lsn, m.database.snapshot, m.database.tables.length);
+  await pool
+    .query(`INSERT INTO subscriptions (id, url, subjects) VALUES (gen_random_uuid(), 'http://x', ARRAY['events.>'])`)
+    .catch((e) => console.log('sub insert', e.message));
+  const m = await backup({
+    pool,
+    nc,
+    jsm,
+    stream: 'EVENTS',
+    dir: dir + '/set',
+    progress: { step: (l) => console.log('step', l), bytes: () => undefined, done: (l) => console.log(l) },
+  });
+  console.log(
+    JSON.stringify(
+      m.streams.map((x) => [x.name, x.state]),
+      null,
+      0,
+    ),
+    m.database.wal_lsn,
+    m.database.snapshot,
+    m.database.tables.length,
+  );
   await verifySet(dir + '/set');
   // restore the stream into the same NATS after deleting it
   await jsm.streams.delete('EVENTS');
-  const st = await restoreStream(nc, 'EVENTS', { config: m.streams[0]!.config, state: m.streams[0]!.state }, dir + '/set/' + m.streams[0]!.file);
+  const st = await restoreStream(
+    nc,
+    'EVENTS',
+    { config: m.streams[0]!.config, state: m.streams[0]!.state },
+    dir + '/set/' + m.streams[0]!.file,
+  );
   console.log('restored', st);
   const ci = await jsm.consumers.info('EVENTS', config.bridge.consumer);
   console.log('consumer', ci.num_pending, ci.num_ack_pending, ci.delivered);

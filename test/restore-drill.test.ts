@@ -13,10 +13,10 @@ describe('restore drill, short', () => {
     const dataDir = resolve(dev.testDataDir, '..', `${dev.testDataDir.split('/').at(-1)}-restore-drill`);
     await rm(dataDir, { recursive: true, force: true });
     const r = await runRestoreDrill({
-      rate: 15,
+      rate: 10,
       seconds: 8,
       backupAt: 0.5,
-      afterSeconds: 3,
+      afterSeconds: 2,
       dataDir,
       cacheDir: dev.cacheDir,
       ...(dev.temporalCliPath && { temporalCliPath: dev.temporalCliPath }),
@@ -47,5 +47,5 @@ describe('restore drill, short', () => {
     // The loss is only ever of events acknowledged after the stream snapshot began.
     expect(r.lostAfterRecoveryPoint).toBeLessThanOrEqual(r.acked.afterBackup);
     await rm(dataDir, { recursive: true, force: true });
-  }, 300_000);
+  }, 480_000);
 });

@@ -51,11 +51,12 @@ export interface DrillResult extends DrillChecks {
 
 type Acked = { id: string; at: number; stack: 'first' | 'restored' };
 
+// One session per user: a session's summary keeps one user whatever order its events are counted in.
 async function postEvent(apiUrl: string, i: number, acked: Acked[], stack: Acked['stack']): Promise<number> {
   const res = await fetch(`${apiUrl}/api/events/create`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ event_id: randomUUID(), event_type: 'drill', user_id: `u${i % 7}`, session_id: `s${i % 5}`, data: { i } }),
+    body: JSON.stringify({ event_id: randomUUID(), event_type: 'drill', user_id: `u${i % 7}`, session_id: `s${i % 7}`, data: { i } }),
     signal: AbortSignal.timeout(10_000),
   }).catch(() => undefined);
   if (res?.status === 202) acked.push({ id: ((await res.json()) as { event_id: string }).event_id, at: Date.now(), stack });
@@ -100,7 +101,9 @@ export async function runRestoreDrill(o: DrillOptions): Promise<DrillResult> {
     const backupMs = Date.now() - backupBegan;
     const events = manifest.streams.find((s) => s.role === 'events')!;
     const stored = manifest.database.tables.find((t) => t.name === 'events')?.rows ?? 0;
-    say(`backup in ${backupMs} ms: database at ${manifest.database.taken_at} (${stored} events), EVENTS up to sequence ${events.state.last_seq} at ${events.taken_at}`);
+    say(
+      `backup in ${backupMs} ms: database at ${manifest.database.taken_at} (${stored} events), EVENTS up to sequence ${events.state.last_seq} at ${events.taken_at}`,
+    );
     await load;
 
     // The disaster: every process killed -9, the data folder gone.
