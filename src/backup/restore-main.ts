@@ -10,7 +10,7 @@ import { createPool } from '../store/pool.js';
 import { connectTemporal } from '../temporal/client.js';
 import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { cliProgress } from './cli-progress.js';
-import { restore } from './restore.js';
+import { restore, verifyWithProgress } from './restore.js';
 import { resolveTargets } from './targets.js';
 
 // npm run restore -- <set folder> [--force]
@@ -18,6 +18,8 @@ runCli(async () => {
   const { values, positionals } = parseArgs({ options: { force: { type: 'boolean', default: false } }, allowPositionals: true });
   if (positionals.length !== 1) throw new Error('usage: npm run restore -- <backup set folder> [--force]');
   const dir = resolve(positionals[0]!);
+  // Before anything starts or connects: a corrupt set changes nothing anywhere.
+  const verified = await verifyWithProgress(dir, cliProgress());
   const loaded = loadConfig();
   const log = createLogger('restore', loaded.logLevel === 'info' ? 'warn' : loaded.logLevel);
   const t = await resolveTargets(loaded, log, { start: true });
@@ -28,7 +30,6 @@ runCli(async () => {
   try {
     // connectTemporal made it with Connection.connect.
     await ensureSearchAttributes(temporal.connection as Connection, config.temporal.namespace, log);
-    process.stderr.write(`restoring ${dir}\n`);
     const began = Date.now();
     const r = await restore(
       dir,
@@ -43,7 +44,7 @@ runCli(async () => {
         log,
         progress: cliProgress(),
       },
-      { force: values.force },
+      { force: values.force, verified },
     );
     return {
       set: dir,

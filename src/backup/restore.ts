@@ -42,12 +42,22 @@ export interface RestoreDeps {
   progress?: BackupProgress;
 }
 
-export async function restore(dir: string, deps: RestoreDeps, { force = false } = {}): Promise<RestoreResult> {
-  const { pool, nc, js, jsm, config, progress } = deps;
+/** Checks every file of the set against the manifest, with progress; what restore() does first unless given its answer. */
+export async function verifyWithProgress(dir: string, progress?: BackupProgress): Promise<Manifest> {
   progress?.step('verifying checksums');
   let read = 0;
   const manifest = await verifySet(dir, (n) => progress?.bytes((read += n)));
   progress?.done(`verified ${manifest.files.length} files, ${read.toLocaleString('en')} bytes`);
+  return manifest;
+}
+
+export async function restore(
+  dir: string,
+  deps: RestoreDeps,
+  { force = false, verified }: { force?: boolean; verified?: Manifest } = {},
+): Promise<RestoreResult> {
+  const { pool, nc, js, jsm, config, progress } = deps;
+  const manifest = verified ?? (await verifyWithProgress(dir, progress));
 
   await migrate(pool, deps.log);
   const applied = (await pool.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name')).rows.map((r) => r.name);
