@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     seconds: Number(args.seconds),
     backupAt: Number(args['backup-at']),
     afterSeconds: Number(args.after),
+    drainTimeoutMs: 600_000,
     dataDir,
     cacheDir: dev.cacheDir,
     ...(dev.temporalCliPath && { temporalCliPath: dev.temporalCliPath }),

@@ -69,6 +69,8 @@ export async function settleBridgeConsumer(
   return acked;
 }
 
+const RESUME_AT_ONCE = 16;
+
 export async function resumeUnsettled(opts: {
   pool: Pool;
   temporal: Client;
@@ -80,13 +82,17 @@ export async function resumeUnsettled(opts: {
     `SELECT event_id FROM events WHERE status IN ('pending', 'processing') ORDER BY received_at`,
   );
   let done = 0;
-  for (const { event_id } of rows) {
-    const outcome = await reprocessEvent({ client: opts.temporal, loadEvent: (id) => repo.get(id), start: opts.start }, event_id, {
+  const one = async (eventId: string) => {
+    const outcome = await reprocessEvent({ client: opts.temporal, loadEvent: (id) => repo.get(id), start: opts.start }, eventId, {
       reason: 'restored from a backup: its run in flight was not in the set',
       actor: 'restore',
     });
-    if (outcome.outcome === 'not_found') throw new Error(`event ${event_id} vanished during the restore`);
+    if (outcome.outcome === 'not_found') throw new Error(`event ${eventId} vanished during the restore`);
     opts.onProgress?.(++done, rows.length);
+  };
+  // A few at a time: each is two round trips to Temporal, and there may be thousands.
+  for (let i = 0; i < rows.length; i += RESUME_AT_ONCE) {
+    await Promise.all(rows.slice(i, i + RESUME_AT_ONCE).map((r) => one(r.event_id)));
   }
   return rows.length;
 }

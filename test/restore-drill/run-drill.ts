@@ -30,6 +30,8 @@ export interface DrillOptions {
   backupAt: number;
   /** Seconds of load on the restored stack. */
   afterSeconds: number;
+  /** How long the restored stack may take to work through what it restored and was sent. */
+  drainTimeoutMs?: number;
   dataDir: string;
   cacheDir: string;
   temporalCliPath?: string;
@@ -136,7 +138,14 @@ export async function runRestoreDrill(o: DrillOptions): Promise<DrillResult> {
       await steadyLoad(o.rate, o.afterSeconds, (i) => postEvent(restored.apiUrl, i, acked, 'restored'));
       const db = new pg.Pool({ connectionString: restored.databaseUrl, max: 2 });
       try {
-        const checks = await checkRestored({ db, acked, receiver, manifest, deliveredAtRestore: restored.deliveredAtRestore });
+        const checks = await checkRestored({
+          db,
+          acked,
+          receiver,
+          manifest,
+          deliveredAtRestore: restored.deliveredAtRestore,
+          ...(o.drainTimeoutMs && { drainTimeoutMs: o.drainTimeoutMs }),
+        });
         return {
           ...checks,
           manifest,
