@@ -47,7 +47,8 @@ recovery point: the stream snapshot, ${(r.recoveryPointAgeMs / 1000).toFixed(1)}
 recovery time: ${(r.recoveryMs / 1000).toFixed(1)} s from the disaster to a restored stack serving (the restore itself ${(r.restoreMs / 1000).toFixed(1)} s)
 missing from before the recovery point: ${r.missingBeforeRecoveryPoint}; not completed after the restore: ${r.notCompletedAfterRestore}
 completed twice: ${r.completedTwice}; delivery recorded twice: ${r.deliveryRecordedTwice}; undelivered: ${r.undelivered}
-sent again though known delivered: ${r.redeliveredKnown}; sent again, first delivered after the database snapshot: ${r.redeliveredAfterSnapshot}
+restored stack: sent again though known delivered ${r.redeliveredKnown}, received twice from it ${r.deliveredTwiceAfterRestore}, sent again (first delivered after the database snapshot) ${r.redeliveredAfterSnapshot}
+first stack: received twice before the disaster ${r.deliveredTwiceBeforeDisaster}
 read models equal a rebuild: ${r.readModelsDiffer.length === 0 ? 'yes' : `no: ${r.readModelsDiffer.join('; ')}`}`);
   const broke =
     r.missingBeforeRecoveryPoint +

@@ -34,6 +34,7 @@ describe('restore drill, short', () => {
       deliveryRecordedTwice: r.deliveryRecordedTwice,
       undelivered: r.undelivered,
       redeliveredKnown: r.redeliveredKnown,
+      deliveredTwiceAfterRestore: r.deliveredTwiceAfterRestore,
       readModelsDiffer: r.readModelsDiffer,
     }).toEqual({
       missingBeforeRecoveryPoint: 0,
@@ -42,6 +43,7 @@ describe('restore drill, short', () => {
       deliveryRecordedTwice: 0,
       undelivered: 0,
       redeliveredKnown: 0,
+      deliveredTwiceAfterRestore: 0,
       readModelsDiffer: [],
     });
     // The loss is only ever of events acknowledged after the stream snapshot began.

@@ -27,10 +27,14 @@ export interface DrillChecks {
   deliveryRecordedTwice: number;
   /** Restored events the subscriber never received: must be 0. */
   undelivered: number;
-  /** Sent again after the restore though the restored store had them delivered: must be 0. */
+  /** Sent by the restored stack though the restored store had them delivered: must be 0. */
   redeliveredKnown: number;
-  /** Sent again because their first delivery happened after the database's snapshot. */
+  /** Received twice from the restored stack alone: must be 0. */
+  deliveredTwiceAfterRestore: number;
+  /** Sent again by the restored stack because their first delivery happened after the database's snapshot. */
   redeliveredAfterSnapshot: number;
+  /** Received twice from the first stack before the disaster (its own at-least-once, e.g. an activity retried under overload). */
+  deliveredTwiceBeforeDisaster: number;
   /** Read-model tables that differ from a rebuild, with a few rows of each side: must be empty. */
   readModelsDiffer: string[];
 }
@@ -43,6 +47,8 @@ export async function checkRestored(o: {
   receiver: Receiver;
   manifest: Manifest;
   deliveredAtRestore: Set<string>;
+  /** When the first stack was killed: receipts after it came from the restored stack. */
+  disasterAt: number;
   drainTimeoutMs?: number;
 }): Promise<DrillChecks> {
   const { db, acked, receiver } = o;
@@ -66,12 +72,15 @@ export async function checkRestored(o: {
   const after = acked.filter((a) => a.stack === 'first' && a.at >= streamTakenAt);
   const onRestored = acked.filter((a) => a.stack === 'restored');
   const present = acked.filter((a) => byId.has(a.id));
-  let redeliveredKnown = 0;
-  let redeliveredAfterSnapshot = 0;
+  const counts = { redeliveredKnown: 0, deliveredTwiceAfterRestore: 0, redeliveredAfterSnapshot: 0, deliveredTwiceBeforeDisaster: 0 };
   for (const a of present) {
-    if (receiver.deliveredOk(a.id).length < 2) continue;
-    if (o.deliveredAtRestore.has(a.id)) redeliveredKnown++;
-    else redeliveredAfterSnapshot++;
+    const got = receiver.deliveredOk(a.id);
+    const before = got.filter((r) => r.at < o.disasterAt).length;
+    const after = got.length - before;
+    if (before > 1) counts.deliveredTwiceBeforeDisaster++;
+    if (after > 1) counts.deliveredTwiceAfterRestore++;
+    if (after > 0 && o.deliveredAtRestore.has(a.id)) counts.redeliveredKnown++;
+    else if (after > 0 && before > 0) counts.redeliveredAfterSnapshot++;
   }
   return {
     acked: { beforeBackup: before.length, afterBackup: after.length, onRestored: onRestored.length },
@@ -81,8 +90,7 @@ export async function checkRestored(o: {
     completedTwice: rows.filter((r) => r.completions > 1).length,
     deliveryRecordedTwice: rows.filter((r) => r.deliveries > 1).length,
     undelivered: present.filter((a) => receiver.deliveredOk(a.id).length === 0).length,
-    redeliveredKnown,
-    redeliveredAfterSnapshot,
+    ...counts,
     readModelsDiffer: await readModelsDifferingFromRebuild(db),
   };
 }

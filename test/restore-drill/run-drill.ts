@@ -144,6 +144,7 @@ export async function runRestoreDrill(o: DrillOptions): Promise<DrillResult> {
           receiver,
           manifest,
           deliveredAtRestore: restored.deliveredAtRestore,
+          disasterAt: disaster,
           ...(o.drainTimeoutMs && { drainTimeoutMs: o.drainTimeoutMs }),
         });
         return {
