@@ -43,6 +43,7 @@ export const manifestSchema = z.object({
       file: z.string(),
       taken_at: z.string(),
       config: z.record(z.string(), z.unknown()),
+      /** The stream's state when the snapshot began: the snapshot holds at least these messages. */
       state: streamState,
     }),
   ),

@@ -72,10 +72,10 @@ export async function restore(
   for (const s of manifest.streams) {
     progress?.step(`stream ${s.name}`);
     const state = await restoreStream(nc, s.name, { config: s.config, state: s.state }, join(dir, s.file), (n) => progress?.bytes(n));
-    if (state.last_seq !== s.state.last_seq || state.messages !== s.state.messages) {
-      throw new Error(
-        `stream ${s.name} restored with ${state.messages} messages up to ${state.last_seq}, the set has ${s.state.messages} up to ${s.state.last_seq}`,
-      );
+    // The state in the manifest is the stream's when the snapshot began: messages published while
+    // the server wrote it may be in it too, never fewer.
+    if (state.last_seq < s.state.last_seq) {
+      throw new Error(`stream ${s.name} restored up to sequence ${state.last_seq}, the set has it up to ${s.state.last_seq}`);
     }
     messages += state.messages;
     progress?.done(`stream ${s.name}: ${state.messages.toLocaleString('en')} messages up to sequence ${state.last_seq}`);
