@@ -30,6 +30,9 @@ const USER = 'postgres';
 const PASSWORD = 'postgres';
 const DATABASE = 'events';
 
+/** The event store's URL on a dev PostgreSQL listening on `port` (what `npm start` gives the services). */
+export const devDatabaseUrl = (port: number, db = DATABASE) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${db}`;
+
 export async function startPostgres(dataDir: string, opts: PostgresOptions, log: Log): Promise<RunningPostgres> {
   const bin = await pgBinaries(log);
   const owner = await pgOwner(log);
@@ -64,7 +67,7 @@ export async function startPostgres(dataDir: string, opts: PostgresOptions, log:
     ...owner,
     log,
   });
-  const url = (db: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${opts.port}/${db}`;
+  const url = (db: string) => devDatabaseUrl(opts.port, db);
   try {
     await child.whileRunning((signal) =>
       waitUntil(`PostgreSQL on 127.0.0.1:${opts.port}`, () => answers(url('postgres')), 60_000, signal, 200),
