@@ -39,7 +39,7 @@ const devShape = {
     .enum(['off', 'sync', 'async'])
     .default('off')
     .describe(
-      '`npm start`: also run a streaming replica of the dev PostgreSQL, reads served by it (`DATABASE_READ_URL`) and `DATABASE_URL` listing both servers; `sync` waits for the replica at each commit, so a failover loses nothing (docs/disaster-recovery.md)',
+      '`npm start` (and `--cluster`): also run a streaming replica of the dev PostgreSQL, reads served by it (`DATABASE_READ_URL`) and `DATABASE_URL` listing both servers; `sync` waits for the replica at each commit, so a failover loses nothing (docs/disaster-recovery.md)',
     ),
   DEV_POSTGRES_REPLICA_PORT: z.coerce.number().int().default(5434).describe('`npm start`: dev PostgreSQL replica port'),
 };

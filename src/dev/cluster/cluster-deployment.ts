@@ -5,7 +5,8 @@ import { spawnManaged } from '../child-process.js';
 import { resolveNatsServer } from '../nats.js';
 import { devPayloadKey, type PayloadKeyEnv } from '../payload-key.js';
 import { findFreePort, waitUntil } from '../ports.js';
-import { startPostgres } from '../postgres.js';
+import { type RunningPostgres, startPostgres } from '../postgres.js';
+import { failoverUrl, type ReplicaMode, startReplica } from '../postgres-replica.js';
 import { type ServiceName, serviceArgs } from '../services.js';
 import { resolveTemporalServer } from '../temporal-server.js';
 import { type RunningNatsCluster, startNatsCluster } from './nats-cluster.js';
@@ -25,6 +26,8 @@ export interface ClusterDeployment {
   apiUrls: string[];
   workerHealthUrls: string[];
   databaseUrl: string;
+  /** With a replica (`postgresReplica`): its URL, which the APIs read from. */
+  databaseReadUrl?: string;
   /** All three NATS nodes, comma-separated, as the services get them. */
   natsUrl: string;
   temporalAddress: string;
@@ -33,6 +36,7 @@ export interface ClusterDeployment {
   nats: RunningNatsCluster;
   temporal: RunningTemporalCluster;
   postgres: Restartable;
+  postgresReplica?: Restartable;
   /** api-1, api-2, worker-1, worker-2. */
   services: Map<string, Restartable>;
   /** Every process's id by name, for benchmarks that read CPU time. */
@@ -54,6 +58,8 @@ export interface ClusterOptions {
   temporalUiPort?: number;
   /** Run `dist/` (built beforehand), as production does. */
   built?: boolean;
+  /** A streaming replica of PostgreSQL (DEV_PG_REPLICA): the APIs read from it, the services' URL finds the writable server. */
+  postgresReplica?: ReplicaMode;
 }
 
 export async function startClusterDeployment(opts: ClusterOptions): Promise<ClusterDeployment> {
@@ -71,13 +77,25 @@ export async function startClusterDeployment(opts: ClusterOptions): Promise<Clus
   const apiUrls = apiPorts.map((p) => `http://127.0.0.1:${p}`);
 
   let databaseUrl = '';
+  let primary: RunningPostgres | undefined;
   const postgres = restartable('postgres', log, async () => {
     // Five Temporal processes keep up to 30 connections each (20 history/default, 10 visibility),
     // beside four service pools: more than PostgreSQL's default 100.
-    const pg = await startPostgres(dataDir, { port: postgresPort, settings: { max_connections: '300' } }, log);
-    databaseUrl = pg.databaseUrl;
-    return pg.child;
+    primary = await startPostgres(dataDir, { port: postgresPort, settings: { max_connections: '300' } }, log);
+    databaseUrl = primary.databaseUrl;
+    return primary.child;
   });
+  const replicaMode = opts.postgresReplica;
+  let databaseReadUrl: string | undefined;
+  const replicaPort = replicaMode && (await free());
+  const postgresReplica =
+    replicaMode && replicaPort
+      ? restartable('postgres-replica', log, async () => {
+          const r = await startReplica(dataDir, primary!, { port: replicaPort, mode: replicaMode }, log);
+          databaseReadUrl = r.databaseUrl;
+          return r.child;
+        })
+      : undefined;
   const stopped: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const s of stopped.reverse()) await s();
@@ -89,6 +107,11 @@ export async function startClusterDeployment(opts: ClusterOptions): Promise<Clus
       postgres.start(),
     ]);
     stopped.push(() => postgres.stop());
+    if (postgresReplica) {
+      await postgresReplica.start();
+      // Pushed after the primary's, so stopped before it: the primary's shutdown waits for no one.
+      stopped.push(() => postgresReplica.stop());
+    }
     const nats = await startNatsCluster(natsBin, dataDir, log);
     stopped.push(() => nats.stop());
     const temporal = await startTemporalCluster(
@@ -106,7 +129,9 @@ export async function startClusterDeployment(opts: ClusterOptions): Promise<Clus
       CODEC_CORS_ORIGINS: `http://localhost:${temporalUiPort},http://127.0.0.1:${temporalUiPort}`,
       ...opts.env,
       HOST: '127.0.0.1',
-      DATABASE_URL: databaseUrl,
+      // Temporal keeps the primary's own URL: only the service follows a promotion (docs/disaster-recovery.md).
+      DATABASE_URL: databaseReadUrl ? failoverUrl(databaseUrl, databaseReadUrl) : databaseUrl,
+      ...(databaseReadUrl && { DATABASE_READ_URL: databaseReadUrl }),
       NATS_URL: nats.urls,
       STREAM_REPLICAS: String(CLUSTER_STREAM_REPLICAS),
       TEMPORAL_ADDRESS: temporal.address,
@@ -153,11 +178,18 @@ export async function startClusterDeployment(opts: ClusterOptions): Promise<Clus
     await services.get('worker-1')!.start();
     await Promise.all([...services.values()].map((s) => s.start()));
 
-    const all = (): Restartable[] => [postgres, ...nats.nodes, ...temporal.processes.values(), ...services.values()];
+    const all = (): Restartable[] => [
+      postgres,
+      ...(postgresReplica ? [postgresReplica] : []),
+      ...nats.nodes,
+      ...temporal.processes.values(),
+      ...services.values(),
+    ];
     return {
       apiUrls,
       workerHealthUrls: healthPorts.map((p) => `http://127.0.0.1:${p}`),
       databaseUrl,
+      ...(databaseReadUrl && { databaseReadUrl }),
       natsUrl: nats.urls,
       temporalAddress: temporal.address,
       temporalUiUrl: temporal.uiUrl,
@@ -165,6 +197,7 @@ export async function startClusterDeployment(opts: ClusterOptions): Promise<Clus
       nats,
       temporal,
       postgres,
+      ...(postgresReplica && { postgresReplica }),
       services,
       logDir,
       pids: () => Object.fromEntries(all().flatMap((p) => (p.pid === undefined ? [] : [[p.name, p.pid]]))),

@@ -19,6 +19,7 @@ export async function startCluster(config: Config, log: Logger): Promise<void> {
     apiPort: config.http.port,
     temporalPort: dev.temporalPort,
     temporalUiPort: dev.temporalUiPort,
+    ...(dev.postgresReplica !== 'off' && { postgresReplica: dev.postgresReplica }),
   });
   let stopping = false;
   const stop = async () => {
@@ -38,6 +39,9 @@ export async function startCluster(config: Config, log: Logger): Promise<void> {
     `  Temporal UI   ${cluster.temporalUiUrl}   (frontend ${cluster.temporalAddress}; history-1, history-2, matching, worker)`,
     `  NATS          ${cluster.natsUrl}   (EVENTS and its dead letters at R3)`,
     `  PostgreSQL    ${cluster.databaseUrl.replace(/:[^:@/]+@/, ':***@')}`,
+    ...(cluster.databaseReadUrl
+      ? [`  replica       ${cluster.databaseReadUrl.replace(/:[^:@/]+@/, ':***@')}   (the APIs read here; DEV_PG_REPLICA)`]
+      : []),
     `  configs       ${dataDir}/nats-cluster/*.conf, ${dataDir}/temporal-cluster/config/*.yaml`,
     `  logs          ${cluster.logDir}/ (and beside each config)`,
     `Try: curl -XPOST ${cluster.apiUrls[0]}/api/events/create -H 'content-type: application/json' -d '{"event_type":"user_created","data":{"id":1}}'`,
