@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { appendFile, chown, rename, rm, writeFile } from 'node:fs/promises';
+import { chown, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { takeBaseBackup } from './base-backup.js';
@@ -14,6 +14,8 @@ export type ReplicaMode = 'sync' | 'async';
 export interface ReplicaOptions {
   port: number;
   mode: ReplicaMode;
+  /** Server settings; a standby refuses to run with a lower `max_connections` than its primary's. */
+  settings?: Record<string, string>;
 }
 
 /** The replica's application name and physical replication slot on the primary. */
@@ -29,7 +31,9 @@ export async function startReplica(dataDir: string, primary: RunningPostgres, op
   const primaryId = await one<{ id: string }>(primary.adminUrl, 'SELECT system_identifier::text AS id FROM pg_control_system()');
   let replica: RunningPostgres | undefined;
   if (existsSync(join(pgDir, 'PG_VERSION'))) {
-    replica = await startPostgres(dataDir, { port: opts.port, folder: FOLDER }, log);
+    // The primary's port may have changed since (the cluster profile's are picked free at each start).
+    await writeStandbySettings(pgDir, primary);
+    replica = await startPostgres(dataDir, { port: opts.port, folder: FOLDER, ...(opts.settings && { settings: opts.settings }) }, log);
     const [state, slot] = await Promise.all([
       one<{ id: string; standby: boolean }>(
         replica.adminUrl,
@@ -48,7 +52,7 @@ export async function startReplica(dataDir: string, primary: RunningPostgres, op
   }
   if (!replica) {
     await cloneFrom(primary, pgDir, log);
-    replica = await startPostgres(dataDir, { port: opts.port, folder: FOLDER }, log);
+    replica = await startPostgres(dataDir, { port: opts.port, folder: FOLDER, ...(opts.settings && { settings: opts.settings }) }, log);
   }
   await setSynchronous(primary.adminUrl, opts.mode === 'sync');
   await waitStreaming(primary.adminUrl, opts.mode, replica);
@@ -65,20 +69,31 @@ async function cloneFrom(primary: RunningPostgres, pgDir: string, log: Log): Pro
   await one(primary.adminUrl, 'SELECT pg_create_physical_replication_slot($1, true)', [REPLICA_NAME]);
   const began = Date.now();
   const copied = await takeBaseBackup(primary.adminUrl, primary.pgDir, temp, owner);
-  const { port, username, password } = new URL(primary.adminUrl);
-  const conninfo = `host=127.0.0.1 port=${port} user=${decodeURIComponent(username)} password=${decodeURIComponent(password)} application_name=${REPLICA_NAME}`;
-  // After the primary's own settings in the copy: a promoted replica must not wait for a standby of
-  // its own. A promotion waits out the retry interval of a lost stream (5 s by default) before it ends recovery.
-  await appendFile(
-    join(temp, 'postgresql.auto.conf'),
-    `\n# standby of the dev primary (src/dev/postgres-replica.ts)\nprimary_conninfo = '${conninfo}'\nprimary_slot_name = '${REPLICA_NAME}'\nsynchronous_standby_names = ''\nwal_retrieve_retry_interval = '200ms'\n`,
-  );
+  await writeStandbySettings(temp, primary);
   await writeFile(join(temp, 'standby.signal'), '', { mode: 0o600 });
   if (owner.uid !== undefined && owner.gid !== undefined) await chown(join(temp, 'standby.signal'), owner.uid, owner.gid);
   await rename(temp, pgDir);
   log.info(
     { dir: pgDir, files: copied.files, mb: Math.round(copied.bytes / 1e5) / 10, ms: Date.now() - began },
     'base backup taken for the replica',
+  );
+}
+
+const STANDBY_MARK = '\n# standby of the dev primary (src/dev/postgres-replica.ts)\n';
+
+/**
+ * The standby's settings, after the primary's own in the copy (replacing any an earlier start
+ * wrote): a promoted replica must not wait for a standby of its own, and a promotion waits out the
+ * retry interval of a lost stream (5 s by default) before it ends recovery.
+ */
+async function writeStandbySettings(pgDir: string, primary: RunningPostgres): Promise<void> {
+  const { port, username, password } = new URL(primary.adminUrl);
+  const conninfo = `host=127.0.0.1 port=${port} user=${decodeURIComponent(username)} password=${decodeURIComponent(password)} application_name=${REPLICA_NAME}`;
+  const file = join(pgDir, 'postgresql.auto.conf');
+  const own = (await readFile(file, 'utf8')).split(STANDBY_MARK)[0]!;
+  await writeFile(
+    file,
+    `${own}${STANDBY_MARK}primary_conninfo = '${conninfo}'\nprimary_slot_name = '${REPLICA_NAME}'\nsynchronous_standby_names = ''\nwal_retrieve_retry_interval = '200ms'\n`,
   );
 }
 

@@ -21,6 +21,9 @@ import { type RunningTemporalCluster, startTemporalCluster } from './temporal-cl
 export const CLUSTER_APIS = 2;
 export const CLUSTER_WORKERS = 2;
 export const CLUSTER_STREAM_REPLICAS = 3;
+// Five Temporal processes keep up to 30 connections each (20 history/default, 10 visibility),
+// beside four service pools: more than PostgreSQL's default 100. The replica needs as many.
+const POSTGRES_SETTINGS = { max_connections: '300' };
 
 export interface ClusterDeployment {
   apiUrls: string[];
@@ -79,9 +82,7 @@ export async function startClusterDeployment(opts: ClusterOptions): Promise<Clus
   let databaseUrl = '';
   let primary: RunningPostgres | undefined;
   const postgres = restartable('postgres', log, async () => {
-    // Five Temporal processes keep up to 30 connections each (20 history/default, 10 visibility),
-    // beside four service pools: more than PostgreSQL's default 100.
-    primary = await startPostgres(dataDir, { port: postgresPort, settings: { max_connections: '300' } }, log);
+    primary = await startPostgres(dataDir, { port: postgresPort, settings: POSTGRES_SETTINGS }, log);
     databaseUrl = primary.databaseUrl;
     return primary.child;
   });
@@ -91,7 +92,7 @@ export async function startClusterDeployment(opts: ClusterOptions): Promise<Clus
   const postgresReplica =
     replicaMode && replicaPort
       ? restartable('postgres-replica', log, async () => {
-          const r = await startReplica(dataDir, primary!, { port: replicaPort, mode: replicaMode }, log);
+          const r = await startReplica(dataDir, primary!, { port: replicaPort, mode: replicaMode, settings: POSTGRES_SETTINGS }, log);
           databaseReadUrl = r.databaseUrl;
           return r.child;
         })
