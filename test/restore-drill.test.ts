@@ -1,5 +1,5 @@
-import { rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -48,6 +48,12 @@ describe('restore drill, short', () => {
     });
     // The loss is only ever of events acknowledged after the stream snapshot began.
     expect(r.lostAfterRecoveryPoint).toBeLessThanOrEqual(r.acked.afterBackup);
+    // The set holds no event in clear: the stream snapshots are sealed under the payload key ring
+    // (the event store's rows hold ENCRYPTED_FIELDS sealed already).
+    const events = r.manifest.streams.find((s) => s.role === 'events')!;
+    expect(events.sealing).toMatchObject({ key_id: expect.any(String), wrapped_key: expect.any(String) });
+    const snapshot = await readFile(join(dataDir, 'set', events.file));
+    expect(snapshot.includes(Buffer.from('drill'))).toBe(false);
     await rm(dataDir, { recursive: true, force: true });
   }, 480_000);
 });

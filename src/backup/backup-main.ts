@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { loadConfig } from '../config.js';
+import { createKeyRing } from '../crypto/key-ring.js';
 import { createLogger } from '../logger.js';
 import { connectNats } from '../nats/connection.js';
 import { runCli } from '../read-side/cli.js';
@@ -22,7 +23,15 @@ runCli(async () => {
   try {
     process.stderr.write(`backing up into ${dir}\n`);
     const began = Date.now();
-    const m = await backup({ pool, nc, jsm: await jetstreamManager(nc), stream: config.stream.name, dir, progress: cliProgress() });
+    const m = await backup({
+      pool,
+      nc,
+      jsm: await jetstreamManager(nc),
+      stream: config.stream.name,
+      dir,
+      ...(t.config.payloadCodec.keys.length > 0 && { keyRing: createKeyRing(t.config.payloadCodec) }),
+      progress: cliProgress(),
+    });
     return {
       set: dir,
       seconds: (Date.now() - began) / 1000,

@@ -2,12 +2,14 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { KeyRing } from '../crypto/key-ring.js';
 import { deadLetterStreamName } from '../nats/dead-letters.js';
 import type { Pool } from '../store/pool.js';
 import { withClient } from '../store/transaction.js';
 import { snapshotStream } from './jetstream-snapshot.js';
 import { type FileEntry, FORMAT, type Manifest, writeManifest } from './manifest.js';
 import { dumpTable, partitionMonths, projectTables, sequenceValues, type TableDump } from './pg-tables.js';
+import { fileSealer } from './sealed-file.js';
 
 // `npm run backup`: the event store first, then the streams. The order is what makes a set
 // whole: every event acknowledged before the streams' snapshot is in the stream snapshot, stored
@@ -34,9 +36,11 @@ export async function backup(opts: {
   jsm: JetStreamManager;
   stream: string;
   dir: string;
+  /** Seals the stream snapshots, which hold ENCRYPTED_FIELDS in clear (sealed-file.ts); without it they are written as they come. */
+  keyRing?: KeyRing;
   progress?: BackupProgress;
 }): Promise<Manifest> {
-  const { pool, nc, jsm, stream, dir, progress } = opts;
+  const { pool, nc, jsm, stream, dir, keyRing, progress } = opts;
   const startedAt = new Date().toISOString();
   await mkdir(join(dir, 'postgres'), { recursive: true });
   await mkdir(join(dir, 'streams'), { recursive: true });
@@ -93,11 +97,20 @@ export async function backup(opts: {
     const file = `streams/${name}.tar.s2`;
     progress?.step(`stream ${name}`);
     const takenAt = new Date().toISOString();
-    const snap = await snapshotStream(nc, name, join(dir, file), (n) => progress?.bytes(n));
+    const sealer = keyRing && fileSealer(keyRing, file);
+    const snap = await snapshotStream(nc, name, join(dir, file), (n) => progress?.bytes(n), sealer);
     progress?.done(
       `stream ${name}: ${snap.state.messages.toLocaleString('en')} messages up to sequence ${snap.state.last_seq}, ${snap.bytes.toLocaleString('en')} bytes`,
     );
-    streams.push({ name, role, file, taken_at: takenAt, config: snap.config, state: snap.state });
+    streams.push({
+      name,
+      role,
+      file,
+      taken_at: takenAt,
+      config: snap.config,
+      state: snap.state,
+      ...(snap.sealing && { sealing: snap.sealing }),
+    });
     files.push({ path: file, bytes: snap.bytes, sha256: snap.sha256 });
   }
 

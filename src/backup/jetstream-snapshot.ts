@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { ChunkCipher, fileSealer, Sealing } from './sealed-file.js';
 
 // A stream's snapshot and restore through the JetStream API, as the nats CLI does them:
 // @nats-io/jetstream has no call for either. The server writes the stream's own files (messages,
@@ -27,6 +28,8 @@ export interface SnapshotResult {
   state: StreamState;
   bytes: number;
   sha256: string;
+  /** How the file was sealed, when it was. */
+  sealing?: Sealing;
 }
 
 const API_TIMEOUT_MS = 30_000;
@@ -41,18 +44,27 @@ async function api<T extends ApiAnswer>(nc: NatsConnection, subject: string, bod
   return answer;
 }
 
-/** Writes a snapshot of `stream` (messages and consumers) to `file`; `onBytes` sees the running total. */
+/**
+ * Writes a snapshot of `stream` (messages and consumers) to `file`, sealed by `sealer` when given;
+ * `onBytes` sees the running total. Size and sha256 are the file's, as written.
+ */
 export async function snapshotStream(
   nc: NatsConnection,
   stream: string,
   file: string,
   onBytes?: (bytes: number) => void,
+  sealer?: ReturnType<typeof fileSealer>,
 ): Promise<SnapshotResult> {
   const inbox = `_INBOX.backup.${stream}.${Date.now()}`;
   const sub = nc.subscribe(inbox);
   const out = createWriteStream(file);
   const hash = createHash('sha256');
   let bytes = 0;
+  const write = async (data: Uint8Array) => {
+    hash.update(data);
+    bytes += data.length;
+    if (!out.write(data)) await once(out, 'drain');
+  };
   try {
     const started = await api<ApiAnswer & { config: Record<string, unknown>; state: StreamState }>(
       nc,
@@ -71,36 +83,42 @@ export async function snapshotStream(
           throw new Error(`snapshot of ${stream} failed on the server: ${code} ${msg.headers?.description ?? ''}`);
         break;
       }
-      hash.update(msg.data);
-      bytes += msg.data.length;
-      if (!out.write(msg.data)) await once(out, 'drain');
+      await write(sealer ? sealer.update(msg.data) : msg.data);
       if (msg.reply) nc.publish(msg.reply);
       onBytes?.(bytes);
     }
+    const sealed = sealer?.final();
+    if (sealed) await write(sealed.tail);
     out.end();
     await once(out, 'finish');
-    return { config: started.config, state: started.state, bytes, sha256: hash.digest('hex') };
+    return { config: started.config, state: started.state, bytes, sha256: hash.digest('hex'), ...(sealed && { sealing: sealed.sealing }) };
   } finally {
     sub.unsubscribe();
     out.destroy();
   }
 }
 
-/** Creates `stream` from a snapshot file; the stream must not exist. Resolves with its state after. */
+/**
+ * Creates `stream` from a snapshot file, opened by `opener` when it was sealed; the stream must
+ * not exist. Resolves with its state after. A sealed file that does not open whole is refused
+ * before the upload is ended, so the server never makes a stream of it.
+ */
 export async function restoreStream(
   nc: NatsConnection,
   stream: string,
   snapshot: { config: Record<string, unknown>; state: StreamState },
   file: string,
   onBytes?: (bytes: number) => void,
+  opener?: ChunkCipher & { final(): void },
 ): Promise<StreamState> {
   const { deliver_subject } = await api<ApiAnswer & { deliver_subject: string }>(nc, `$JS.API.STREAM.RESTORE.${stream}`, snapshot);
   let bytes = 0;
   for await (const chunk of createReadStream(file, { highWaterMark: CHUNK_BYTES })) {
-    await nc.request(deliver_subject, chunk as Buffer, { timeout: API_TIMEOUT_MS });
+    await nc.request(deliver_subject, opener ? opener.update(chunk as Buffer) : (chunk as Buffer), { timeout: API_TIMEOUT_MS });
     bytes += (chunk as Buffer).length;
     onBytes?.(bytes);
   }
+  opener?.final();
   // The empty message ends the upload; the answer is the restored stream's info, or the reason it failed.
   const done = await nc.request(deliver_subject, new Uint8Array(0), { timeout: 10 * API_TIMEOUT_MS });
   const info = done.json<ApiAnswer & { state: StreamState }>();

@@ -3,6 +3,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import { z } from 'zod';
+import { sealingSchema } from './sealed-file.js';
 
 // A backup set is a folder: the files, and manifest.json written last (renamed into place), so a
 // set without one was never finished. The manifest lists every file with its size and sha256,
@@ -45,6 +46,8 @@ export const manifestSchema = z.object({
       config: z.record(z.string(), z.unknown()),
       /** The stream's state when the snapshot began: the snapshot holds at least these messages. */
       state: streamState,
+      /** The file is sealed (sealed-file.ts): its key, wrapped by the payload key ring. */
+      sealing: sealingSchema.optional(),
     }),
   ),
   temporal: z.object({ included: z.boolean(), why: z.string() }),

@@ -3,6 +3,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
+import { createKeyRing } from '../crypto/key-ring.js';
 import type { Logger } from '../logger.js';
 import { migrate } from '../store/migrate.js';
 import type { Pool } from '../store/pool.js';
@@ -10,6 +11,7 @@ import { transaction, withClient } from '../store/transaction.js';
 import type { StartSettings } from '../temporal/start-event-workflow.js';
 import type { BackupProgress } from './backup.js';
 import { restoreStream } from './jetstream-snapshot.js';
+import { fileOpener } from './sealed-file.js';
 import { BackupSetError, type Manifest, verifySet } from './manifest.js';
 import { loadTable, projectTables, setSequences } from './pg-tables.js';
 import { resumeUnsettled, settleBridgeConsumer, storeWhatTheStreamHolds } from './reconcile.js';
@@ -36,7 +38,7 @@ export interface RestoreDeps {
   js: JetStreamClient;
   jsm: JetStreamManager;
   temporal: Client;
-  config: Pick<Config, 'stream' | 'bridge' | 'sensitiveFields'>;
+  config: Pick<Config, 'stream' | 'bridge' | 'sensitiveFields' | 'payloadCodec'>;
   start: StartSettings;
   log: Logger;
   progress?: BackupProgress;
@@ -58,6 +60,9 @@ export async function restore(
 ): Promise<RestoreResult> {
   const { pool, nc, js, jsm, config, progress } = deps;
   const manifest = verified ?? (await verifyWithProgress(dir, progress));
+  // Before anything is touched: a sealed snapshot whose key has left the ring cannot be restored.
+  const ring = config.payloadCodec.keys.length > 0 ? createKeyRing(config.payloadCodec) : undefined;
+  const openers = new Map(manifest.streams.flatMap((s) => (s.sealing ? [[s.name, fileOpener(ring, s.file, s.sealing)] as const] : [])));
 
   await migrate(pool, deps.log);
   const applied = (await pool.query<{ name: string }>('SELECT name FROM schema_migrations ORDER BY name')).rows.map((r) => r.name);
@@ -71,7 +76,14 @@ export async function restore(
   let messages = 0;
   for (const s of manifest.streams) {
     progress?.step(`stream ${s.name}`);
-    const state = await restoreStream(nc, s.name, { config: s.config, state: s.state }, join(dir, s.file), (n) => progress?.bytes(n));
+    const state = await restoreStream(
+      nc,
+      s.name,
+      { config: s.config, state: s.state },
+      join(dir, s.file),
+      (n) => progress?.bytes(n),
+      openers.get(s.name),
+    );
     // The state in the manifest is the stream's when the snapshot began: messages published while
     // the server wrote it may be in it too, never fewer.
     if (state.last_seq < s.state.last_seq) {

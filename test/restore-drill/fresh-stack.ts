@@ -4,7 +4,7 @@ import type { Connection } from '@temporalio/client';
 import { restore, type RestoreResult } from '../../src/backup/restore.js';
 import type { BackupProgress } from '../../src/backup/backup.js';
 import { loadConfig } from '../../src/config.js';
-import { devPayloadKey } from '../../src/dev/payload-key.js';
+import { devPayloadKey, type PayloadKeyEnv } from '../../src/dev/payload-key.js';
 import { findFreePort } from '../../src/dev/ports.js';
 import { spawnServices } from '../../src/dev/services.js';
 import { startStack } from '../../src/dev/stack.js';
@@ -38,6 +38,8 @@ export async function restoreIntoFreshStack(opts: {
   temporalKind?: TemporalKind;
   log: Logger;
   progress?: BackupProgress;
+  /** The key ring the lost stack ran with, as a team restores with its own PAYLOAD_KEYS; a key of the new data folder otherwise. */
+  payloadKeys?: PayloadKeyEnv;
 }): Promise<RestoredStack> {
   const began = Date.now();
   const [temporalPort, temporalUiPort, natsPort, postgresPort, apiPort, workerHealthPort] = await Promise.all(
@@ -57,7 +59,7 @@ export async function restoreIntoFreshStack(opts: {
     nats: { port: natsPort! },
     postgres: { port: postgresPort! },
   });
-  const keys = await devPayloadKey(opts.dataDir);
+  const keys = opts.payloadKeys ?? (await devPayloadKey(opts.dataDir));
   const config = loadConfig({ ...keys, LOG_LEVEL: 'warn' });
   const pool = createPool(stack.databaseUrl!, 2);
   const nc = await connect({ servers: stack.natsUrl! });

@@ -8,6 +8,8 @@ import pg from 'pg';
 import { steadyLoad } from '../../bench/load.js';
 import { backup } from '../../src/backup/backup.js';
 import type { Manifest } from '../../src/backup/manifest.js';
+import { loadConfig } from '../../src/config.js';
+import { createKeyRing } from '../../src/crypto/key-ring.js';
 import { startThrowawayDeployment } from '../../src/dev/throwaway-deployment.js';
 import type { TemporalKind } from '../../src/dev/temporal.js';
 import type { Logger } from '../../src/logger.js';
@@ -95,7 +97,8 @@ export async function runRestoreDrill(o: DrillOptions): Promise<DrillResult> {
     const backupBegan = Date.now();
     let manifest: Manifest;
     try {
-      manifest = await backup({ pool, nc, jsm: await jetstreamManager(nc), stream: 'EVENTS', dir: set });
+      const keyRing = createKeyRing(loadConfig({ ...first.payloadKeys }).payloadCodec);
+      manifest = await backup({ pool, nc, jsm: await jetstreamManager(nc), stream: 'EVENTS', dir: set, keyRing });
     } finally {
       await nc.close();
       await pool.end();
@@ -128,6 +131,7 @@ export async function runRestoreDrill(o: DrillOptions): Promise<DrillResult> {
       ...(o.temporalCliPath && { temporalCliPath: o.temporalCliPath }),
       ...(o.temporalKind && { temporalKind: o.temporalKind }),
       log: o.log,
+      payloadKeys: first.payloadKeys,
     });
     const recoveryMs = Date.now() - disaster;
     say(
