@@ -28,7 +28,7 @@ describe('a sealed snapshot file', () => {
 
   it('is refused when a byte changed, or under another file name', () => {
     const { sealed, sealing } = sealChunks(clear);
-    sealed[10] ^= 1;
+    sealed[10] = sealed[10]! ^ 1;
     const opener = fileOpener(ring, name, sealing);
     opener.update(sealed);
     expect(() => opener.final()).toThrow(/does not open with its key/);
