@@ -17,7 +17,7 @@ import { ingestionUnderProcessing, soak, steady } from './phases.js';
 import { fmt, percentile } from './stats.js';
 import { type Pair, printResults } from './summary.js';
 
-// `npm run bench [-- --events 3000 --pairs 3 --concurrency 50 --steady 20 --soak 0 --workers 1 --temporal cli|server --from dist|source]`:
+// `npm run bench [-- --events 3000 --pairs 3 --concurrency 50 --steady 20 --soak 0 --workers 1 --temporal cli|server --from dist|source --set NAME=value]`:
 // on a throwaway deployment,
 //  0. the ingestion ceilings (HTTP + JetStream ack, pipelined publishes), once; 500 events
 //     processed unmeasured and the ceiling's workflows warmed up (code optimised, caches warm);
@@ -44,6 +44,8 @@ const { values: args } = parseArgs({
     temporal: { type: 'string', default: 'cli' },
     // `dist`: the API and the worker built first and run as production runs them; `source`: as `npm start` runs them.
     from: { type: 'string', default: 'dist' },
+    // `--set NAME=value` (repeatable): a setting of the services (docs/configuration.md), to measure what it costs.
+    set: { type: 'string', multiple: true, default: [] },
   },
 });
 const N = Number(args.events);
@@ -53,6 +55,13 @@ const PAIRS = Number(args.pairs);
 const IN_FLIGHT = 48;
 if (!(N > 0 && PAIRS > 0 && C > 0)) throw new Error('--events, --pairs and --concurrency are positive numbers');
 if (args.from !== 'dist' && args.from !== 'source') throw new Error(`--from is dist or source, not ${args.from}`);
+const SETTINGS = Object.fromEntries(
+  args.set.map((kv) => {
+    const at = kv.indexOf('=');
+    if (at < 1) throw new Error(`--set takes NAME=value, not ${kv}`);
+    return [kv.slice(0, at), kv.slice(at + 1)];
+  }),
+);
 
 const rate = (w: WorkflowCeiling, b: BurstSample) =>
   `ceiling ${fmt(w.perSecond)} workflows/s, project ${fmt(b.e2ePerSecond)} events/s = ${fmt(b.e2ePerSecond / w.perSecond, 2)} ×; ` +
@@ -80,7 +89,8 @@ async function main(): Promise<void> {
   const built = args.from === 'dist';
   if (built) execFileSync('npm', ['run', '--silent', 'build:dist'], { stdio: 'pipe' }); // its output only in the error, if it fails
   console.log(
-    `starting a throwaway deployment (data in .data/bench, wiped first; services from ${built ? 'dist/' : 'source, as npm start runs them'}) ...`,
+    `starting a throwaway deployment (data in .data/bench, wiped first; services from ${built ? 'dist/' : 'source, as npm start runs them'}` +
+      `${args.set.length ? `; ${args.set.join(' ')}` : ''}) ...`,
   );
   // A fresh deployment each run: figures do not depend on what earlier runs left behind.
   const dataDir = resolve('.data/bench');
@@ -89,7 +99,7 @@ async function main(): Promise<void> {
     dataDir,
     cacheDir: dev.cacheDir,
     ...(dev.temporalCliPath && { temporalCliPath: dev.temporalCliPath }),
-    env: { LOG_LEVEL: 'error' },
+    env: { LOG_LEVEL: 'error', ...SETTINGS },
     log,
     workers: Number(args.workers),
     temporalKind: args.temporal === 'server' ? 'server' : 'cli',
@@ -148,8 +158,11 @@ async function main(): Promise<void> {
       plain.map((p) => p.project.e2ePerSecond).sort((a, b) => a - b),
       50,
     );
-    await steady(d, db, Math.max(1, Math.round(sustainable / 2)), Number(args.steady), 'steady load at half the sustainable rate');
-    await ingestionUnderProcessing(d, db, N, C);
+    // `--steady 0`: the pairs alone.
+    if (Number(args.steady) > 0) {
+      await steady(d, db, Math.max(1, Math.round(sustainable / 2)), Number(args.steady), 'steady load at half the sustainable rate');
+      await ingestionUnderProcessing(d, db, N, C);
+    }
     if (Number(args.soak) > 0) await soak(d, db, Math.round(sustainable * 0.8), Number(args.soak));
   } finally {
     await ceiling?.stop();

@@ -94,7 +94,7 @@ async function main() {
       };
     });
     phase(`storing ${fmt(STORE)} events one statement each`);
-    const store = await timed(STORE, 16, async (i) => repo.begin(events[i]!, 'bench', events[i]!.received_at));
+    const store = await timed(STORE, 16, async (i) => void (await repo.begin(events[i]!, 'bench', events[i]!.received_at)));
     const cpuBefore = process.cpuUsage();
     const project = await timed(STORE, 16, async (i) => void (await projectEvent(db, events[i]!)));
     const cpu = process.cpuUsage(cpuBefore);

@@ -43,7 +43,7 @@ export function createBegin({ repo, loadMessage, onSettled, metrics }: BeginDeps
     runId,
     at,
     operator,
-  }: BeginArgs): Promise<{ event: EventEnvelope } | { unstorable: string }> {
+  }: BeginArgs): Promise<{ event: EventEnvelope; storedNow: boolean } | { unstorable: string }> {
     const event = isEventReference(given) ? await resolve(given) : given;
     if (!event) {
       const ref = given as EventReference;
@@ -54,8 +54,7 @@ export function createBegin({ repo, loadMessage, onSettled, metrics }: BeginDeps
       return unstorable(referencedEnvelope(ref), runId, at, reason, { messageGone: true });
     }
     try {
-      await repo.begin(event, runId, at, operator);
-      return { event };
+      return { event, storedNow: await repo.begin(event, runId, at, operator) };
     } catch (err) {
       if (!isPermanentDbError(err)) throw err;
       const reason = `the database cannot store this event: ${err.message} (SQLSTATE ${err.code})`;

@@ -61,14 +61,12 @@ export function createActivities(deps: ActivityDeps) {
   /**
    * Processing and, when it succeeds, the `completed` transition, in one activity: one round
    * trip less on the happy path. Returns the attempt that succeeded and the transition's time.
+   * `storedNow`: this activity has just stored the event, so no subscriber can have received it yet.
    */
-  async function processAndComplete({
-    event: given,
-    completion,
-  }: {
-    event: EventEnvelope | EventReference;
-    completion: CompletionRecord;
-  }): Promise<Processed> {
+  async function processAndComplete(
+    { event: given, completion }: { event: EventEnvelope | EventReference; completion: CompletionRecord },
+    storedNow = false,
+  ): Promise<Processed> {
     const { info } = Context.current();
     // A retry, or the normal activity after the local one: an earlier attempt may have finished
     // and written `completed` without the workflow hearing of it. Then it is done.
@@ -80,7 +78,7 @@ export function createActivities(deps: ActivityDeps) {
     const started = performance.now();
     let attempt: number;
     try {
-      ({ attempt } = await processEvent(event));
+      ({ attempt } = await processEvent(event, { storedNow }));
     } catch (err) {
       metrics?.processed(false, (performance.now() - started) / 1000);
       logProcessed(event, 'failed', started, (err as Error).message);
@@ -98,7 +96,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     beginEvent,
     recordTransition,
-    processAndComplete,
+    processAndComplete: (args: Parameters<typeof processAndComplete>[0]) => processAndComplete(args),
 
     /**
      * The happy path's only activity: the run's start as beginEvent makes it, then processing
@@ -112,7 +110,7 @@ export function createActivities(deps: ActivityDeps) {
     }: BeginArgs & { completion: CompletionRecord }): Promise<{ unstorable: string } | Processed> {
       const begun = await begin(start);
       if ('unstorable' in begun) return begun;
-      return processAndComplete({ event: begun.event, completion });
+      return processAndComplete({ event: begun.event, completion }, begun.storedNow);
     },
   };
 }

@@ -39,9 +39,9 @@ export function createPlaces({ max, recheckAfterMs, isSettled, now = Date.now }:
     release(eventId: string): void {
       if (held.delete(eventId)) wake();
     },
-    /** Resolves once at least one place is free (at once if one is). */
-    async whenFree(signal?: AbortSignal): Promise<void> {
-      while (held.size >= max && !signal?.aborted) {
+    /** Resolves once at least `atLeast` places are free (at once if they are), or on `signal`'s abort. */
+    async whenFree(signal?: AbortSignal, atLeast = 1): Promise<void> {
+      while (held.size > max - Math.min(atLeast, max) && !signal?.aborted) {
         await new Promise<void>((resolve) => {
           const done = () => {
             signal?.removeEventListener('abort', done);

@@ -1,47 +1,9 @@
-import type { Processor } from '../events/processor.js';
 import type { EventEnvelope } from '../events/envelope.js';
 import type { Pool } from '../store/pool.js';
+import { projectSql, SOURCE_COLUMNS } from '../store/read-model-sql.js';
 
-// The read models of migration 005, maintained from a set of events `src` in one statement:
-// the events not yet counted are marked in `projected_events`, and only those are added to the
-// hourly and daily counts, the daily active users and the session summaries. Being one
-// statement, it counts an event entirely or not at all, and counting it again changes nothing.
-
-const SOURCE_COLUMNS = 'event_id, event_type, event_source, event_category, user_id, session_id, timestamp, received_at';
-
-/** `source` selects SOURCE_COLUMNS. Answers how many of its events were counted now, and where it ended. */
-export const projectSql = (source: string) => `
-WITH src AS (${source}),
-marked AS (
-  INSERT INTO projected_events (event_id) SELECT event_id FROM src ON CONFLICT DO NOTHING RETURNING event_id
-), ev AS (
-  SELECT src.* FROM src JOIN marked USING (event_id)
-), hourly AS (
-  INSERT INTO event_counts_hourly AS c (hour, event_type, event_source, event_category, count)
-  SELECT date_trunc('hour', received_at, 'UTC'), event_type, event_source, event_category, count(*) FROM ev GROUP BY 1, 2, 3, 4
-  ON CONFLICT (hour, event_type, event_source, event_category) DO UPDATE SET count = c.count + EXCLUDED.count
-), daily AS (
-  INSERT INTO event_counts_daily AS c (day, event_type, event_source, event_category, count)
-  SELECT (received_at AT TIME ZONE 'UTC')::date, event_type, event_source, event_category, count(*) FROM ev GROUP BY 1, 2, 3, 4
-  ON CONFLICT (day, event_type, event_source, event_category) DO UPDATE SET count = c.count + EXCLUDED.count
-), active AS (
-  INSERT INTO daily_active_users AS a (day, user_id, first_seen_at, events)
-  SELECT (received_at AT TIME ZONE 'UTC')::date, user_id, min(received_at), count(*) FROM ev WHERE user_id IS NOT NULL GROUP BY 1, 2
-  ON CONFLICT (day, user_id) DO UPDATE SET first_seen_at = least(a.first_seen_at, EXCLUDED.first_seen_at), events = a.events + EXCLUDED.events
-), sessions AS (
-  INSERT INTO session_summaries AS s (session_id, user_id, started_at, ended_at, event_count, first_received_at, last_received_at)
-  SELECT session_id, min(user_id), min(timestamp), max(timestamp), count(*), min(received_at), max(received_at)
-    FROM ev WHERE session_id IS NOT NULL GROUP BY session_id
-  ON CONFLICT (session_id) DO UPDATE SET
-    user_id = coalesce(s.user_id, EXCLUDED.user_id),
-    started_at = least(s.started_at, EXCLUDED.started_at), ended_at = greatest(s.ended_at, EXCLUDED.ended_at),
-    event_count = s.event_count + EXCLUDED.event_count,
-    first_received_at = least(s.first_received_at, EXCLUDED.first_received_at),
-    last_received_at = greatest(s.last_received_at, EXCLUDED.last_received_at)
-)
-SELECT (SELECT count(*)::int FROM marked) AS counted, (SELECT count(*)::int FROM src) AS seen,
-       (SELECT to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '|' || event_id
-          FROM src ORDER BY received_at DESC, event_id DESC LIMIT 1) AS last`;
+// The statement that counts events into the read models is the store's (src/store/read-model-sql.ts):
+// the run's start counts its event in the same statement; these count the events of a source.
 
 const ONE_EVENT = projectSql(`SELECT $1::uuid AS event_id, $2::varchar AS event_type, $3::varchar AS event_source,
   $4::varchar AS event_category, $5::varchar AS user_id, $6::varchar AS session_id, $7::timestamptz AS timestamp, $8::timestamptz AS received_at`);
@@ -71,17 +33,6 @@ export async function projectEvent(pool: Pool, e: EventEnvelope): Promise<boolea
     ],
   });
   return res.rows[0].counted === 1;
-}
-
-/** The projection as a processor of every event, run in the workflow's processing activity. */
-export function createProjectionProcessor(pool: Pool): Processor {
-  return {
-    name: 'projections',
-    subjects: ['events.>'],
-    async process(event) {
-      await projectEvent(pool, event);
-    },
-  };
 }
 
 /** The read-model tables a rebuild empties. */

@@ -23,7 +23,7 @@ import { workflowSource } from './workflow-bundle.js';
 export interface WorkerDeps {
   connection: NativeConnection;
   pool: Pool;
-  config: Pick<Config, 'env' | 'temporal' | 'worker' | 'payloadCodec' | 'encryptedFields'> & SubscriberConfig;
+  config: Pick<Config, 'env' | 'temporal' | 'worker' | 'payloadCodec' | 'encryptedFields' | 'readSide'> & SubscriberConfig;
   subscriptions: SubscriptionCache;
   processors?: Processor[];
   onSettled?: (eventId: string) => void;
@@ -66,8 +66,9 @@ export function createWorker({
   // threads and sandboxes the worker makes next get it, this thread keeps its own (activity
   // failures keep their whole stacks).
   setFlagsFromString(`--stack-trace-limit=${WORKFLOW_STACK_FRAMES}`);
-  // The configured fields sealed as they are stored, and opened for processors and webhooks.
-  const repo = createEventsRepo(pool, fieldCryptoFor(config));
+  // The configured fields sealed as they are stored, and opened for processors and webhooks; the
+  // read models (PROJECTIONS_ENABLED) counted as a run's start stores its event.
+  const repo = createEventsRepo(pool, fieldCryptoFor(config), { countIntoReadModels: config.readSide.projections });
   // Sealed secrets opened: the drain signs what it sends as the live path does.
   const subscriptionsRepo = createSubscriptionsRepo(pool, secretBoxFor(config));
   const subscribers = subscriberWiring(connection, pool, config);

@@ -18,7 +18,6 @@ import { ensureSearchAttributes } from '../temporal/search-attributes.js';
 import { migrate } from '../store/migrate.js';
 import { createPartitionMaintenance } from '../store/partitions.js';
 import { createPool } from '../store/pool.js';
-import { createProjectionProcessor } from '../read-side/projections.js';
 import { createDeliveryQueue } from '../store/delivery-queue.js';
 import { createSubscriptionCache } from '../store/subscriptions-cache.js';
 import { createSubscriptionsRepo } from '../store/subscriptions-repo.js';
@@ -57,7 +56,6 @@ async function main(): Promise<void> {
   metrics.watchSubscribers(() => createDeliveryQueue(pool).states());
   const subscriptions = createSubscriptionCache({ pool, repo: createSubscriptionsRepo(pool, secretBoxFor(config)), log });
   let bridge: Bridge | undefined;
-  const processors = config.readSide.projections ? [createProjectionProcessor(pool)] : [];
   // The stream: the bridge's source, and where the activities read a big event the workflow
   // was started with by reference (a worker without the bridge reads them too, if it has NATS).
   const nc =
@@ -70,7 +68,6 @@ async function main(): Promise<void> {
     pool,
     config,
     subscriptions,
-    processors,
     onSettled: (eventId) => bridge?.settled(eventId),
     ...(jsm && { loadMessage: createMessageLoader(jsm, createDecoder(config.sensitiveFields)) }),
     metrics,
