@@ -41,6 +41,20 @@ describe('events repository, repeated writes', () => {
     expect((await repo.history(e.event_id)).map((t) => t.status)).toEqual(['pending', 'processing', 'completed']);
   });
 
+  it('an event with nothing to process is stored and completed by one statement, once', async () => {
+    const e = event();
+    const at = new Date().toISOString();
+    expect(await repo.begin(e, 'run-1', at, {}, { completed: true })).toBe(true);
+    expect(await repo.begin(e, 'run-1', at, {}, { completed: true })).toBe(false);
+    expect(await repo.get(e.event_id)).toMatchObject({ status: 'completed', attempts: 1 });
+    const history = await repo.history(e.event_id);
+    expect(history.map((t) => [t.seq, t.status, t.attempts])).toEqual([
+      [1, 'pending', 0],
+      [2, 'processing', 0],
+      [3, 'completed', 1],
+    ]);
+  });
+
   it('a new run of a stored event starts it again, and keeps the event stored once', async () => {
     const e = event();
     const at = new Date().toISOString();

@@ -38,12 +38,11 @@ export function createBegin({ repo, loadMessage, onSettled, metrics }: BeginDeps
     return { unstorable: reason };
   }
 
-  return async function begin({
-    event: given,
-    runId,
-    at,
-    operator,
-  }: BeginArgs): Promise<{ event: EventEnvelope; storedNow: boolean } | { unstorable: string }> {
+  /** `completed`: nothing to process, the run's `completed` transition is recorded with its start. */
+  return async function begin(
+    { event: given, runId, at, operator }: BeginArgs,
+    { completed = false } = {},
+  ): Promise<{ event: EventEnvelope; storedNow: boolean } | { unstorable: string }> {
     const event = isEventReference(given) ? await resolve(given) : given;
     if (!event) {
       const ref = given as EventReference;
@@ -54,7 +53,7 @@ export function createBegin({ repo, loadMessage, onSettled, metrics }: BeginDeps
       return unstorable(referencedEnvelope(ref), runId, at, reason, { messageGone: true });
     }
     try {
-      return { event, storedNow: await repo.begin(event, runId, at, operator) };
+      return { event, storedNow: await repo.begin(event, runId, at, operator, { completed }) };
     } catch (err) {
       if (!isPermanentDbError(err)) throw err;
       const reason = `the database cannot store this event: ${err.message} (SQLSTATE ${err.code})`;

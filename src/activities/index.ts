@@ -5,7 +5,7 @@ import { activeTraceId } from '../telemetry/tracing.js';
 import { type EventReference, isEventReference } from '../workflows/definitions.js';
 import { createBegin } from './begin.js';
 import type { ActivityDeps } from './deps.js';
-import { createProcessEvent } from './process-event.js';
+import { createHasWork, createProcessEvent } from './process-event.js';
 import type { BeginArgs, BeginResult, CompletionRecord, Processed } from './activity-types.js';
 import { envelopeOf, permanentFailsFast } from './stored-event.js';
 
@@ -21,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
   const { repo, onSettled, metrics, log: eventLog } = deps;
   const begin = createBegin(deps);
   const processEvent = createProcessEvent(deps);
+  const hasWork = createHasWork(deps);
 
   /** A stored event; after the run's start, a referenced event is always stored (or kept without its data). */
   async function storedEvent(event: EventEnvelope | EventReference): Promise<EventEnvelope> {
@@ -88,9 +89,19 @@ export function createActivities(deps: ActivityDeps) {
     const at = new Date().toISOString();
     const attempts = completion.attemptsBefore + attempt;
     await recordTransition({ eventId: event.event_id, runId: completion.runId, seq: completion.seq, status: 'completed', attempts, at });
+    completedHere(event, started);
+    return { attempt, at };
+  }
+
+  /** What follows an event's `completed` transition in this process, however it was recorded. */
+  function completedHere(event: EventEnvelope, started: number, settled = false): void {
+    if (settled) {
+      onSettled?.(event.event_id);
+      metrics?.settled('completed');
+      metrics?.processed(true, (performance.now() - started) / 1000);
+    }
     metrics?.completed(event.event_source, event.received_at);
     logProcessed(event, 'completed', started);
-    return { attempt, at };
   }
 
   return {
@@ -103,11 +114,21 @@ export function createActivities(deps: ActivityDeps) {
      * with its `completed` transition as processAndComplete does. Against the two apart, it saves
      * a workflow activation and an encoding of the event per event. A retry repeats the start,
      * which then writes nothing; an event PostgreSQL refuses is kept as failed and not processed.
+     * An event with nothing to process (no processor, no subscriber takes its subject) is
+     * completed by the statement that stores it: one round trip in all.
      */
     async beginAndProcess({
       completion,
       ...start
     }: BeginArgs & { completion: CompletionRecord }): Promise<{ unstorable: string } | Processed> {
+      // The statement records `completed` as the run's seq 3 with one attempt: the run's first processing.
+      if (completion.seq === 3 && completion.attemptsBefore === 0 && !(await hasWork(start.event))) {
+        const started = performance.now();
+        const begun = await begin(start, { completed: true });
+        if ('unstorable' in begun) return begun;
+        completedHere(begun.event, started, true);
+        return { attempt: 1, at: start.at };
+      }
       const begun = await begin(start);
       if ('unstorable' in begun) return begun;
       return processAndComplete({ event: begun.event, completion }, begun.storedNow);

@@ -18,6 +18,17 @@ function ownRetryDelay(failed: DeliveryFailure[]): number | undefined {
 }
 
 /**
+ * Whether processing the event would do anything: a processor or a webhook subscriber takes its
+ * subject. An event with nothing to process completes as it is stored (begin.ts).
+ */
+export function createHasWork({ processors, webhooks }: Pick<ActivityDeps, 'processors' | 'webhooks'>) {
+  return async function hasWork(event: Pick<EventEnvelope, 'event_source' | 'event_category' | 'event_type'>): Promise<boolean> {
+    const subject = subjectFor({ source: event.event_source, category: event.event_category, eventType: event.event_type });
+    return processors.matching(subject).length > 0 || (await webhooks?.subscribed(subject)) === true;
+  };
+}
+
+/**
  * Processing itself: the matching built-in processors in order, then the webhook subscribers
  * that have not received the event, all at once. Fails when any of them failed, naming each;
  * the failure is non-retryable only when every failure is. Resolves with the attempt it was.

@@ -47,6 +47,8 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
   const { subscriptions, deliveries, allowPrivate, metrics, tracer } = deps;
   const dispatcher = destinationAgent(allowPrivate);
   const deliverTo = createSubscriberDelivery(deps);
+  const matching = async (subject: string) =>
+    (await subscriptions.list()).filter((s) => s.subjects.some((p) => subjectMatches(p, subject)));
   async function attempt(
     s: Subscription,
     event: EventEnvelope,
@@ -134,16 +136,18 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
      * there is nothing to look up (a round trip saved per event on the happy path).
      */
     async deliver(event: EventEnvelope, subject: string, cancelled?: AbortSignal, { storedNow = false } = {}): Promise<DeliveryFailure[]> {
-      const matching = (await subscriptions.list()).filter((s) => s.subjects.some((p) => subjectMatches(p, subject)));
-      if (matching.length === 0) return [];
+      const to = await matching(subject);
+      if (to.length === 0) return [];
       const done = storedNow ? new Set<string>() : await deliveries.deliveredTo(event.event_id);
       const failures = await Promise.all(
-        matching
+        to
           .filter((s) => !done.has(s.id))
           .map((s) => deliverTo(s, event, (sub, timeoutMs) => observed(sub, event, subject, timeoutMs, cancelled))),
       );
       return failures.filter((f) => f !== undefined);
     },
+    /** Whether any subscription takes events of this subject (as the cached list has them, as deliver() does). */
+    subscribed: async (subject: string) => (await matching(subject)).length > 0,
     /** One attempt, as the subscriber workflow's drain sends a waiting delivery; the caller records it. */
     send: (s: Subscription, event: EventEnvelope, subject: string, timeoutMs: number, cancelled?: AbortSignal) =>
       observed(s, event, subject, timeoutMs, cancelled),

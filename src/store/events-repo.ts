@@ -48,11 +48,19 @@ export function createEventsRepo(pool: Pool, fields?: FieldCrypto, { countIntoRe
      * `processing` transitions as seq 1 and 2 of this run, and (countIntoReadModels) the event
      * counted into the read models (once). Repeating it changes nothing. True when this very call
      * stored the event: nothing can have been done with it before (no delivery, no earlier run).
+     * `completed`: the event has nothing to process, and its `completed` transition (seq 3, one
+     * attempt, at the same time) is recorded in the same statement.
      */
-    async begin(e: EventEnvelope, runId: string, at: string, operator: { reason?: string; actor?: string } = {}): Promise<boolean> {
+    async begin(
+      e: EventEnvelope,
+      runId: string,
+      at: string,
+      operator: { reason?: string; actor?: string } = {},
+      { completed = false } = {},
+    ): Promise<boolean> {
       const res = await pool.query({
         ...beginRun,
-        values: [...eventValues(e), runId, at, storable(operator.reason), storable(operator.actor)],
+        values: [...eventValues(e), runId, at, storable(operator.reason), storable(operator.actor), completed],
       });
       return res.rows[0].stored === true;
     },
@@ -195,15 +203,21 @@ async function insertEvent(c: Client, values: EventValues): Promise<boolean> {
 // event has moved on) must change nothing: the status is set only when this run's transitions
 // are new. A new row is inserted as `processing`; an existing one (a new run of a stored event)
 // is moved back to `processing` by the UPDATE, which sees only rows from before the statement.
-// Counted, it also counts the event into the read models, in the same statement: a round trip
-// fewer per event than a processor of its own (docs/performance.md).
+// With $17 (nothing to process) the run also ends here: `completed` as seq 3, in the same
+// statement. Counted, it also counts the event into the read models: a round trip fewer per
+// event than a processor of its own (docs/performance.md).
+const RUN_STATUS = `CASE WHEN $17::boolean THEN 'completed' ELSE 'processing' END`;
+const RUN_ATTEMPTS = `CASE WHEN $17::boolean THEN 1 ELSE 0 END`;
 const beginRunSql = (counted: boolean) => `WITH key AS (${CLAIM_ID('$1', '$10')}), stored AS (
-   INSERT INTO events (${EVENT_INSERT_COLUMNS}, status, updated_at)
-   SELECT ${EVENT_VALUES}, 'processing', $14::timestamptz WHERE EXISTS (SELECT 1 FROM key)
+   INSERT INTO events (${EVENT_INSERT_COLUMNS}, status, attempts, updated_at)
+   SELECT ${EVENT_VALUES}, ${RUN_STATUS}, ${RUN_ATTEMPTS}, $14::timestamptz WHERE EXISTS (SELECT 1 FROM key)
    RETURNING event_id
  ), written AS (
    INSERT INTO event_status_history (event_id, run_id, seq, status, attempts, at, reason, actor)
-   VALUES ($1, $13, 1, 'pending', 0, $14, NULL, NULL), ($1, $13, 2, 'processing', 0, $14, $15, $16)
+   SELECT $1, $13, t.seq, t.status, t.attempts, $14, t.reason, t.actor
+     FROM (VALUES (1, 'pending', 0, NULL, NULL), (2, 'processing', 0, $15::text, $16::text), (3, 'completed', 1, NULL, NULL))
+          AS t (seq, status, attempts, reason, actor)
+    WHERE t.seq < 3 OR $17::boolean
    ON CONFLICT (event_id, run_id, seq) DO NOTHING
    RETURNING seq
  )${
@@ -214,7 +228,7 @@ const beginRunSql = (counted: boolean) => `WITH key AS (${CLAIM_ID('$1', '$10')}
  ), ${COUNT_INTO_READ_MODELS}`
      : ''
  }, moved AS (
-   UPDATE events SET status = 'processing', attempts = 0, last_error = NULL, updated_at = $14
+   UPDATE events SET status = ${RUN_STATUS}, attempts = ${RUN_ATTEMPTS}, last_error = NULL, updated_at = $14
     WHERE event_id = $1 AND received_at = ${RECEIVED_AT('$1')} AND NOT EXISTS (SELECT 1 FROM stored) AND EXISTS (SELECT 1 FROM written)
  )
  SELECT EXISTS (SELECT 1 FROM stored) AS stored`;
