@@ -40,7 +40,10 @@ interface Completion {
 /** Waits until `count` events of `run` are completed (or a process of the deployment is gone); their latencies received→completed. */
 export async function completions(db: pg.Pool, run: string, count: number, pids: Record<string, number>): Promise<Completion> {
   for (;;) {
-    const r = await db.query(`SELECT count(*)::int AS n FROM events WHERE data->>'run' = $1 AND status = 'completed'`, [run]);
+    const r = await db.query(
+      `SELECT count(*)::int AS n FROM events WHERE data @> jsonb_build_object('run', $1::text) AND status = 'completed'`,
+      [run],
+    );
     if (r.rows[0].n >= count) break;
     const gone = Object.keys(pids).filter((name) => !alive(pids[name]!));
     if (gone.length > 0) throw new Error(`${gone.join(', ')} exited: ${r.rows[0].n} of ${count} events completed`);
@@ -49,7 +52,7 @@ export async function completions(db: pg.Pool, run: string, count: number, pids:
   const { rows } = await db.query(
     `SELECT e.received_at, h.at AS completed_at FROM events e
        JOIN event_status_history h ON h.event_id = e.event_id AND h.status = 'completed'
-      WHERE e.data->>'run' = $1`,
+      WHERE e.data @> jsonb_build_object('run', $1::text)`,
     [run],
   );
   return {
@@ -74,9 +77,10 @@ export async function burst(
   const ingestSeconds = (performance.now() - began) / 1000;
   const done = await completions(db, run, events, d.pids);
   const used = cpu();
-  const sample = await db.query(`SELECT event_id FROM events WHERE data->>'run' = $1 AND status = 'completed' ORDER BY random() LIMIT 10`, [
-    run,
-  ]);
+  const sample = await db.query(
+    `SELECT event_id FROM events WHERE data @> jsonb_build_object('run', $1::text) AND status = 'completed' ORDER BY random() LIMIT 10`,
+    [run],
+  );
   return {
     events,
     ingestPerSecond: events / ingestSeconds,

@@ -19,8 +19,8 @@ import { type Pair, printResults } from './summary.js';
 
 // `npm run bench [-- --events 3000 --pairs 3 --concurrency 50 --steady 20 --soak 0 --workers 1 --temporal cli|server --from dist|source --set NAME=value]`:
 // on a throwaway deployment,
-//  0. the ingestion ceilings (HTTP + JetStream ack, pipelined publishes), once; 500 events
-//     processed unmeasured and the ceiling's workflows warmed up (code optimised, caches warm);
+//  0. the ingestion ceilings (HTTP + JetStream ack, pipelined publishes), once; N events
+//     processed unmeasured and N of the ceiling's workflows (code optimised, caches warm);
 //  1. --pairs times, alternating: the local-activity ceiling (N workflows in a closed loop, in a
 //     worker process of its own, niced as the project's), then a burst of N events with no
 //     processors; the ceiling again, then a burst with one webhook subscriber. Each burst is
@@ -131,7 +131,8 @@ async function main(): Promise<void> {
     });
     if (sub.status !== 201) throw new Error(`subscription: HTTP ${sub.status} ${await sub.text()}`);
     ceiling = await startWarmCeilingWorker(d.temporalAddress, N, IN_FLIGHT);
-    await warmUp(d, db, 500, C);
+    // As many unmeasured as a burst: the first measured burst ran slower than the later ones after 500.
+    await warmUp(d, db, N, C);
 
     console.log(`\n${PAIRS} pairs of ${fmt(N)} events or workflows, ${C} concurrent posts, the ceiling ${IN_FLIGHT} workflows in flight:`);
     const { plain, webhook } = await pairs(d, db, ceiling);

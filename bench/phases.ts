@@ -25,8 +25,11 @@ export async function ingestionUnderProcessing(d: ThrowawayDeployment, db: pg.Po
   await pool(backlog, concurrency, async (i) => void (await postEvent(d.apiUrl, 'bench_backlog', { run, i })));
   const acks = await steadyLoad(500, 10, (i) => postEvent(d.apiUrl, 'bench_backlog', { run: `${run}_steady`, i }));
   const ack = summarize(acks);
-  const pending = (await db.query(`SELECT count(*)::int AS n FROM events WHERE data->>'run' = $1 AND status = 'completed'`, [run])).rows[0]
-    .n;
+  const pending = (
+    await db.query(`SELECT count(*)::int AS n FROM events WHERE data @> jsonb_build_object('run', $1::text) AND status = 'completed'`, [
+      run,
+    ])
+  ).rows[0].n;
   console.log(`\ningestion while processing runs flat out: backlog of ${fmt(backlog)}, then 500 events/s offered for 10 s`);
   console.log(
     `  ack                         p50 ${fmt(ack.p50, 1)} ms, p95 ${fmt(ack.p95, 1)} ms, p99 ${fmt(ack.p99, 1)} ms (backlog completed meanwhile: ${fmt(pending)})`,

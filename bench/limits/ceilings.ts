@@ -90,7 +90,8 @@ export async function sampleWorkflowCeiling(worker: CeilingWorker, stack: StackP
 /** The ceiling's worker, started and warmed up: an unmeasured fifth of `workflows` of each shape. */
 export async function startWarmCeilingWorker(temporalAddress: string, workflows: number, inFlight: number): Promise<CeilingWorker> {
   const worker = await startCeilingWorker(temporalAddress);
-  for (const shape of ['empty', 'localActivity'] as const) await worker.run({ shape, count: Math.ceil(workflows / 5), inFlight });
+  await worker.run({ shape: 'empty', count: Math.ceil(workflows / 5), inFlight });
+  await worker.run({ shape: 'localActivity', count: workflows, inFlight });
   return worker;
 }
 
