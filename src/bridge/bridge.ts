@@ -14,6 +14,7 @@ import type { WorkerMetrics } from '../telemetry/worker-metrics.js';
 import { EventStatusKey } from '../workflows/definitions.js';
 import { bridgeConsumer } from './consumer.js';
 import { createMessageHandler, type Outcome } from './handle-message.js';
+import { createAckBatch } from './ack-batch.js';
 import { createPlaces, type Places } from './places.js';
 import { createStreamKeeper } from './stream-keeper.js';
 import { type LoopState, supervise } from './supervise.js';
@@ -44,6 +45,8 @@ const FETCH_EXPIRES_MS = 1_000;
 // waiting meanwhile are in the stream's backlog anyway.
 const FETCH_AT_LEAST = 8;
 const FETCH_GATHER_MS = 100;
+// Acks held this long go out together (ack-batch.ts).
+const ACK_BATCH_MS = 5;
 const STOP_TIMEOUT_MS = 15_000;
 // At 2,000 events/s a look this often sees the stream long before the 10 % between a trim and full is used up.
 const KEEP_EVERY_MS = 5_000;
@@ -66,6 +69,7 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
     log,
   });
 
+  const acks = createAckBatch(ACK_BATCH_MS);
   const handling = new Set<Promise<unknown>>();
   let handled = 0;
   const abort = new AbortController();
@@ -84,7 +88,7 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
     // event also holds its own place from the start on (it may count twice for a moment).
     const key = `message:${++handled}`;
     places.take(key);
-    const run = () => handle(message, msg, msg.info.deliveryCount);
+    const run = () => handle(message, acks.holding(msg), msg.info.deliveryCount);
     const task: Promise<Outcome> = (tracer ? traced(tracer, msg.headers, run) : run())
       .then((outcome) => {
         if (outcome === 'dead_lettered') state.deadLettered++;
@@ -157,6 +161,7 @@ export function createBridge({ js, jsm, temporal, stream, bridge, start, sensiti
       clearInterval(keepTimer);
       // Bounded: messages not settled by then are redelivered after ack_wait, nothing is lost.
       await Promise.race([Promise.all([loop, ...handling]), sleep(STOP_TIMEOUT_MS)]);
+      acks.flush();
     },
   };
 }
