@@ -99,6 +99,22 @@ describe('event lifecycle with a webhook subscriber', () => {
     expect(transitions).toEqual(['pending', 'processing', 'failed', 'processing', 'completed']);
   });
 
+  it('follows no redirect: a 307 fails the attempt, and where it points receives nothing', async () => {
+    // A redirect to an address written in its Location would skip the destination check.
+    const elsewhere = await startReceiver();
+    try {
+      await subscribe();
+      receiver.setResponder(() => ({ status: 307, headers: { location: elsewhere.url } }));
+      const id = await send();
+      const failed = await waitForStatus(id, 'failed');
+      expect(failed.last_error).toContain('answered 307');
+      expect(receiver.to(id)).toHaveLength(MAX_ATTEMPTS);
+      expect(elsewhere.received).toHaveLength(0);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
   it("shows in a parked event's stack trace, as the Temporal UI does, that its workflow waits for an operator", async () => {
     await subscribe();
     receiver.setResponder(() => ({ status: 500 }));

@@ -11,11 +11,14 @@ export interface Received {
 
 /**
  * A real HTTP receiver standing in for a subscriber service. `respond` decides each answer
- * (status, and an optional delay), from the request's number and the request itself, and can be
+ * (status, an optional delay and headers), from the request's number and the request itself, and can be
  * changed while the test runs.
  */
 export async function startReceiver(
-  respond: (n: number, request: Omit<Received, 'answered' | 'at'>) => { status: number; delayMs?: number } = () => ({ status: 200 }),
+  respond: (
+    n: number,
+    request: Omit<Received, 'answered' | 'at'>,
+  ) => { status: number; delayMs?: number; headers?: Record<string, string> } = () => ({ status: 200 }),
 ) {
   const received: Received[] = [];
   let answer = respond;
@@ -24,9 +27,9 @@ export async function startReceiver(
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const request = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-      const { status, delayMs = 0 } = answer(received.length + 1, request);
+      const { status, delayMs = 0, headers } = answer(received.length + 1, request);
       received.push({ ...request, answered: status, at: Date.now() });
-      setTimeout(() => res.writeHead(status).end(), delayMs);
+      setTimeout(() => res.writeHead(status, headers).end(), delayMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

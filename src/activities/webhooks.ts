@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { context, propagation, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
-import { fetch, type Response } from 'undici';
+import { type Dispatcher, request } from 'undici';
 import type { EventEnvelope } from '../events/envelope.js';
 import { cloudEventRequest } from './cloudevent-delivery.js';
 import { checkDestination, destinationAgent, PrivateDestinationError, urlHost } from './destinations.js';
@@ -71,12 +71,14 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
       Object.assign(headers, standardWebhookHeaders(event.event_id, Math.floor(Date.now() / 1000), body, s.secret));
     }
     if (tracer) propagation.inject(context.active(), headers);
-    let res: Response;
+    let res: Dispatcher.ResponseData;
     try {
       // The agent checks names after resolution; an address written in the URL is checked here.
       if (urlHost(s.url).literal) await checkDestination(s.url, allowPrivate);
       const timeout = AbortSignal.timeout(timeoutMs);
-      res = await fetch(s.url, {
+      // undici's request, not fetch: it follows no redirect (a redirect to an address written in
+      // its Location would skip the check above), and it is the lighter client per delivery.
+      res = await request(s.url, {
         method: 'POST',
         headers,
         body,
@@ -90,10 +92,12 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
       }
       return { status: 'pending', error: `POST ${s.url} failed: ${cause?.message ?? (err as Error).message}` };
     }
-    await res.body?.cancel();
-    if (res.ok) return { status: 'delivered', responseCode: res.status };
-    const permanent = res.status >= 400 && res.status < 500 && !RETRYABLE_4XX.has(res.status);
-    return { status: permanent ? 'failed' : 'pending', responseCode: res.status, error: `POST ${s.url} answered ${res.status}`, permanent };
+    await res.body.dump();
+    const code = res.statusCode;
+    if (code >= 200 && code < 300) return { status: 'delivered', responseCode: code };
+    // A redirect is not followed: it fails like a 5xx, retried (the URL to subscribe is the final one).
+    const permanent = code >= 400 && code < 500 && !RETRYABLE_4XX.has(code);
+    return { status: permanent ? 'failed' : 'pending', responseCode: code, error: `POST ${s.url} answered ${code}`, permanent };
   }
 
   async function observed(
