@@ -1,12 +1,11 @@
 import type { EventEnvelope } from '../events/envelope.js';
 import type { Pool } from '../store/pool.js';
-import { projectSql, SOURCE_COLUMNS } from '../store/read-model-sql.js';
+import { eventAsSource, projectSql, SOURCE_COLUMNS } from '../store/read-model-sql.js';
 
 // The statement that counts events into the read models is the store's (src/store/read-model-sql.ts):
 // the run's start counts its event in the same statement; these count the events of a source.
 
-const ONE_EVENT = projectSql(`SELECT $1::uuid AS event_id, $2::varchar AS event_type, $3::varchar AS event_source,
-  $4::varchar AS event_category, $5::varchar AS user_id, $6::varchar AS session_id, $7::timestamptz AS timestamp, $8::timestamptz AS received_at`);
+const ONE_EVENT = projectSql(eventAsSource([1, 2, 3, 4, 5, 6, 7, 8]));
 
 /** The events after `after` (received_at|event_id), read in the order of idx_events_time. */
 export const CHUNK = projectSql(`SELECT ${SOURCE_COLUMNS} FROM events

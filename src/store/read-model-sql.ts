@@ -8,6 +8,13 @@
 
 export const SOURCE_COLUMNS = 'event_id, event_type, event_source, event_category, user_id, session_id, timestamp, received_at';
 
+/** One event as a source: SOURCE_COLUMNS from the statement's parameters numbered `n`, in that order. */
+export const eventAsSource = (n: number[]) =>
+  `SELECT ${SOURCE_COLUMNS.split(', ')
+    .map((column, i) => `$${n[i]}::${SOURCE_TYPES[i]} AS ${column}`)
+    .join(', ')}`;
+const SOURCE_TYPES = ['uuid', 'varchar', 'varchar', 'varchar', 'varchar', 'varchar', 'timestamptz', 'timestamptz'];
+
 /** The counting CTEs, after a CTE named `src` that selects SOURCE_COLUMNS. */
 export const COUNT_INTO_READ_MODELS = `marked AS (
   INSERT INTO projected_events (event_id) SELECT event_id FROM src ON CONFLICT DO NOTHING RETURNING event_id
