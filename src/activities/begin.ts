@@ -42,7 +42,7 @@ export function createBegin({ repo, loadMessage, onSettled, metrics }: BeginDeps
   return async function begin(
     { event: given, runId, at, operator }: BeginArgs,
     { completed = false } = {},
-  ): Promise<{ event: EventEnvelope; storedNow: boolean } | { unstorable: string }> {
+  ): Promise<{ event: EventEnvelope } | { unstorable: string }> {
     const event = isEventReference(given) ? await resolve(given) : given;
     if (!event) {
       const ref = given as EventReference;
@@ -53,7 +53,8 @@ export function createBegin({ repo, loadMessage, onSettled, metrics }: BeginDeps
       return unstorable(referencedEnvelope(ref), runId, at, reason, { messageGone: true });
     }
     try {
-      return { event, storedNow: await repo.begin(event, runId, at, operator, { completed }) };
+      await repo.begin(event, runId, at, operator, { completed });
+      return { event };
     } catch (err) {
       if (!isPermanentDbError(err)) throw err;
       const reason = `the database cannot store this event: ${err.message} (SQLSTATE ${err.code})`;

@@ -62,12 +62,14 @@ export function createActivities(deps: ActivityDeps) {
   /**
    * Processing and, when it succeeds, the `completed` transition, in one activity: one round
    * trip less on the happy path. Returns the attempt that succeeded and the transition's time.
-   * `storedNow`: this activity has just stored the event, so no subscriber can have received it yet.
    */
-  async function processAndComplete(
-    { event: given, completion }: { event: EventEnvelope | EventReference; completion: CompletionRecord },
-    storedNow = false,
-  ): Promise<Processed> {
+  async function processAndComplete({
+    event: given,
+    completion,
+  }: {
+    event: EventEnvelope | EventReference;
+    completion: CompletionRecord;
+  }): Promise<Processed> {
     const { info } = Context.current();
     // A retry, or the normal activity after the local one: an earlier attempt may have finished
     // and written `completed` without the workflow hearing of it. Then it is done.
@@ -79,7 +81,7 @@ export function createActivities(deps: ActivityDeps) {
     const started = performance.now();
     let attempt: number;
     try {
-      ({ attempt } = await processEvent(event, { storedNow }));
+      ({ attempt } = await processEvent(event));
     } catch (err) {
       metrics?.processed(false, (performance.now() - started) / 1000);
       logProcessed(event, 'failed', started, (err as Error).message);
@@ -107,7 +109,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     beginEvent,
     recordTransition,
-    processAndComplete: (args: Parameters<typeof processAndComplete>[0]) => processAndComplete(args),
+    processAndComplete,
 
     /**
      * The happy path's only activity: the run's start as beginEvent makes it, then processing
@@ -131,7 +133,7 @@ export function createActivities(deps: ActivityDeps) {
       }
       const begun = await begin(start);
       if ('unstorable' in begun) return begun;
-      return processAndComplete({ event: begun.event, completion }, begun.storedNow);
+      return processAndComplete({ event: begun.event, completion });
     },
   };
 }

@@ -34,7 +34,7 @@ export function createHasWork({ processors, webhooks }: Pick<ActivityDeps, 'proc
  * the failure is non-retryable only when every failure is. Resolves with the attempt it was.
  */
 export function createProcessEvent({ processors, webhooks }: Pick<ActivityDeps, 'processors' | 'webhooks'>) {
-  async function runProcessors(event: EventEnvelope, ctx: Context, attempt: number, storedNow: boolean): Promise<{ attempt: number }> {
+  async function runProcessors(event: EventEnvelope, ctx: Context, attempt: number): Promise<{ attempt: number }> {
     const subject = subjectFor({ source: event.event_source, category: event.event_category, eventType: event.event_type });
     for (const processor of processors.matching(subject)) {
       try {
@@ -49,7 +49,7 @@ export function createProcessEvent({ processors, webhooks }: Pick<ActivityDeps, 
         });
       }
     }
-    const failed = (await webhooks?.deliver(event, subject, ctx.cancellationSignal, { storedNow })) ?? [];
+    const failed = (await webhooks?.deliver(event, subject, ctx.cancellationSignal)) ?? [];
     if (failed.length > 0) {
       const nonRetryable = failed.every((f) => f.permanent);
       const nextRetryDelay = ownRetryDelay(failed);
@@ -64,14 +64,13 @@ export function createProcessEvent({ processors, webhooks }: Pick<ActivityDeps, 
     return { attempt };
   }
 
-  /** `storedNow`: the event was stored by this very attempt, so no subscriber has received it yet. */
-  return async function processEvent(event: EventEnvelope, { storedNow = false } = {}): Promise<{ attempt: number }> {
+  return async function processEvent(event: EventEnvelope): Promise<{ attempt: number }> {
     const ctx = Context.current();
     // A normal activity must heartbeat within its heartbeat timeout, or the server starts another
     // attempt beside this one; it also lets a cancellation reach it.
     const beat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
     try {
-      return await runProcessors(event, ctx, ctx.info.attempt, storedNow);
+      return await runProcessors(event, ctx, ctx.info.attempt);
     } finally {
       clearInterval(beat);
     }

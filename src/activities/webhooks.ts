@@ -6,11 +6,15 @@ import { cloudEventRequest } from './cloudevent-delivery.js';
 import { checkDestination, destinationAgent, PrivateDestinationError, urlHost } from './destinations.js';
 import { subjectMatches } from '../events/subject.js';
 import type { SubscriptionCache } from '../store/subscriptions-cache.js';
-import type { Subscription } from '../store/subscriptions-repo.js';
+import type { Subscription, SubscriptionsRepo } from '../store/subscriptions-repo.js';
 import type { WorkerMetrics } from '../telemetry/worker-metrics.js';
 import { createSubscriberDelivery, type DeliveryFailure, type SentOutcome, type SubscriberDeliveryDeps } from './subscriber-delivery.js';
 
 export type { DeliveryFailure } from './subscriber-delivery.js';
+
+// A claim outlives its sender's request by this much: the time to record the outcome once the
+// answer is in. A sender that crashed holds its deliveries this long past its timeout.
+const CLAIM_MARGIN_MS = 5_000;
 
 // Answers worth retrying: the receiver is down, overloaded or slow. Any other 4xx means the
 // receiver refuses this event, and asking again will not change its mind.
@@ -30,7 +34,7 @@ export function standardWebhookHeaders(id: string, timestampSeconds: number, bod
 
 export interface WebhookDeps extends SubscriberDeliveryDeps {
   subscriptions: Pick<SubscriptionCache, 'list'>;
-  deliveries: SubscriberDeliveryDeps['deliveries'] & { deliveredTo(eventId: string): Promise<Set<string>> };
+  deliveries: SubscriberDeliveryDeps['deliveries'] & Pick<SubscriptionsRepo, 'claim'>;
   /** Deliver to private, loopback and link-local addresses (development, tests). */
   allowPrivate: boolean;
   metrics?: Pick<WorkerMetrics, 'webhook'>;
@@ -135,18 +139,26 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
 
   return {
     /**
-     * `cancelled` aborts the requests in flight when the activity times out or is cancelled.
-     * `storedNow`: the event was stored by this very attempt, so no subscriber has received it and
-     * there is nothing to look up (a round trip saved per event on the happy path).
+     * `cancelled` aborts the requests in flight when the activity times out or is cancelled. Each
+     * delivery is claimed before it is sent, so an attempt overlapping this one (a local activity
+     * run again while this one still sends) skips it, failing with a retry due when the claim ends.
      */
-    async deliver(event: EventEnvelope, subject: string, cancelled?: AbortSignal, { storedNow = false } = {}): Promise<DeliveryFailure[]> {
+    async deliver(event: EventEnvelope, subject: string, cancelled?: AbortSignal): Promise<DeliveryFailure[]> {
       const to = await matching(subject);
       if (to.length === 0) return [];
-      const done = storedNow ? new Set<string>() : await deliveries.deliveredTo(event.event_id);
+      const claims = await deliveries.claim(
+        event.event_id,
+        event.received_at,
+        to.map((s) => ({ id: s.id, leaseMs: deps.policyOf(s).timeoutMs + CLAIM_MARGIN_MS })),
+      );
       const failures = await Promise.all(
-        to
-          .filter((s) => !done.has(s.id))
-          .map((s) => deliverTo(s, event, (sub, timeoutMs) => observed(sub, event, subject, timeoutMs, cancelled))),
+        to.map((s) => {
+          const claim = claims.get(s.id);
+          if (claim?.state === 'claimed')
+            return deliverTo(s, event, (sub, timeoutMs) => observed(sub, event, subject, timeoutMs, cancelled));
+          if (claim?.state === 'in-flight') return inFlightElsewhere(s, claim.retryInMs);
+          return undefined; // done, or the subscription is gone
+        }),
       );
       return failures.filter((f) => f !== undefined);
     },
@@ -159,3 +171,14 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
 }
 
 export type WebhookDeliverer = ReturnType<typeof createWebhookDeliverer>;
+
+/** Another attempt at the event is sending this delivery: this one retries when that claim ends. */
+function inFlightElsewhere(s: Subscription, retryInMs: number | undefined): DeliveryFailure {
+  return {
+    subscriptionId: s.id,
+    url: s.url,
+    error: `POST ${s.url} is being sent by another attempt at this event`,
+    permanent: false,
+    ...(retryInMs !== undefined && { retryDelayMs: retryInMs + 100 }),
+  };
+}

@@ -91,7 +91,7 @@ export function createDeliveryQueue(pool: Pool) {
            SELECT $1, id, status, 0, $3, CASE WHEN status = 'waiting' THEN now() END, $4, now() FROM sub
            ON CONFLICT (event_id, subscription_id) DO UPDATE
              SET status = EXCLUDED.status, attempts = 0, waiting_since = COALESCE(d.waiting_since, EXCLUDED.waiting_since),
-                 ordering_key = EXCLUDED.ordering_key, updated_at = now()
+                 ordering_key = EXCLUDED.ordering_key, sending_until = NULL, updated_at = now()
            WHERE d.status NOT IN ('delivered', 'waiting')
          )
          SELECT status FROM sub`,
@@ -125,7 +125,8 @@ export function createDeliveryQueue(pool: Pool) {
            ON CONFLICT (event_id, subscription_id) DO UPDATE SET
              status = CASE WHEN $3::boolean THEN 'waiting' WHEN ${NEXT_ATTEMPT} >= $4::int THEN 'failed' ELSE $5::varchar END,
              attempts = CASE WHEN $3::boolean THEN 0 ELSE ${NEXT_ATTEMPT} END, response_code = EXCLUDED.response_code, last_error = EXCLUDED.last_error,
-             latency_ms = EXCLUDED.latency_ms, waiting_since = COALESCE(d.waiting_since, EXCLUDED.waiting_since), updated_at = now()
+             latency_ms = EXCLUDED.latency_ms, waiting_since = COALESCE(d.waiting_since, EXCLUDED.waiting_since), sending_until = NULL,
+             updated_at = now()
            WHERE d.status <> 'delivered'
            RETURNING status, attempts`,
           [

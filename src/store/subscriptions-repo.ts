@@ -40,6 +40,9 @@ export interface DeliveryOutcome {
   latencyMs?: number;
 }
 
+/** A delivery's claim before it is sent (`claim`). */
+export type DeliveryClaim = { state: 'claimed' } | { state: 'done' } | { state: 'in-flight'; retryInMs?: number };
+
 export interface Delivery {
   subscription_id: string;
   url: string | null;
@@ -110,15 +113,37 @@ export function createSubscriptionsRepo(pool: Pool, box: SecretBox = PLAIN) {
       return ((await pool.query('DELETE FROM subscriptions WHERE id = $1', [id])).rowCount ?? 0) > 0;
     },
     /**
-     * Subscriptions the event is done with or handed over to: delivered, or waiting in the
-     * subscriber's queue. A retry or a reprocess skips them.
+     * Claims the event's deliveries to these subscriptions before they are sent, each until its
+     * `leaseMs` has passed, so that two overlapping attempts at one event never both send. A
+     * delivery is `done` when it was delivered or waits in its subscriber's queue (nothing to send),
+     * `claimed` by this call, or `in-flight`: another attempt holds its claim (for `retryInMs`
+     * more, when this statement could see it). A subscription deleted meanwhile is left out. Recording the attempt ends the claim.
      */
-    async deliveredTo(eventId: string): Promise<Set<string>> {
-      const res = await pool.query(
-        `SELECT subscription_id FROM webhook_deliveries WHERE event_id = $1 AND status IN ('delivered', 'waiting')`,
-        [eventId],
+    async claim(eventId: string, receivedAt: string, wanted: { id: string; leaseMs: number }[]): Promise<Map<string, DeliveryClaim>> {
+      const res = await pool.query({
+        name: 'claim-deliveries',
+        text: `WITH wanted AS (
+           SELECT w.id, w.lease_ms FROM unnest($2::uuid[], $3::int[]) AS w (id, lease_ms) JOIN subscriptions s ON s.id = w.id
+         ), claimed AS (
+           INSERT INTO webhook_deliveries AS d (event_id, subscription_id, status, attempts, event_received_at, sending_until, updated_at)
+           SELECT $1, id, 'pending', 0, $4, now() + lease_ms * interval '1 millisecond', now() FROM wanted
+           ON CONFLICT (event_id, subscription_id) DO UPDATE SET sending_until = EXCLUDED.sending_until
+            WHERE d.status NOT IN ('delivered', 'waiting') AND (d.sending_until IS NULL OR d.sending_until <= now())
+           RETURNING subscription_id
+         )
+         SELECT w.id, c.subscription_id IS NOT NULL AS claimed, d.status IN ('delivered', 'waiting') AS done,
+                greatest(0, ceil(extract(epoch FROM d.sending_until - now()) * 1000))::int AS retry_in_ms
+           FROM wanted w LEFT JOIN claimed c ON c.subscription_id = w.id
+           LEFT JOIN webhook_deliveries d ON d.event_id = $1 AND d.subscription_id = w.id`,
+        values: [eventId, wanted.map((w) => w.id), wanted.map((w) => Math.ceil(w.leaseMs)), receivedAt],
+      });
+      // The last SELECT sees the rows as they were before this statement: a claimed row's old state is ignored.
+      return new Map(
+        res.rows.map((r): [string, DeliveryClaim] => [
+          r.id,
+          r.claimed ? { state: 'claimed' } : r.done ? { state: 'done' } : { state: 'in-flight', retryInMs: r.retry_in_ms ?? undefined },
+        ]),
       );
-      return new Set(res.rows.map((r) => r.subscription_id as string));
     },
     /**
      * One delivery attempt's outcome (delivered, or refused for good); a delivered row is never
@@ -137,7 +162,8 @@ export function createSubscriptionsRepo(pool: Pool, box: SecretBox = PLAIN) {
          VALUES ($1, $2, $3::varchar, 1, $4, $5, $6, $7, CASE WHEN $3 = 'delivered' THEN now() END, now())
          ON CONFLICT (event_id, subscription_id) DO UPDATE
            SET status = EXCLUDED.status, attempts = d.attempts + 1, response_code = EXCLUDED.response_code,
-               last_error = EXCLUDED.last_error, latency_ms = EXCLUDED.latency_ms, delivered_at = EXCLUDED.delivered_at, updated_at = now()
+               last_error = EXCLUDED.last_error, latency_ms = EXCLUDED.latency_ms, delivered_at = EXCLUDED.delivered_at,
+               sending_until = NULL, updated_at = now()
          WHERE d.status <> 'delivered'`,
         values: [
           eventId,

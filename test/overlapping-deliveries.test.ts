@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createWebhookDeliverer } from '../src/activities/webhooks.js';
+import { loadConfig } from '../src/config.js';
+import type { EventEnvelope } from '../src/events/envelope.js';
+import { subjectFor } from '../src/events/subject.js';
+import { createDeliveryQueue } from '../src/store/delivery-queue.js';
+import { createEventsRepo } from '../src/store/events-repo.js';
+import { createPool } from '../src/store/pool.js';
+import { deliveryPolicy } from '../src/store/subscription-settings.js';
+import { createSubscriptionsRepo, type Subscription } from '../src/store/subscriptions-repo.js';
+import { deliveryDefaults } from '../src/worker/subscribers.js';
+import { stack } from './helpers.js';
+import { startReceiver } from './webhook-receiver.js';
+
+// Two executions of one event's processing can overlap: a local activity is run again when its
+// workflow task times out while the first execution is still sending (seen in CI on Temporal's
+// server, with two workers). Both used to check "delivered yet?" before the POST and record after
+// it, so both sent. Here the two attempts are the worker's own deliverer, called twice at once
+// against the real database and a real receiver.
+
+describe('a delivery that two attempts at one event try at once', () => {
+  const pool = createPool(stack().databaseUrl, 4);
+  const subscriptions = createSubscriptionsRepo(pool);
+  const events = createEventsRepo(pool);
+  const defaults = deliveryDefaults(loadConfig());
+  const created: string[] = [];
+  afterAll(async () => {
+    for (const id of created) await subscriptions.remove(id);
+    await pool.end();
+  });
+
+  async function setUp(answerAfterMs: number) {
+    const receiver = await startReceiver(() => ({ status: 200, delayMs: answerAfterMs }));
+    const eventType = `claim_${randomUUID().slice(0, 8)}`;
+    const subject = subjectFor({ source: 'backend', category: 'service', eventType });
+    const sub: Subscription = await subscriptions.create({ url: receiver.url, subjects: [subject] });
+    created.push(sub.id);
+    const deliverer = createWebhookDeliverer({
+      subscriptions: { list: async () => [sub] },
+      deliveries: subscriptions,
+      queue: createDeliveryQueue(pool),
+      policyOf: (s) => deliveryPolicy(s.settings, defaults),
+      allowPrivate: true,
+    });
+    const now = new Date().toISOString();
+    const event: EventEnvelope = {
+      event_id: randomUUID(),
+      event_type: eventType,
+      event_source: 'backend',
+      event_category: 'service',
+      data: {},
+      metadata: {},
+      timestamp: now,
+      received_at: now,
+    };
+    await events.begin(event, 'run-1', now);
+    return { receiver, sub, subject, event, deliver: () => deliverer.deliver(event, subject) };
+  }
+
+  it('is sent once; the other attempt fails, to retry when the first has recorded it', async () => {
+    const { receiver, sub, event, deliver } = await setUp(400);
+    try {
+      const outcomes = await Promise.all([deliver(), deliver()]);
+      expect(receiver.to(event.event_id)).toHaveLength(1);
+      const failed = outcomes.flat();
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toMatchObject({ subscriptionId: sub.id, permanent: false, error: expect.stringMatching(/another attempt/) });
+      // It retries no later than the claim runs out: the request's timeout and the margin.
+      expect(failed[0]!.retryDelayMs).toBeGreaterThan(0);
+      expect(failed[0]!.retryDelayMs).toBeLessThanOrEqual(defaults.timeoutMs + 5_100);
+
+      // The retry finds it delivered and sends nothing.
+      expect(await deliver()).toEqual([]);
+      expect(receiver.to(event.event_id)).toHaveLength(1);
+      expect(await subscriptions.deliveries(event.event_id)).toMatchObject([{ subscription_id: sub.id, status: 'delivered', attempts: 1 }]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('a sender that died holds it until its claim runs out; then the delivery is made', async () => {
+    const { receiver, sub, event, deliver } = await setUp(0);
+    try {
+      // The claim a sender took just before it was killed -9.
+      const taken = await subscriptions.claim(event.event_id, event.received_at, [{ id: sub.id, leaseMs: 600 }]);
+      expect(taken.get(sub.id)).toEqual({ state: 'claimed' });
+
+      const [held] = await deliver();
+      expect(held).toMatchObject({ permanent: false, error: expect.stringMatching(/another attempt/) });
+      expect(held!.retryDelayMs).toBeLessThanOrEqual(800);
+      expect(receiver.to(event.event_id)).toHaveLength(0);
+
+      await new Promise((r) => setTimeout(r, held!.retryDelayMs));
+      expect(await deliver()).toEqual([]);
+      expect(receiver.to(event.event_id)).toHaveLength(1);
+      expect(await subscriptions.deliveries(event.event_id)).toMatchObject([{ status: 'delivered', attempts: 1 }]);
+    } finally {
+      await receiver.close();
+    }
+  });
+});
