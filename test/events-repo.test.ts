@@ -31,11 +31,11 @@ describe('events repository, repeated writes', () => {
   it("a run's start repeated after the event completed leaves it completed", async () => {
     const e = event();
     const at = new Date().toISOString();
-    // True only for the call that stored it: a subscriber cannot have received it before.
-    expect(await repo.begin(e, 'run-1', at)).toBe(true);
+    // Stored only by the first call.
+    expect((await repo.begin(e, 'run-1', at)).stored).toBe(true);
     expect(await status(e.event_id)).toBe('processing');
     await repo.recordTransition({ eventId: e.event_id, runId: 'run-1', seq: 3, status: 'completed', attempts: 1, at });
-    expect(await repo.begin(e, 'run-1', at)).toBe(false);
+    expect((await repo.begin(e, 'run-1', at)).stored).toBe(false);
     await repo.recordTransition({ eventId: e.event_id, runId: 'run-1', seq: 3, status: 'completed', attempts: 1, at });
     expect(await status(e.event_id)).toBe('completed');
     expect((await repo.history(e.event_id)).map((t) => t.status)).toEqual(['pending', 'processing', 'completed']);
@@ -44,8 +44,8 @@ describe('events repository, repeated writes', () => {
   it('an event with nothing to process is stored and completed by one statement, once', async () => {
     const e = event();
     const at = new Date().toISOString();
-    expect(await repo.begin(e, 'run-1', at, {}, { completed: true })).toBe(true);
-    expect(await repo.begin(e, 'run-1', at, {}, { completed: true })).toBe(false);
+    expect((await repo.begin(e, 'run-1', at, {}, { completed: true })).stored).toBe(true);
+    expect((await repo.begin(e, 'run-1', at, {}, { completed: true })).stored).toBe(false);
     expect(await repo.get(e.event_id)).toMatchObject({ status: 'completed', attempts: 1 });
     const history = await repo.history(e.event_id);
     expect(history.map((t) => [t.seq, t.status, t.attempts])).toEqual([
@@ -60,7 +60,7 @@ describe('events repository, repeated writes', () => {
     const at = new Date().toISOString();
     await repo.begin(e, 'run-1', at);
     await repo.recordTransition({ eventId: e.event_id, runId: 'run-1', seq: 3, status: 'completed', attempts: 1, at });
-    expect(await repo.begin({ ...e, data: { n: 2 } }, 'run-2', at)).toBe(false);
+    expect((await repo.begin({ ...e, data: { n: 2 } }, 'run-2', at)).stored).toBe(false);
     const stored = await repo.get(e.event_id);
     expect(stored).toMatchObject({ status: 'processing', data: { n: 1 } });
   });

@@ -30,7 +30,7 @@ describe('a delivery that two attempts at one event try at once', () => {
     await pool.end();
   });
 
-  async function setUp(answerAfterMs: number) {
+  async function setUp(answerAfterMs: number, claimAtStart = false) {
     const receiver = await startReceiver(() => ({ status: 200, delayMs: answerAfterMs }));
     const eventType = `claim_${randomUUID().slice(0, 8)}`;
     const subject = subjectFor({ source: 'backend', category: 'service', eventType });
@@ -54,14 +54,24 @@ describe('a delivery that two attempts at one event try at once', () => {
       timestamp: now,
       received_at: now,
     };
-    await events.begin(event, 'run-1', now);
-    return { receiver, sub, subject, event, deliver: () => deliverer.deliver(event, subject) };
+    // The worker's run's start claims a new event's deliveries when no processor runs before them.
+    const { claimed } = await events.begin(event, 'run-1', now, {}, { claims: claimAtStart ? deliverer.claimsFor([sub]) : [] });
+    // One attempt at processing the event, as the activity makes it: the deliveries, then, when
+    // none failed, the `completed` transition that records those made.
+    const attempt = async (claimedAtStart: ReadonlySet<string> = new Set()) => {
+      const { failures, delivered } = await deliverer.deliver(event, subject, undefined, claimedAtStart);
+      if (failures.length > 0) return failures;
+      const at = new Date().toISOString();
+      await events.recordTransition({ eventId: event.event_id, runId: 'run-1', seq: 3, status: 'completed', attempts: 1, at }, delivered);
+      return [];
+    };
+    return { receiver, sub, subject, event, attempt, claimed };
   }
 
   it('is sent once; the other attempt fails, to retry when the first has recorded it', async () => {
-    const { receiver, sub, event, deliver } = await setUp(400);
+    const { receiver, sub, event, attempt } = await setUp(400);
     try {
-      const outcomes = await Promise.all([deliver(), deliver()]);
+      const outcomes = await Promise.all([attempt(), attempt()]);
       expect(receiver.to(event.event_id)).toHaveLength(1);
       const failed = outcomes.flat();
       expect(failed).toHaveLength(1);
@@ -71,7 +81,7 @@ describe('a delivery that two attempts at one event try at once', () => {
       expect(failed[0]!.retryDelayMs).toBeLessThanOrEqual(defaults.timeoutMs + 5_100);
 
       // The retry finds it delivered and sends nothing.
-      expect(await deliver()).toEqual([]);
+      expect(await attempt()).toEqual([]);
       expect(receiver.to(event.event_id)).toHaveLength(1);
       expect(await subscriptions.deliveries(event.event_id)).toMatchObject([{ subscription_id: sub.id, status: 'delivered', attempts: 1 }]);
     } finally {
@@ -79,20 +89,40 @@ describe('a delivery that two attempts at one event try at once', () => {
     }
   });
 
+  it("claimed by the run's start that stored the event, it is sent by that attempt alone", async () => {
+    const { receiver, sub, event, attempt, claimed } = await setUp(400, true);
+    try {
+      expect([...claimed]).toEqual([sub.id]);
+      const [first, second] = await Promise.all([attempt(claimed), attempt()]);
+      expect(first).toEqual([]);
+      expect(second).toMatchObject([{ subscriptionId: sub.id, permanent: false, error: expect.stringMatching(/another attempt/) }]);
+      expect(receiver.to(event.event_id)).toHaveLength(1);
+      expect(await attempt()).toEqual([]);
+      expect(receiver.to(event.event_id)).toHaveLength(1);
+      expect(await subscriptions.deliveries(event.event_id)).toMatchObject([{ status: 'delivered', attempts: 1 }]);
+      // A repeat of the run's start stores nothing and claims nothing.
+      expect((await events.begin(event, 'run-1', event.received_at, {}, { claims: [{ id: sub.id, leaseMs: 60_000 }] })).claimed.size).toBe(
+        0,
+      );
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('a sender that died holds it until its claim runs out; then the delivery is made', async () => {
-    const { receiver, sub, event, deliver } = await setUp(0);
+    const { receiver, sub, event, attempt } = await setUp(0);
     try {
       // The claim a sender took just before it was killed -9.
       const taken = await subscriptions.claim(event.event_id, event.received_at, [{ id: sub.id, leaseMs: 600 }]);
       expect(taken.get(sub.id)).toEqual({ state: 'claimed' });
 
-      const [held] = await deliver();
+      const [held] = await attempt();
       expect(held).toMatchObject({ permanent: false, error: expect.stringMatching(/another attempt/) });
       expect(held!.retryDelayMs).toBeLessThanOrEqual(800);
       expect(receiver.to(event.event_id)).toHaveLength(0);
 
       await new Promise((r) => setTimeout(r, held!.retryDelayMs));
-      expect(await deliver()).toEqual([]);
+      expect(await attempt()).toEqual([]);
       expect(receiver.to(event.event_id)).toHaveLength(1);
       expect(await subscriptions.deliveries(event.event_id)).toMatchObject([{ status: 'delivered', attempts: 1 }]);
     } finally {

@@ -1,5 +1,6 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { EventEnvelope } from '../events/envelope.js';
+import type { ClaimWanted } from '../store/delivery-sql.js';
 import { isPermanentDbError } from '../store/pg-errors.js';
 import { type EventReference, isEventReference } from '../workflows/definitions.js';
 import type { BeginArgs } from './activity-types.js';
@@ -38,11 +39,14 @@ export function createBegin({ repo, loadMessage, onSettled, metrics }: BeginDeps
     return { unstorable: reason };
   }
 
-  /** `completed`: nothing to process, the run's `completed` transition is recorded with its start. */
+  /**
+   * `completed`: nothing to process, the run's `completed` transition is recorded with its start.
+   * `claims`: deliveries to claim if this call stores the event; `claimed` says which it took.
+   */
   return async function begin(
     { event: given, runId, at, operator }: BeginArgs,
-    { completed = false } = {},
-  ): Promise<{ event: EventEnvelope } | { unstorable: string }> {
+    { completed = false, claims = [] }: { completed?: boolean; claims?: readonly ClaimWanted[] } = {},
+  ): Promise<{ event: EventEnvelope; claimed: ReadonlySet<string> } | { unstorable: string }> {
     const event = isEventReference(given) ? await resolve(given) : given;
     if (!event) {
       const ref = given as EventReference;
@@ -53,8 +57,8 @@ export function createBegin({ repo, loadMessage, onSettled, metrics }: BeginDeps
       return unstorable(referencedEnvelope(ref), runId, at, reason, { messageGone: true });
     }
     try {
-      await repo.begin(event, runId, at, operator, { completed });
-      return { event };
+      const { claimed } = await repo.begin(event, runId, at, operator, { completed, claims });
+      return { event, claimed };
     } catch (err) {
       if (!isPermanentDbError(err)) throw err;
       const reason = `the database cannot store this event: ${err.message} (SQLSTATE ${err.code})`;

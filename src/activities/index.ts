@@ -1,11 +1,12 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { type EventEnvelope, SETTLED_STATUSES } from '../events/envelope.js';
+import type { Delivered } from '../store/delivery-sql.js';
 import type { Transition } from '../store/events-repo.js';
 import { activeTraceId } from '../telemetry/tracing.js';
 import { type EventReference, isEventReference } from '../workflows/definitions.js';
 import { createBegin } from './begin.js';
 import type { ActivityDeps } from './deps.js';
-import { createHasWork, createProcessEvent } from './process-event.js';
+import { createProcessEvent, createWorkFor } from './process-event.js';
 import type { BeginArgs, BeginResult, CompletionRecord, Processed } from './activity-types.js';
 import { envelopeOf, permanentFailsFast } from './stored-event.js';
 
@@ -18,10 +19,10 @@ export type { ActivityDeps } from './deps.js';
  * with its `completed` transition, and the other transitions.
  */
 export function createActivities(deps: ActivityDeps) {
-  const { repo, onSettled, metrics, log: eventLog } = deps;
+  const { repo, onSettled, metrics, log: eventLog, webhooks } = deps;
   const begin = createBegin(deps);
   const processEvent = createProcessEvent(deps);
-  const hasWork = createHasWork(deps);
+  const workFor = createWorkFor(deps);
 
   /** A stored event; after the run's start, a referenced event is always stored (or kept without its data). */
   async function storedEvent(event: EventEnvelope | EventReference): Promise<EventEnvelope> {
@@ -31,8 +32,9 @@ export function createActivities(deps: ActivityDeps) {
     return envelopeOf(stored);
   }
 
-  async function recordTransition(t: Transition): Promise<void> {
-    await permanentFailsFast(() => repo.recordTransition(t));
+  /** `delivered`: deliveries made by the processing that ends here, recorded by the same statement. */
+  async function recordTransition(t: Transition, delivered?: readonly Delivered[]): Promise<void> {
+    await permanentFailsFast(() => repo.recordTransition(t, delivered));
     if (SETTLED_STATUSES.includes(t.status)) {
       onSettled?.(t.eventId);
       metrics?.settled(t.status);
@@ -61,15 +63,14 @@ export function createActivities(deps: ActivityDeps) {
 
   /**
    * Processing and, when it succeeds, the `completed` transition, in one activity: one round
-   * trip less on the happy path. Returns the attempt that succeeded and the transition's time.
+   * trip less on the happy path; the deliveries it made are recorded by that transition's statement.
+   * Returns the attempt that succeeded and the transition's time. `claimed`: the deliveries the run's
+   * start claimed for this attempt.
    */
-  async function processAndComplete({
-    event: given,
-    completion,
-  }: {
-    event: EventEnvelope | EventReference;
-    completion: CompletionRecord;
-  }): Promise<Processed> {
+  async function processAndComplete(
+    { event: given, completion }: { event: EventEnvelope | EventReference; completion: CompletionRecord },
+    claimed: ReadonlySet<string> = new Set(),
+  ): Promise<Processed> {
     const { info } = Context.current();
     // A retry, or the normal activity after the local one: an earlier attempt may have finished
     // and written `completed` without the workflow hearing of it. Then it is done.
@@ -80,8 +81,9 @@ export function createActivities(deps: ActivityDeps) {
     const event = await storedEvent(given);
     const started = performance.now();
     let attempt: number;
+    let delivered: Delivered[];
     try {
-      ({ attempt } = await processEvent(event));
+      ({ attempt, delivered } = await processEvent(event, claimed));
     } catch (err) {
       metrics?.processed(false, (performance.now() - started) / 1000);
       logProcessed(event, 'failed', started, (err as Error).message);
@@ -90,7 +92,10 @@ export function createActivities(deps: ActivityDeps) {
     metrics?.processed(true, (performance.now() - started) / 1000);
     const at = new Date().toISOString();
     const attempts = completion.attemptsBefore + attempt;
-    await recordTransition({ eventId: event.event_id, runId: completion.runId, seq: completion.seq, status: 'completed', attempts, at });
+    await recordTransition(
+      { eventId: event.event_id, runId: completion.runId, seq: completion.seq, status: 'completed', attempts, at },
+      delivered,
+    );
     completedHere(event, started);
     return { attempt, at };
   }
@@ -108,8 +113,9 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     beginEvent,
-    recordTransition,
-    processAndComplete,
+    recordTransition: (t: Transition) => recordTransition(t),
+    // The workflow's call: one argument (claims are the run's start's, below).
+    processAndComplete: (args: Parameters<typeof processAndComplete>[0]) => processAndComplete(args),
 
     /**
      * The happy path's only activity: the run's start as beginEvent makes it, then processing
@@ -123,17 +129,20 @@ export function createActivities(deps: ActivityDeps) {
       completion,
       ...start
     }: BeginArgs & { completion: CompletionRecord }): Promise<{ unstorable: string } | Processed> {
+      const work = await workFor(start.event);
       // The statement records `completed` as the run's seq 3 with one attempt: the run's first processing.
-      if (completion.seq === 3 && completion.attemptsBefore === 0 && !(await hasWork(start.event))) {
+      if (completion.seq === 3 && completion.attemptsBefore === 0 && work.processors === 0 && work.subscriptions.length === 0) {
         const started = performance.now();
         const begun = await begin(start, { completed: true });
         if ('unstorable' in begun) return begun;
         completedHere(begun.event, started, true);
         return { attempt: 1, at: start.at };
       }
-      const begun = await begin(start);
+      // With no processor to run before them, the statement that stores the event also claims its deliveries.
+      const claims = work.processors === 0 && webhooks ? webhooks.claimsFor(work.subscriptions) : [];
+      const begun = await begin(start, { claims });
       if ('unstorable' in begun) return begun;
-      return processAndComplete({ event: begun.event, completion });
+      return processAndComplete({ event: begun.event, completion }, begun.claimed);
     },
   };
 }

@@ -3,6 +3,8 @@ import type { EventEnvelope } from '../events/envelope.js';
 import { subjectFor } from '../events/subject.js';
 import { isPermanentDbError } from '../store/pg-errors.js';
 import type { ActivityDeps } from './deps.js';
+import type { Delivered } from '../store/delivery-sql.js';
+import type { Subscription } from '../store/subscriptions-repo.js';
 import type { DeliveryFailure } from './subscriber-delivery.js';
 
 const HEARTBEAT_EVERY_MS = 10_000;
@@ -18,23 +20,35 @@ function ownRetryDelay(failed: DeliveryFailure[]): number | undefined {
 }
 
 /**
- * Whether processing the event would do anything: a processor or a webhook subscriber takes its
- * subject. An event with nothing to process completes as it is stored (begin.ts).
+ * What processing the event would do: the built-in processors and the webhook subscriptions that
+ * take its subject. With none of either, the event completes as it is stored (begin.ts).
  */
-export function createHasWork({ processors, webhooks }: Pick<ActivityDeps, 'processors' | 'webhooks'>) {
-  return async function hasWork(event: Pick<EventEnvelope, 'event_source' | 'event_category' | 'event_type'>): Promise<boolean> {
+export function createWorkFor({ processors, webhooks }: Pick<ActivityDeps, 'processors' | 'webhooks'>) {
+  return async function workFor(
+    event: Pick<EventEnvelope, 'event_source' | 'event_category' | 'event_type'>,
+  ): Promise<{ processors: number; subscriptions: Subscription[] }> {
     const subject = subjectFor({ source: event.event_source, category: event.event_category, eventType: event.event_type });
-    return processors.matching(subject).length > 0 || (await webhooks?.subscribed(subject)) === true;
+    return { processors: processors.matching(subject).length, subscriptions: (await webhooks?.matching(subject)) ?? [] };
   };
+}
+
+const NOTHING_SENT = { failures: [], delivered: [] };
+
+/** An attempt that succeeded, and the deliveries it made, still to record with the event's completion. */
+interface Processing {
+  attempt: number;
+  delivered: Delivered[];
 }
 
 /**
  * Processing itself: the matching built-in processors in order, then the webhook subscribers
  * that have not received the event, all at once. Fails when any of them failed, naming each;
- * the failure is non-retryable only when every failure is. Resolves with the attempt it was.
+ * the failure is non-retryable only when every failure is. Resolves with the attempt it was and
+ * the deliveries it made.
  */
 export function createProcessEvent({ processors, webhooks }: Pick<ActivityDeps, 'processors' | 'webhooks'>) {
-  async function runProcessors(event: EventEnvelope, ctx: Context, attempt: number): Promise<{ attempt: number }> {
+  async function runProcessors(event: EventEnvelope, ctx: Context, claimed: ReadonlySet<string>): Promise<Processing> {
+    const { attempt } = ctx.info;
     const subject = subjectFor({ source: event.event_source, category: event.event_category, eventType: event.event_type });
     for (const processor of processors.matching(subject)) {
       try {
@@ -49,7 +63,7 @@ export function createProcessEvent({ processors, webhooks }: Pick<ActivityDeps, 
         });
       }
     }
-    const failed = (await webhooks?.deliver(event, subject, ctx.cancellationSignal)) ?? [];
+    const { failures: failed, delivered } = (await webhooks?.deliver(event, subject, ctx.cancellationSignal, claimed)) ?? NOTHING_SENT;
     if (failed.length > 0) {
       const nonRetryable = failed.every((f) => f.permanent);
       const nextRetryDelay = ownRetryDelay(failed);
@@ -61,16 +75,17 @@ export function createProcessEvent({ processors, webhooks }: Pick<ActivityDeps, 
         ...(nextRetryDelay !== undefined && { nextRetryDelay }),
       });
     }
-    return { attempt };
+    return { attempt, delivered };
   }
 
-  return async function processEvent(event: EventEnvelope): Promise<{ attempt: number }> {
+  /** `claimed`: deliveries the run's start claimed for this attempt. */
+  return async function processEvent(event: EventEnvelope, claimed: ReadonlySet<string> = new Set()): Promise<Processing> {
     const ctx = Context.current();
     // A normal activity must heartbeat within its heartbeat timeout, or the server starts another
     // attempt beside this one; it also lets a cancellation reach it.
     const beat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
     try {
-      return await runProcessors(event, ctx, ctx.info.attempt);
+      return await runProcessors(event, ctx, claimed);
     } finally {
       clearInterval(beat);
     }

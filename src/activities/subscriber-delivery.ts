@@ -1,6 +1,7 @@
 import type { EventEnvelope } from '../events/envelope.js';
 import type { DeliveryQueue } from '../store/delivery-queue.js';
 import { type DeliveryPolicy, orderingValue, retryDelayMs } from '../store/subscription-settings.js';
+import type { Delivered } from '../store/delivery-sql.js';
 import type { DeliveryOutcome, Subscription, SubscriptionsRepo } from '../store/subscriptions-repo.js';
 
 // One (event, subscriber) delivery as the event's processing makes it, with the subscriber's
@@ -20,8 +21,15 @@ export interface DeliveryFailure {
   retryDelayMs?: number;
 }
 
+/**
+ * How one delivery ended for this attempt: made (not recorded yet: the caller records it, with the
+ * event's completion when it can), failed, or handed over to the subscriber's queue (or skipped,
+ * the subscriber disabled).
+ */
+export type DeliveryResult = { delivered: Delivered } | { failure: DeliveryFailure } | { handedOver: true };
+
 export interface SubscriberDeliveryDeps {
-  deliveries: Pick<SubscriptionsRepo, 'recordAttempt'>;
+  deliveries: Pick<SubscriptionsRepo, 'recordRefused'>;
   queue: Pick<DeliveryQueue, 'queue' | 'recordFailure'>;
   policyOf: (s: Subscription) => DeliveryPolicy;
   /**
@@ -37,7 +45,7 @@ export function createSubscriberDelivery({ deliveries, queue, policyOf, onQueued
     s: Subscription,
     event: EventEnvelope,
     send: (s: Subscription, timeoutMs: number) => Promise<SentOutcome>,
-  ): Promise<DeliveryFailure | undefined> {
+  ): Promise<DeliveryResult> {
     // The cached state may be a moment old: the queue checks it against the row and says no
     // (undefined) when the subscriber is active again, and the delivery is made now. An ordered
     // subscription's deliveries are always queued: its drain sends each key in order.
@@ -46,12 +54,15 @@ export function createSubscriberDelivery({ deliveries, queue, policyOf, onQueued
       const key = policy.orderingKey && orderingValue(event, policy.orderingKey);
       const queued = await queue.queue(event.event_id, s.id, event.received_at, key);
       if (queued === 'waiting') await onQueued?.(s, false);
-      if (queued) return undefined;
+      if (queued) return { handedOver: true };
     }
     const outcome = await send(s, policy.timeoutMs);
-    if (outcome.status === 'delivered' || outcome.permanent) {
-      await deliveries.recordAttempt(event.event_id, s.id, outcome, event.received_at);
-      return outcome.status === 'delivered' ? undefined : failure(s, outcome, true);
+    if (outcome.status === 'delivered') {
+      return { delivered: { subscriptionId: s.id, responseCode: outcome.responseCode, latencyMs: outcome.latencyMs } };
+    }
+    if (outcome.permanent) {
+      await deliveries.recordRefused(event.event_id, s.id, outcome, event.received_at);
+      return { failure: failure(s, outcome, true) };
     }
     const recorded = await queue.recordFailure(
       { eventId: event.event_id, subscriptionId: s.id, receivedAt: event.received_at, outcome },
@@ -64,12 +75,14 @@ export function createSubscriberDelivery({ deliveries, queue, policyOf, onQueued
     );
     if (recorded.status === 'waiting') {
       await onQueued?.(s, recorded.pausedNow);
-      return undefined;
+      return { handedOver: true };
     }
     const permanent = recorded.status === 'failed';
     return {
-      ...failure(s, outcome, permanent),
-      ...(policy.ownRetry && !permanent && { retryDelayMs: retryDelayMs(policy, recorded.attempts) }),
+      failure: {
+        ...failure(s, outcome, permanent),
+        ...(policy.ownRetry && !permanent && { retryDelayMs: retryDelayMs(policy, recorded.attempts) }),
+      },
     };
   };
 }

@@ -8,7 +8,14 @@ import { subjectMatches } from '../events/subject.js';
 import type { SubscriptionCache } from '../store/subscriptions-cache.js';
 import type { Subscription, SubscriptionsRepo } from '../store/subscriptions-repo.js';
 import type { WorkerMetrics } from '../telemetry/worker-metrics.js';
-import { createSubscriberDelivery, type DeliveryFailure, type SentOutcome, type SubscriberDeliveryDeps } from './subscriber-delivery.js';
+import type { ClaimWanted, Delivered } from '../store/delivery-sql.js';
+import {
+  createSubscriberDelivery,
+  type DeliveryFailure,
+  type DeliveryResult,
+  type SentOutcome,
+  type SubscriberDeliveryDeps,
+} from './subscriber-delivery.js';
 
 export type { DeliveryFailure } from './subscriber-delivery.js';
 
@@ -34,7 +41,7 @@ export function standardWebhookHeaders(id: string, timestampSeconds: number, bod
 
 export interface WebhookDeps extends SubscriberDeliveryDeps {
   subscriptions: Pick<SubscriptionCache, 'list'>;
-  deliveries: SubscriberDeliveryDeps['deliveries'] & Pick<SubscriptionsRepo, 'claim'>;
+  deliveries: SubscriberDeliveryDeps['deliveries'] & Pick<SubscriptionsRepo, 'claim' | 'recordDelivered'>;
   /** Deliver to private, loopback and link-local addresses (development, tests). */
   allowPrivate: boolean;
   metrics?: Pick<WorkerMetrics, 'webhook'>;
@@ -51,6 +58,8 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
   const { subscriptions, deliveries, allowPrivate, metrics, tracer } = deps;
   const dispatcher = destinationAgent(allowPrivate);
   const deliverTo = createSubscriberDelivery(deps);
+  const claimsFor = (subs: readonly Subscription[]): ClaimWanted[] =>
+    subs.map((s) => ({ id: s.id, leaseMs: deps.policyOf(s).timeoutMs + CLAIM_MARGIN_MS }));
   const matching = async (subject: string) =>
     (await subscriptions.list()).filter((s) => s.subjects.some((p) => subjectMatches(p, subject)));
   async function attempt(
@@ -141,29 +150,40 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
     /**
      * `cancelled` aborts the requests in flight when the activity times out or is cancelled. Each
      * delivery is claimed before it is sent, so an attempt overlapping this one (a local activity
-     * run again while this one still sends) skips it, failing with a retry due when the claim ends.
+     * run again while this one still sends) skips it, failing with a retry due when the claim ends;
+     * `claimed`: those the run's start has claimed already (begin.ts). The deliveries made are
+     * returned for the caller to record with the event's completion; when another failed, the
+     * event will not complete now, and they are recorded here.
      */
-    async deliver(event: EventEnvelope, subject: string, cancelled?: AbortSignal): Promise<DeliveryFailure[]> {
+    async deliver(
+      event: EventEnvelope,
+      subject: string,
+      cancelled?: AbortSignal,
+      claimed: ReadonlySet<string> = new Set(),
+    ): Promise<{ failures: DeliveryFailure[]; delivered: Delivered[] }> {
       const to = await matching(subject);
-      if (to.length === 0) return [];
-      const claims = await deliveries.claim(
-        event.event_id,
-        event.received_at,
-        to.map((s) => ({ id: s.id, leaseMs: deps.policyOf(s).timeoutMs + CLAIM_MARGIN_MS })),
-      );
-      const failures = await Promise.all(
-        to.map((s) => {
-          const claim = claims.get(s.id);
+      if (to.length === 0) return { failures: [], delivered: [] };
+      const toClaim = to.filter((s) => !claimed.has(s.id));
+      const claims = toClaim.length > 0 ? await deliveries.claim(event.event_id, event.received_at, claimsFor(toClaim)) : new Map();
+      const results = await Promise.all(
+        to.map((s): Promise<DeliveryResult> | DeliveryResult => {
+          const claim = claimed.has(s.id) ? { state: 'claimed' } : claims.get(s.id);
           if (claim?.state === 'claimed')
             return deliverTo(s, event, (sub, timeoutMs) => observed(sub, event, subject, timeoutMs, cancelled));
-          if (claim?.state === 'in-flight') return inFlightElsewhere(s, claim.retryInMs);
-          return undefined; // done, or the subscription is gone
+          if (claim?.state === 'in-flight') return { failure: inFlightElsewhere(s, claim.retryInMs) };
+          return { handedOver: true }; // done already, or the subscription is gone
         }),
       );
-      return failures.filter((f) => f !== undefined);
+      const failures = results.flatMap((r) => ('failure' in r ? [r.failure] : []));
+      const delivered = results.flatMap((r) => ('delivered' in r ? [r.delivered] : []));
+      if (failures.length === 0) return { failures, delivered };
+      await deliveries.recordDelivered(event.event_id, event.received_at, delivered);
+      return { failures, delivered: [] };
     },
-    /** Whether any subscription takes events of this subject (as the cached list has them, as deliver() does). */
-    subscribed: async (subject: string) => (await matching(subject)).length > 0,
+    /** The claims to take for these subscriptions' deliveries: each holds for its request's timeout and a margin. */
+    claimsFor,
+    /** The subscriptions that take events of this subject, as the cached list has them (as deliver() reads them). */
+    matching,
     /** One attempt, as the subscriber workflow's drain sends a waiting delivery; the caller records it. */
     send: (s: Subscription, event: EventEnvelope, subject: string, timeoutMs: number, cancelled?: AbortSignal) =>
       observed(s, event, subject, timeoutMs, cancelled),

@@ -1,6 +1,7 @@
 import type { FieldCrypto } from '../crypto/field-crypto.js';
 import type { EventEnvelope, EventStatus } from '../events/envelope.js';
 import { toStorableText } from '../events/storable.js';
+import { CLAIM_DELIVERIES, type Delivered, deliveredValues, RECORD_DELIVERED } from './delivery-sql.js';
 import { COUNT_INTO_READ_MODELS, eventAsSource } from './read-model-sql.js';
 import type { Client } from './transaction.js';
 
@@ -78,7 +79,8 @@ export async function insertEvent(c: Client, values: EventValues): Promise<boole
 // is moved back to `processing` by the UPDATE, which sees only rows from before the statement.
 // With $17 (nothing to process) the run also ends here: `completed` as seq 3, in the same
 // statement. Counted, it also counts the event into the read models: a round trip fewer per
-// event than a processor of its own (docs/performance.md).
+// event than a processor of its own (docs/performance.md). $18/$19: the deliveries to claim for an
+// event this statement stores (delivery-sql.ts), a round trip fewer per event with subscribers.
 const RUN_STATUS = `CASE WHEN $17::boolean THEN 'completed' ELSE 'processing' END`;
 const RUN_ATTEMPTS = `CASE WHEN $17::boolean THEN 1 ELSE 0 END`;
 const beginRunSql = (counted: boolean) => `WITH key AS (${CLAIM_ID('$1', '$10')}), stored AS (
@@ -96,12 +98,19 @@ const beginRunSql = (counted: boolean) => `WITH key AS (${CLAIM_ID('$1', '$10')}
  )${counted ? `, src AS (${eventAsSource([1, 2, 3, 4, 5, 6, 9, 10])}), ${COUNT_INTO_READ_MODELS}` : ''}, moved AS (
    UPDATE events SET status = ${RUN_STATUS}, attempts = ${RUN_ATTEMPTS}, last_error = NULL, updated_at = $14
     WHERE event_id = $1 AND received_at = ${RECEIVED_AT('$1')} AND NOT EXISTS (SELECT 1 FROM stored) AND EXISTS (SELECT 1 FROM written)
+ ), claimed AS (
+   ${CLAIM_DELIVERIES({ eventId: '$1', receivedAt: '$10', ids: '$18', leases: '$19', onlyIf: 'EXISTS (SELECT 1 FROM stored)' })}
  )
- SELECT EXISTS (SELECT 1 FROM stored) AS stored`;
+ SELECT EXISTS (SELECT 1 FROM stored) AS stored, ARRAY(SELECT subscription_id::text FROM claimed) AS claimed`;
 export const BEGIN_RUN = { name: 'begin-run', text: beginRunSql(false) };
 export const BEGIN_RUN_COUNTED = { name: 'begin-run-counted', text: beginRunSql(true) };
 
-export async function writeTransition(c: Client, t: Transition): Promise<void> {
+export async function writeTransition(c: Client, t: Transition, delivered: readonly Delivered[] = []): Promise<void> {
+  const values = [t.eventId, t.runId, t.seq, t.status, t.attempts, storable(t.error), storable(t.reason), storable(t.actor), t.at];
+  if (delivered.length > 0) {
+    await c.query({ name: 'write-transition-delivered', text: TRANSITION_DELIVERED, values: [...values, ...deliveredValues(delivered)] });
+    return;
+  }
   await c.query({
     name: 'write-transition',
     text: `WITH written AS (
@@ -114,6 +123,16 @@ export async function writeTransition(c: Client, t: Transition): Promise<void> {
      )
      UPDATE webhook_deliveries SET status = 'failed', updated_at = $9
       WHERE $4 = 'failed' AND status = 'pending' AND event_id IN (SELECT event_id FROM written)`,
-    values: [t.eventId, t.runId, t.seq, t.status, t.attempts, storable(t.error), storable(t.reason), storable(t.actor), t.at],
+    values,
   });
 }
+
+// A `completed` transition with the deliveries the processing made ($10–$12), in one statement.
+const TRANSITION_DELIVERED = `WITH ${RECORD_DELIVERED({ eventId: '$1', receivedAt: RECEIVED_AT('$1'), ids: '$10', codes: '$11', latencies: '$12' })},
+   written AS (
+     INSERT INTO event_status_history (event_id, run_id, seq, status, attempts, error, reason, actor, at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id, run_id, seq) DO NOTHING
+     RETURNING event_id
+   )
+   UPDATE events SET status = $4, attempts = $5, last_error = $6, updated_at = $9
+    WHERE event_id = $1 AND received_at = ${RECEIVED_AT('$1')} AND EXISTS (SELECT 1 FROM written)`;

@@ -1,5 +1,6 @@
 import type { FieldCrypto, FieldView } from '../crypto/field-crypto.js';
 import type { EventEnvelope, EventStatus } from '../events/envelope.js';
+import { claimValues, type ClaimWanted, type Delivered } from './delivery-sql.js';
 import type { Pool } from './pool.js';
 import {
   BEGIN_RUN,
@@ -44,23 +45,24 @@ export function createEventsRepo(pool: Pool, fields?: FieldCrypto, { countIntoRe
     /**
      * The start of a run in one transaction: the event stored (once), then its `pending` and
      * `processing` transitions as seq 1 and 2 of this run, and (countIntoReadModels) the event
-     * counted into the read models (once). Repeating it changes nothing. True when this very call
-     * stored the event: nothing can have been done with it before (no delivery, no earlier run).
-     * `completed`: the event has nothing to process, and its `completed` transition (seq 3, one
-     * attempt, at the same time) is recorded in the same statement.
+     * counted into the read models (once). Repeating it changes nothing. `stored`: this very call
+     * stored the event. `completed`: the event has nothing to process, and its `completed`
+     * transition (seq 3, one attempt, at the same time) is recorded in the same statement.
+     * `claims`: the event's deliveries to claim (delivery-sql.ts) if this call stores it; `claimed`
+     * says which it took.
      */
     async begin(
       e: EventEnvelope,
       runId: string,
       at: string,
       operator: { reason?: string; actor?: string } = {},
-      { completed = false } = {},
-    ): Promise<boolean> {
+      { completed = false, claims = [] }: { completed?: boolean; claims?: readonly ClaimWanted[] } = {},
+    ): Promise<{ stored: boolean; claimed: ReadonlySet<string> }> {
       const res = await pool.query({
         ...beginRun,
-        values: [...eventValues(e), runId, at, storable(operator.reason), storable(operator.actor), completed],
+        values: [...eventValues(e), runId, at, storable(operator.reason), storable(operator.actor), completed, ...claimValues(claims)],
       });
-      return res.rows[0].stored === true;
+      return { stored: res.rows[0].stored === true, claimed: new Set(res.rows[0].claimed as string[]) };
     },
 
     /**
@@ -84,10 +86,11 @@ export function createEventsRepo(pool: Pool, fields?: FieldCrypto, { countIntoRe
     /**
      * Records a transition: a history row and the status column, in one transaction. A repeat of
      * the same (event, run, seq) — an activity retry — writes nothing. When an event fails, the
-     * deliveries still pending are failed with it.
+     * deliveries still pending are failed with it. `delivered`: deliveries the processing that
+     * ends here made, recorded by the same statement.
      */
-    async recordTransition(t: Transition): Promise<void> {
-      await writeTransition(pool, t);
+    async recordTransition(t: Transition, delivered?: readonly Delivered[]): Promise<void> {
+      await writeTransition(pool, t, delivered);
     },
 
     /** The transition a run recorded at `seq`, if any: lets a retry see that an earlier attempt finished. */

@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { SecretBox } from '../crypto/secret-box.js';
 import { toStorableText } from '../events/storable.js';
+import {
+  CLAIM_DELIVERIES,
+  claimValues,
+  type ClaimWanted,
+  type Delivered,
+  type DeliveryClaim,
+  deliveredValues,
+  RECORD_DELIVERED,
+} from './delivery-sql.js';
 import type { Pool } from './pool.js';
 import type { SubscriptionSettings, SubscriptionState } from './subscription-settings.js';
 import { inTransaction } from './transaction.js';
@@ -39,9 +48,6 @@ export interface DeliveryOutcome {
   error?: string;
   latencyMs?: number;
 }
-
-/** A delivery's claim before it is sent (`claim`). */
-export type DeliveryClaim = { state: 'claimed' } | { state: 'done' } | { state: 'in-flight'; retryInMs?: number };
 
 export interface Delivery {
   subscription_id: string;
@@ -113,29 +119,22 @@ export function createSubscriptionsRepo(pool: Pool, box: SecretBox = PLAIN) {
       return ((await pool.query('DELETE FROM subscriptions WHERE id = $1', [id])).rowCount ?? 0) > 0;
     },
     /**
-     * Claims the event's deliveries to these subscriptions before they are sent, each until its
-     * `leaseMs` has passed, so that two overlapping attempts at one event never both send. A
-     * delivery is `done` when it was delivered or waits in its subscriber's queue (nothing to send),
-     * `claimed` by this call, or `in-flight`: another attempt holds its claim (for `retryInMs`
-     * more, when this statement could see it). A subscription deleted meanwhile is left out. Recording the attempt ends the claim.
+     * Claims the event's deliveries to these subscriptions before they are sent (CLAIM_DELIVERIES),
+     * so that two overlapping attempts at one event never both send. A delivery is `done` when it
+     * was delivered or waits in its subscriber's queue (nothing to send), `claimed` by this call,
+     * or `in-flight`: another attempt holds its claim (for `retryInMs` more, when this statement
+     * could see it). A subscription deleted meanwhile is left out. Recording the attempt ends the claim.
      */
-    async claim(eventId: string, receivedAt: string, wanted: { id: string; leaseMs: number }[]): Promise<Map<string, DeliveryClaim>> {
+    async claim(eventId: string, receivedAt: string, wanted: readonly ClaimWanted[]): Promise<Map<string, DeliveryClaim>> {
       const res = await pool.query({
         name: 'claim-deliveries',
-        text: `WITH wanted AS (
-           SELECT w.id, w.lease_ms FROM unnest($2::uuid[], $3::int[]) AS w (id, lease_ms) JOIN subscriptions s ON s.id = w.id
-         ), claimed AS (
-           INSERT INTO webhook_deliveries AS d (event_id, subscription_id, status, attempts, event_received_at, sending_until, updated_at)
-           SELECT $1, id, 'pending', 0, $4, now() + lease_ms * interval '1 millisecond', now() FROM wanted
-           ON CONFLICT (event_id, subscription_id) DO UPDATE SET sending_until = EXCLUDED.sending_until
-            WHERE d.status NOT IN ('delivered', 'waiting') AND (d.sending_until IS NULL OR d.sending_until <= now())
-           RETURNING subscription_id
-         )
+        text: `WITH claimed AS (${CLAIM_DELIVERIES({ eventId: '$1', receivedAt: '$4', ids: '$2', leases: '$3' })})
          SELECT w.id, c.subscription_id IS NOT NULL AS claimed, d.status IN ('delivered', 'waiting') AS done,
                 greatest(0, ceil(extract(epoch FROM d.sending_until - now()) * 1000))::int AS retry_in_ms
-           FROM wanted w LEFT JOIN claimed c ON c.subscription_id = w.id
+           FROM unnest($2::uuid[]) AS w (id) JOIN subscriptions s ON s.id = w.id
+           LEFT JOIN claimed c ON c.subscription_id = w.id
            LEFT JOIN webhook_deliveries d ON d.event_id = $1 AND d.subscription_id = w.id`,
-        values: [eventId, wanted.map((w) => w.id), wanted.map((w) => Math.ceil(w.leaseMs)), receivedAt],
+        values: [eventId, ...claimValues(wanted), receivedAt],
       });
       // The last SELECT sees the rows as they were before this statement: a claimed row's old state is ignored.
       return new Map(
@@ -145,35 +144,27 @@ export function createSubscriptionsRepo(pool: Pool, box: SecretBox = PLAIN) {
         ]),
       );
     },
-    /**
-     * One delivery attempt's outcome (delivered, or refused for good); a delivered row is never
-     * changed again. A delivery ends the subscriber's run of failures, in the same statement (the
-     * health row is touched only when there is a run to end).
-     */
-    async recordAttempt(eventId: string, subscriptionId: string, outcome: DeliveryOutcome, receivedAt: string): Promise<void> {
+    /** Deliveries made by an attempt that will not complete its event (another delivery failed): recorded at once. */
+    async recordDelivered(eventId: string, receivedAt: string, delivered: readonly Delivered[]): Promise<void> {
+      if (delivered.length === 0) return;
       await pool.query({
-        name: 'record-delivery-attempt',
-        text: `WITH healthy AS (
-           UPDATE subscription_health SET consecutive_failures = 0
-            WHERE $3 = 'delivered' AND subscription_id = $2 AND consecutive_failures > 0
-         )
-         INSERT INTO webhook_deliveries AS d (event_id, subscription_id, status, attempts, response_code, last_error, latency_ms,
-                                              event_received_at, delivered_at, updated_at)
-         VALUES ($1, $2, $3::varchar, 1, $4, $5, $6, $7, CASE WHEN $3 = 'delivered' THEN now() END, now())
+        name: 'record-delivered',
+        text: `WITH ${RECORD_DELIVERED({ eventId: '$1', receivedAt: '$2', ids: '$3', codes: '$4', latencies: '$5' })} SELECT 1`,
+        values: [eventId, receivedAt, ...deliveredValues(delivered)],
+      });
+    },
+    /** A delivery the subscriber refused for good (a 4xx other than 408/429, or a refused destination); a delivered row is never changed. */
+    async recordRefused(eventId: string, subscriptionId: string, outcome: DeliveryOutcome, receivedAt: string): Promise<void> {
+      await pool.query({
+        name: 'record-delivery-refused',
+        text: `INSERT INTO webhook_deliveries AS d (event_id, subscription_id, status, attempts, response_code, last_error, latency_ms,
+                                              event_received_at, updated_at)
+         VALUES ($1, $2, 'failed', 1, $3, $4, $5, $6, now())
          ON CONFLICT (event_id, subscription_id) DO UPDATE
-           SET status = EXCLUDED.status, attempts = d.attempts + 1, response_code = EXCLUDED.response_code,
-               last_error = EXCLUDED.last_error, latency_ms = EXCLUDED.latency_ms, delivered_at = EXCLUDED.delivered_at,
-               sending_until = NULL, updated_at = now()
+           SET status = 'failed', attempts = d.attempts + 1, response_code = EXCLUDED.response_code, last_error = EXCLUDED.last_error,
+               latency_ms = EXCLUDED.latency_ms, sending_until = NULL, updated_at = now()
          WHERE d.status <> 'delivered'`,
-        values: [
-          eventId,
-          subscriptionId,
-          outcome.status,
-          outcome.responseCode ?? null,
-          text(outcome.error),
-          outcome.latencyMs ?? null,
-          receivedAt,
-        ],
+        values: [eventId, subscriptionId, outcome.responseCode ?? null, text(outcome.error), outcome.latencyMs ?? null, receivedAt],
       });
     },
     async deliveries(eventId: string): Promise<Delivery[]> {
