@@ -30,14 +30,17 @@ describe('a delivery that two attempts at one event try at once', () => {
     await pool.end();
   });
 
-  async function setUp(answerAfterMs: number, claimAtStart = false) {
+  async function setUp(answerAfterMs: number, claimAtStart = false, second?: () => { status: number }) {
     const receiver = await startReceiver(() => ({ status: 200, delayMs: answerAfterMs }));
+    const other = second && (await startReceiver(second));
     const eventType = `claim_${randomUUID().slice(0, 8)}`;
     const subject = subjectFor({ source: 'backend', category: 'service', eventType });
-    const sub: Subscription = await subscriptions.create({ url: receiver.url, subjects: [subject] });
-    created.push(sub.id);
+    const subs: Subscription[] = [];
+    for (const r of other ? [receiver, other] : [receiver]) subs.push(await subscriptions.create({ url: r.url, subjects: [subject] }));
+    created.push(...subs.map((s) => s.id));
+    const sub = subs[0]!;
     const deliverer = createWebhookDeliverer({
-      subscriptions: { list: async () => [sub] },
+      subscriptions: { list: async () => subs },
       deliveries: subscriptions,
       queue: createDeliveryQueue(pool),
       policyOf: (s) => deliveryPolicy(s.settings, defaults),
@@ -65,7 +68,7 @@ describe('a delivery that two attempts at one event try at once', () => {
       await events.recordTransition({ eventId: event.event_id, runId: 'run-1', seq: 3, status: 'completed', attempts: 1, at }, delivered);
       return [];
     };
-    return { receiver, sub, subject, event, attempt, claimed };
+    return { receiver, other, sub, subs, subject, event, attempt, claimed };
   }
 
   it('is sent once; the other attempt fails, to retry when the first has recorded it', async () => {
@@ -106,6 +109,25 @@ describe('a delivery that two attempts at one event try at once', () => {
       );
     } finally {
       await receiver.close();
+    }
+  });
+
+  it('made beside a delivery that failed, it is recorded at once and not sent again by the retry', async () => {
+    let failing = true;
+    const { receiver, other, subs, event, attempt } = await setUp(0, false, () => ({ status: failing ? 503 : 200 }));
+    try {
+      expect(await attempt()).toMatchObject([{ subscriptionId: subs[1]!.id, permanent: false }]);
+      const rows = await subscriptions.deliveries(event.event_id);
+      expect(rows.find((d) => d.subscription_id === subs[0]!.id)).toMatchObject({ status: 'delivered', attempts: 1 });
+      expect(rows.find((d) => d.subscription_id === subs[1]!.id)).toMatchObject({ status: 'pending', attempts: 1 });
+
+      failing = false;
+      expect(await attempt()).toEqual([]);
+      expect(receiver.to(event.event_id)).toHaveLength(1);
+      expect(other!.to(event.event_id)).toHaveLength(2);
+    } finally {
+      await receiver.close();
+      await other!.close();
     }
   });
 

@@ -15,7 +15,7 @@ export interface ActivityDeps {
    */
   loadMessage?: (ref: EventReference) => Promise<EventEnvelope | undefined>;
   processors: ProcessorRegistry;
-  webhooks?: Pick<WebhookDeliverer, 'deliver' | 'matching' | 'claimsFor'>;
+  webhooks?: Pick<WebhookDeliverer, 'deliver' | 'matching' | 'claimsFor' | 'recordDelivered'>;
   /** Told when an event settles (completed, failed, discarded) in this process: frees its bridge place. */
   onSettled?: (eventId: string) => void;
   metrics?: Pick<WorkerMetrics, 'settled' | 'processed' | 'completed'>;

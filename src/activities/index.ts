@@ -92,10 +92,16 @@ export function createActivities(deps: ActivityDeps) {
     metrics?.processed(true, (performance.now() - started) / 1000);
     const at = new Date().toISOString();
     const attempts = completion.attemptsBefore + attempt;
-    await recordTransition(
-      { eventId: event.event_id, runId: completion.runId, seq: completion.seq, status: 'completed', attempts, at },
-      delivered,
-    );
+    try {
+      await recordTransition(
+        { eventId: event.event_id, runId: completion.runId, seq: completion.seq, status: 'completed', attempts, at },
+        delivered,
+      );
+    } catch (err) {
+      // The deliveries made must not be sent again by the retry: recorded on their own if PostgreSQL lets us.
+      if (delivered.length > 0) await webhooks?.recordDelivered(event, delivered).catch(() => undefined);
+      throw err;
+    }
     completedHere(event, started);
     return { attempt, at };
   }

@@ -19,8 +19,8 @@ import {
 
 export type { DeliveryFailure } from './subscriber-delivery.js';
 
-// A claim outlives its sender's request by this much: the time to record the outcome once the
-// answer is in. A sender that crashed holds its deliveries this long past its timeout.
+// A claim outlives its sender's requests by this much: the time to record the outcomes once the
+// answers are in. A sender that crashed holds its deliveries this long past its timeout.
 const CLAIM_MARGIN_MS = 5_000;
 
 // Answers worth retrying: the receiver is down, overloaded or slow. Any other 4xx means the
@@ -41,7 +41,7 @@ export function standardWebhookHeaders(id: string, timestampSeconds: number, bod
 
 export interface WebhookDeps extends SubscriberDeliveryDeps {
   subscriptions: Pick<SubscriptionCache, 'list'>;
-  deliveries: SubscriberDeliveryDeps['deliveries'] & Pick<SubscriptionsRepo, 'claim' | 'recordDelivered'>;
+  deliveries: SubscriberDeliveryDeps['deliveries'] & Pick<SubscriptionsRepo, 'claim' | 'unclaim' | 'recordDelivered'>;
   /** Deliver to private, loopback and link-local addresses (development, tests). */
   allowPrivate: boolean;
   metrics?: Pick<WorkerMetrics, 'webhook'>;
@@ -58,8 +58,12 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
   const { subscriptions, deliveries, allowPrivate, metrics, tracer } = deps;
   const dispatcher = destinationAgent(allowPrivate);
   const deliverTo = createSubscriberDelivery(deps);
-  const claimsFor = (subs: readonly Subscription[]): ClaimWanted[] =>
-    subs.map((s) => ({ id: s.id, leaseMs: deps.policyOf(s).timeoutMs + CLAIM_MARGIN_MS }));
+  // One lease for all of an attempt's claims: the deliveries made are recorded together once the
+  // slowest subscriber has answered, so each claim must last as long as the longest request.
+  const claimsFor = (subs: readonly Subscription[]): ClaimWanted[] => {
+    const leaseMs = Math.max(0, ...subs.map((s) => deps.policyOf(s).timeoutMs)) + CLAIM_MARGIN_MS;
+    return subs.map((s) => ({ id: s.id, leaseMs }));
+  };
   const matching = async (subject: string) =>
     (await subscriptions.list()).filter((s) => s.subjects.some((p) => subjectMatches(p, subject)));
   async function attempt(
@@ -162,11 +166,14 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
       claimed: ReadonlySet<string> = new Set(),
     ): Promise<{ failures: DeliveryFailure[]; delivered: Delivered[] }> {
       const to = await matching(subject);
+      // Claimed by the run's start for a subscription that no longer takes the subject: never sent.
+      const gone = [...claimed].filter((id) => !to.some((s) => s.id === id));
+      if (gone.length > 0) await deliveries.unclaim(event.event_id, gone);
       if (to.length === 0) return { failures: [], delivered: [] };
-      const toClaim = to.filter((s) => !claimed.has(s.id));
-      const claims = toClaim.length > 0 ? await deliveries.claim(event.event_id, event.received_at, claimsFor(toClaim)) : new Map();
-      const results = await Promise.all(
-        to.map((s): Promise<DeliveryResult> | DeliveryResult => {
+      const toClaim = claimsFor(to).filter((c) => !claimed.has(c.id));
+      const claims = toClaim.length > 0 ? await deliveries.claim(event.event_id, event.received_at, toClaim) : new Map();
+      const settled = await Promise.allSettled(
+        to.map(async (s): Promise<DeliveryResult> => {
           const claim = claimed.has(s.id) ? { state: 'claimed' } : claims.get(s.id);
           if (claim?.state === 'claimed')
             return deliverTo(s, event, (sub, timeoutMs) => observed(sub, event, subject, timeoutMs, cancelled));
@@ -174,13 +181,20 @@ export function createWebhookDeliverer(deps: WebhookDeps) {
           return { handedOver: true }; // done already, or the subscription is gone
         }),
       );
+      const results = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       const failures = results.flatMap((r) => ('failure' in r ? [r.failure] : []));
       const delivered = results.flatMap((r) => ('delivered' in r ? [r.delivered] : []));
-      if (failures.length === 0) return { failures, delivered };
+      const thrown = settled.find((r) => r.status === 'rejected');
+      if (failures.length === 0 && !thrown) return { failures, delivered };
+      // The event will not complete now: what was delivered is recorded at once, or a retry would send it again.
       await deliveries.recordDelivered(event.event_id, event.received_at, delivered);
+      if (thrown) throw thrown.reason;
       return { failures, delivered: [] };
     },
-    /** The claims to take for these subscriptions' deliveries: each holds for its request's timeout and a margin. */
+    /** Deliveries made that the event's completion could not record: recorded on their own (best effort before a retry). */
+    recordDelivered: (event: EventEnvelope, delivered: readonly Delivered[]) =>
+      deliveries.recordDelivered(event.event_id, event.received_at, delivered),
+    /** The claims to take for these subscriptions' deliveries: each holds for the longest of their requests' timeouts and a margin. */
     claimsFor,
     /** The subscriptions that take events of this subject, as the cached list has them (as deliver() reads them). */
     matching,

@@ -67,7 +67,7 @@ export function createDeliveryLog(pool: Pool) {
     /** Queues one delivery to be sent again, whatever its status (a delivered one too). False if there is none. */
     async resend(subscriptionId: string, eventId: string): Promise<boolean> {
       const res = await pool.query(
-        `UPDATE webhook_deliveries SET status = 'waiting', attempts = 0, waiting_since = now(), replay_id = NULL, updated_at = now()
+        `UPDATE webhook_deliveries SET status = 'waiting', attempts = 0, waiting_since = now(), sending_until = NULL, replay_id = NULL, updated_at = now()
           WHERE subscription_id = $1 AND event_id = $2`,
         [subscriptionId, eventId],
       );
@@ -82,7 +82,7 @@ export function createDeliveryLog(pool: Pool) {
       const id = randomUUID();
       const res = await pool.query(
         `WITH queued AS (
-           UPDATE webhook_deliveries SET status = 'waiting', attempts = 0, waiting_since = now(), replay_id = $2, updated_at = now()
+           UPDATE webhook_deliveries SET status = 'waiting', attempts = 0, waiting_since = now(), sending_until = NULL, replay_id = $2, updated_at = now()
             WHERE subscription_id = $1 AND event_received_at >= $3 AND event_received_at < $4
               AND status <> 'waiting' AND ($5::text[] IS NULL OR status = ANY($5))
            RETURNING 1

@@ -121,7 +121,7 @@ export async function writeTransition(c: Client, t: Transition, delivered: reado
        UPDATE events SET status = $4, attempts = $5, last_error = $6, updated_at = $9
         WHERE event_id = $1 AND received_at = ${RECEIVED_AT('$1')} AND EXISTS (SELECT 1 FROM written)
      )
-     UPDATE webhook_deliveries SET status = 'failed', updated_at = $9
+     UPDATE webhook_deliveries SET status = 'failed', sending_until = NULL, updated_at = $9
       WHERE $4 = 'failed' AND status = 'pending' AND event_id IN (SELECT event_id FROM written)`,
     values,
   });

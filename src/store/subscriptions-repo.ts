@@ -130,7 +130,8 @@ export function createSubscriptionsRepo(pool: Pool, box: SecretBox = PLAIN) {
         name: 'claim-deliveries',
         text: `WITH claimed AS (${CLAIM_DELIVERIES({ eventId: '$1', receivedAt: '$4', ids: '$2', leases: '$3' })})
          SELECT w.id, c.subscription_id IS NOT NULL AS claimed, d.status IN ('delivered', 'waiting') AS done,
-                greatest(0, ceil(extract(epoch FROM d.sending_until - now()) * 1000))::int AS retry_in_ms
+                CASE WHEN d.sending_until IS NOT NULL
+                     THEN greatest(0, ceil(extract(epoch FROM d.sending_until - now()) * 1000))::int END AS retry_in_ms
            FROM unnest($2::uuid[]) AS w (id) JOIN subscriptions s ON s.id = w.id
            LEFT JOIN claimed c ON c.subscription_id = w.id
            LEFT JOIN webhook_deliveries d ON d.event_id = $1 AND d.subscription_id = w.id`,
@@ -142,6 +143,13 @@ export function createSubscriptionsRepo(pool: Pool, box: SecretBox = PLAIN) {
           r.id,
           r.claimed ? { state: 'claimed' } : r.done ? { state: 'done' } : { state: 'in-flight', retryInMs: r.retry_in_ms ?? undefined },
         ]),
+      );
+    },
+    /** Claims taken and never sent on (the subscription stopped taking the subject meanwhile): the rows go. */
+    async unclaim(eventId: string, subscriptionIds: readonly string[]): Promise<void> {
+      await pool.query(
+        `DELETE FROM webhook_deliveries WHERE event_id = $1 AND subscription_id = ANY($2::uuid[]) AND status = 'pending' AND attempts = 0`,
+        [eventId, subscriptionIds],
       );
     },
     /** Deliveries made by an attempt that will not complete its event (another delivery failed): recorded at once. */
