@@ -1,13 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time.js';
-import { ensureSearchAttributes } from '../temporal/search-attributes.js';
-import { EventCategoryKey, EventSourceKey, EventStatusKey, EventStatusSinceKey, EventTypeKey } from '../workflows/definitions.js';
 import { runToEnd, spawnManaged, type ManagedChild } from './child-process.js';
 import { goInstall } from './go-install.js';
 import { findFreePort, waitUntil } from './ports.js';
 import { DEV_DYNAMIC_CONFIG, type RunningTemporal, type TemporalOptions } from './temporal.js';
+import { registerNamespace, serves } from './temporal-namespace.js';
 import { startTemporalUi } from './temporal-ui.js';
 
 // The production path without Docker: Temporal's own server (frontend, history, matching and
@@ -17,8 +14,6 @@ export const TEMPORAL_SERVER_VERSION = '1.29.1';
 // The UI server the CLI v1.5.1 embeds.
 export const TEMPORAL_UI_VERSION = '2.42.1';
 const HISTORY_SHARDS = 4;
-const NAMESPACE = 'default';
-const RETENTION_DAYS = 7;
 
 type Log = { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 
@@ -207,81 +202,5 @@ async function setUpSchemas(sqlTool: string, db: URL, dir: string, fresh: boolea
     await run('create', ['create']).catch(() => undefined);
     await run('setup-schema', ['setup-schema', '-v', '0.0']).catch(() => undefined);
     await run('update-schema', ['update-schema', '--schema-name', `postgresql/v12/${schema}`]);
-  }
-}
-
-export async function serves(address: string): Promise<boolean> {
-  const connection = await Connection.connect({ address, connectTimeout: 2_000 }).catch(() => undefined);
-  if (!connection) return false;
-  try {
-    await connection.workflowService.getSystemInfo({});
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await connection.close();
-  }
-}
-
-/**
- * The namespace and search attributes, then a probe start that sets every search attribute: the
- * frontend caches namespaces and search attributes, and the API and worker must not start before
- * it accepts both (a start refused for an unknown attribute would be dead-lettered).
- */
-export async function registerNamespace(address: string, log: Log): Promise<void> {
-  const connection = await Connection.connect({ address });
-  try {
-    const exists = await connection.workflowService.describeNamespace({ namespace: NAMESPACE }).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) {
-      await connection.workflowService.registerNamespace({
-        namespace: NAMESPACE,
-        workflowExecutionRetentionPeriod: msToTs(RETENTION_DAYS * 86_400_000),
-      });
-      log.info({ namespace: NAMESPACE, retentionDays: RETENTION_DAYS }, 'Temporal namespace registered');
-    }
-    // A namespace just registered reaches the server's namespace cache a few seconds later.
-    await waitUntil(
-      `namespace ${NAMESPACE} to be served`,
-      () =>
-        ensureSearchAttributes(connection, NAMESPACE, log).then(
-          () => true,
-          () => false,
-        ),
-      60_000,
-      undefined,
-      500,
-    );
-    const client = new Client({ connection, namespace: NAMESPACE });
-    const probe = `stack-probe-${process.pid}-${Date.now()}`;
-    await waitUntil(
-      'the Temporal frontend to accept the event search attributes',
-      async () => {
-        try {
-          const handle = await client.workflow.start('stackProbe', {
-            taskQueue: 'stack-probe',
-            workflowId: probe,
-            typedSearchAttributes: [
-              { key: EventStatusKey, value: 'probe' },
-              { key: EventTypeKey, value: 'probe' },
-              { key: EventSourceKey, value: 'probe' },
-              { key: EventCategoryKey, value: 'probe' },
-              { key: EventStatusSinceKey, value: new Date() },
-            ],
-          });
-          await handle.terminate('stack probe');
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      90_000,
-      undefined,
-      1_000,
-    );
-  } finally {
-    await connection.close();
   }
 }

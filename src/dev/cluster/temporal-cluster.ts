@@ -4,14 +4,13 @@ import type { ManagedChild } from '../child-process.js';
 import { findFreePort, isPortOpen, waitUntil } from '../ports.js';
 import {
   prepareTemporalServer,
-  registerNamespace,
   type RolePorts,
-  serves,
   spawnTemporalServer,
   type TemporalRole,
   type TemporalServerBinaries,
   temporalServerConfig,
 } from '../temporal-server.js';
+import { registerNamespace, serves } from '../temporal-namespace.js';
 import { startTemporalUi } from '../temporal-ui.js';
 import { type Log, type Restartable, restartable, whenReady } from './restartable.js';
 
