@@ -1,6 +1,6 @@
 import type { EventEnvelope } from '../events/envelope.js';
 import type { Pool } from '../store/pool.js';
-import { eventAsSource, projectSql, SOURCE_COLUMNS } from '../store/read-model-sql.js';
+import { eventAsSource, identityValues, projectSql, SOURCE_COLUMNS } from '../store/read-model-sql.js';
 
 // The statement that counts events into the read models is the store's (src/store/read-model-sql.ts):
 // the run's start counts its event in the same statement; these count the events of a source.
@@ -20,16 +20,7 @@ export async function projectEvent(pool: Pool, e: EventEnvelope): Promise<boolea
   const res = await pool.query({
     name: 'project-event',
     text: ONE_EVENT,
-    values: [
-      e.event_id,
-      e.event_type,
-      e.event_source,
-      e.event_category,
-      e.user_id ?? null,
-      e.session_id ?? null,
-      e.timestamp,
-      e.received_at,
-    ],
+    values: [...identityValues(e), e.timestamp, e.received_at],
   });
   return res.rows[0].counted === 1;
 }

@@ -2,7 +2,7 @@ import type { FieldCrypto } from '../crypto/field-crypto.js';
 import type { EventEnvelope, EventStatus } from '../events/envelope.js';
 import { toStorableText } from '../events/storable.js';
 import { CLAIM_DELIVERIES, type Delivered, deliveredValues, RECORD_DELIVERED } from './delivery-sql.js';
-import { COUNT_INTO_READ_MODELS, eventAsSource } from './read-model-sql.js';
+import { COUNT_INTO_READ_MODELS, eventAsSource, identityValues } from './read-model-sql.js';
 import type { Client } from './transaction.js';
 
 // The event store's writing statements (events-repo.ts runs them): the values an event is stored
@@ -44,12 +44,7 @@ export function sealedValues(fields: FieldCrypto | undefined) {
   return (e: EventEnvelope): EventValues => {
     const sealed = fields?.seal(e);
     return [
-      e.event_id,
-      e.event_type,
-      e.event_source,
-      e.event_category,
-      e.user_id ?? null,
-      e.session_id ?? null,
+      ...identityValues(e),
       sealed?.data ?? e.data,
       sealed?.metadata ?? e.metadata,
       e.timestamp,

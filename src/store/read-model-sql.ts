@@ -1,3 +1,5 @@
+import type { EventEnvelope } from '../events/envelope.js';
+
 // The read models of migration 005, maintained from a set of events `src` in one statement:
 // the events not yet counted are marked in `projected_events`, and only those are added to the
 // hourly and daily counts, the daily active users and the session summaries. Being one
@@ -7,6 +9,16 @@
 // replay count a source of events with projectSql.
 
 export const SOURCE_COLUMNS = 'event_id, event_type, event_source, event_category, user_id, session_id, timestamp, received_at';
+
+/** The first six of SOURCE_COLUMNS (the event's identity, what the read models group by) as a statement's values. */
+export const identityValues = (e: EventEnvelope): unknown[] => [
+  e.event_id,
+  e.event_type,
+  e.event_source,
+  e.event_category,
+  e.user_id ?? null,
+  e.session_id ?? null,
+];
 
 /** One event as a source: SOURCE_COLUMNS from the statement's parameters numbered `n`, in that order. */
 export const eventAsSource = (n: number[]) =>
