@@ -7,7 +7,7 @@ import {
   reprocessSignal,
   statusQuery,
 } from './definitions.js';
-import { type Outcome, Processing, type Tried } from './processing.js';
+import { type Begun, type Outcome, Processing, type Tried } from './processing.js';
 import { StatusRecord } from './status-record.js';
 
 /**
@@ -30,12 +30,15 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
   const processing = new Processing(input, record, runId);
 
   const startedAt = new Date().toISOString();
-  const { unstorable, first } = await processing.begin({
-    event: input.event,
-    runId,
-    at: startedAt,
-    ...(input.operator && { operator: input.operator }),
-  });
+  const start = { event: input.event, runId, at: startedAt, ...(input.operator && { operator: input.operator }) };
+  let begun: Begun;
+  try {
+    // The happy path's one await, as the ceiling workflow's (docs/performance.md).
+    begun = processing.begun(await processing.begin(start));
+  } catch (err) {
+    begun = await processing.beginFailed(err, start);
+  }
+  const { unstorable, first } = begun;
   record.note('pending', startedAt);
   if (unstorable) record.note('failed', startedAt, { error: unstorable });
   else record.note('processing', startedAt, input.operator);
@@ -43,9 +46,17 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
   let tried: Tried | undefined = first;
   for (;;) {
     if (record.status === 'processing') {
-      const outcome: Outcome = unstorable ? { ok: false, error: unstorable } : await processing.process(tried);
+      // Processing that succeeded with the run's start is final: no further call, no promise.
+      const outcome: Outcome = unstorable
+        ? { ok: false, error: unstorable }
+        : tried?.final
+          ? tried.outcome
+          : await processing.process(tried);
       tried = undefined;
-      if (outcome.ok) return settle(record, () => record.note('completed', outcome.at));
+      if (outcome.ok) {
+        record.note('completed', outcome.at);
+        return closing(record);
+      }
       await record.transition('failed', { error: outcome.error });
     }
     // Parked: failed, waiting for an operator.
@@ -53,14 +64,16 @@ export async function eventWorkflow(input: EventWorkflowInput): Promise<EventWor
     const request = await nextRequest(input.parkTimeoutMs);
     if (!request) return record.state;
     const { action, ...operator } = request;
-    if (action === 'discard') return settle(record, () => record.transition('discarded', operator));
+    if (action === 'discard') {
+      await record.transition('discarded', operator);
+      return closing(record);
+    }
     await record.transition('processing', operator);
   }
 }
 
-/** The run's last transition, published as the run closes. */
-async function settle(record: StatusRecord, last: () => void | Promise<void>): Promise<EventWorkflowState> {
-  await last();
+/** The run's last transition published as the run closes; its state is the run's result. */
+function closing(record: StatusRecord): EventWorkflowState {
   record.publish();
   return record.state;
 }

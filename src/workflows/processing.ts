@@ -7,7 +7,7 @@ import {
   TemporalFailure,
   TimeoutFailure,
 } from '@temporalio/workflow';
-import type { Activities, BeginArgs } from '../activities/index.js';
+import type { Activities, BeginArgs, BeginResult, Processed } from '../activities/index.js';
 import type { EventWorkflowInput } from './definitions.js';
 import { beginEvent, type StatusRecord } from './status-record.js';
 
@@ -21,6 +21,8 @@ const LOCAL_PROCESSING_TIMEOUT = '5s';
 export type Outcome = { ok: true; at: string } | { ok: false; error: string };
 /** Processing tried: how it ended, the attempts it took, and whether no retry can change that. */
 export type Tried = { outcome: Outcome; attempts: number; final: boolean };
+/** The run's start: `unstorable` when the event is kept without its data, `first` when processing was tried with it. */
+export type Begun = BeginResult & { first?: Tried };
 
 /** An activity's failure; anything else (a bug, a cancellation) ends the workflow task as it is. */
 function failureOf(err: unknown): TemporalFailure {
@@ -54,21 +56,31 @@ export class Processing {
     });
   }
 
-  /** The run's start (the event stored, `pending` and `processing` recorded) with the local attempts in the same activity. */
-  async begin(start: BeginArgs): Promise<{ unstorable?: string; first?: Tried }> {
-    try {
-      // `completed` follows `pending` (1) and `processing` (2).
-      const begun = await this.local.beginAndProcess({ ...start, completion: { runId: this.runId, seq: 3, attemptsBefore: 0 } });
-      return 'unstorable' in begun ? begun : { first: this.succeeded(begun) };
-    } catch (err) {
-      // Processing's failures say which attempt they were, and a timeout may be processing's;
-      // anything else failed while storing, and processing's attempts are all still to come.
-      const failure = failureOf(err);
-      const first =
-        failure instanceof TimeoutFailure || reportedAttempt(failure) !== undefined ? this.failed(err, LOCAL_ATTEMPTS) : undefined;
-      // It may have failed before the event was stored: beginEvent makes sure (a repeat writes nothing).
-      return { ...(await beginEvent(start)), ...(first && { first }) };
-    }
+  /**
+   * The run's start (the event stored, `pending` and `processing` recorded) with the local
+   * attempts in the same activity. Not async: on the happy path the workflow awaits the activity
+   * itself, and its one await is all the sandbox pays for (every promise a workflow makes costs a
+   * stack capture in the SDK's promise hook: docs/performance.md). `begun` reads its result.
+   */
+  begin(start: BeginArgs): Promise<BeginResult | Processed> {
+    // `completed` follows `pending` (1) and `processing` (2).
+    return this.local.beginAndProcess({ ...start, completion: { runId: this.runId, seq: 3, attemptsBefore: 0 } });
+  }
+
+  /** What the run's start returned: the event kept without its data, or processing's first success. */
+  begun(result: BeginResult | Processed): Begun {
+    return 'attempt' in result ? { first: this.succeeded(result) } : result;
+  }
+
+  /** The run's start failed: what it left (its failure may be processing's, after the event was stored). */
+  async beginFailed(err: unknown, start: BeginArgs): Promise<Begun> {
+    // Processing's failures say which attempt they were, and a timeout may be processing's;
+    // anything else failed while storing, and processing's attempts are all still to come.
+    const failure = failureOf(err);
+    const first =
+      failure instanceof TimeoutFailure || reportedAttempt(failure) !== undefined ? this.failed(err, LOCAL_ATTEMPTS) : undefined;
+    // It may have failed before the event was stored: beginEvent makes sure (a repeat writes nothing).
+    return { ...(await beginEvent(start)), ...(first && { first }) };
   }
 
   /** Processing, and the `completed` transition with it when it succeeds; `first`: the local attempts begin() made. */
