@@ -1,6 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,6 +14,7 @@ import type { CeilingWorker } from './limits/ceiling-process.js';
 import { ingestionUnderProcessing, soak, steady } from './phases.js';
 import { fmt, percentile } from './stats.js';
 import { type Pair, printResults } from './summary.js';
+import { type Receiver, subscribe } from './receiver.js';
 
 // `npm run bench [-- --events 3000 --pairs 3 --concurrency 50 --steady 20 --soak 0 --workers 1 --temporal cli|server --from dist|source --set NAME=value]`:
 // on a throwaway deployment,
@@ -108,28 +107,14 @@ async function main(): Promise<void> {
   const db = new pg.Pool({ connectionString: d.databaseUrl, max: 2 });
   const connection = await Connection.connect({ address: d.temporalAddress });
   const client = new Client({ connection });
-  let delivered = 0;
-  const receiver = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      delivered++;
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   let ceiling: CeilingWorker | undefined;
+  let receiver: Receiver | undefined;
   try {
     const ingest = await measureIngestCeilings(d.natsUrl, 5);
     console.log(
       `\nceilings of this machine: HTTP (Fastify) answered once JetStream acked ${fmt(ingest.httpAckPerSecond)} req/s; JetStream publishes, pipelined ${fmt(ingest.publishPerSecond)} msgs/s`,
     );
-    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-    const sub = await fetch(`${d.apiUrl}/api/subscriptions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ url, subjects: ['events.backend.service.bench_webhook'], secret: 'bench-secret-0123456789' }),
-    });
-    if (sub.status !== 201) throw new Error(`subscription: HTTP ${sub.status} ${await sub.text()}`);
+    receiver = await subscribe(d.apiUrl, 'events.backend.service.bench_webhook');
     ceiling = await startWarmCeilingWorker(d.temporalAddress, N, IN_FLIGHT);
     // As many unmeasured as a burst: the first measured burst ran slower than the later ones after 500.
     await warmUp(d, db, N, C);
@@ -148,7 +133,7 @@ async function main(): Promise<void> {
     };
     printResults({ plain, webhook, histories, from: built ? 'dist' : 'source' });
     console.log(
-      `  deliveries received: ${fmt(delivered)} of ${fmt(N * PAIRS)}; resident memory after the last burst: ${Object.entries(
+      `  deliveries received: ${fmt(receiver.delivered())} of ${fmt(N * PAIRS)}; resident memory after the last burst: ${Object.entries(
         webhook.at(-1)!.project.rssMb,
       )
         .map(([name, mb]) => `${name} ${fmt(mb)} MB`)
@@ -167,7 +152,7 @@ async function main(): Promise<void> {
     if (Number(args.soak) > 0) await soak(d, db, Math.round(sustainable * 0.8), Number(args.soak));
   } finally {
     await ceiling?.stop();
-    receiver.close();
+    receiver?.close();
     await connection.close();
     await db.end();
     await d.stop();

@@ -7,11 +7,12 @@ import { loadConfig } from '../src/config.js';
 import { startThrowawayDeployment } from '../src/dev/throwaway-deployment.js';
 import { createLogger } from '../src/logger.js';
 import { burst, warmUp } from './burst.js';
+import { subscribe } from './receiver.js';
 
-// `npm run bench:profile [-- --events 3000 --concurrency 50 --top 25]`: where the worker's CPU
-// goes. The built service on a throwaway deployment (.data/bench-profile), every thread of the API
-// and the worker under V8's sampling profiler (--cpu-prof); after a warm-up, one burst of N events
-// with no processors, then the worker's samples grouped by where the code comes from (a package,
+// `npm run bench:profile [-- --events 3000 --concurrency 50 --top 25 --subscriber]`: where the
+// worker's CPU goes. The built service on a throwaway deployment (.data/bench-profile), every
+// thread of the API and the worker under V8's sampling profiler (--cpu-prof); after a warm-up, one
+// burst of N events with no processors (`--subscriber`: with one webhook subscriber), then the worker's samples grouped by where the code comes from (a package,
 // a file of ours, V8 itself) and by function. JavaScript only: the Temporal SDK's Rust core and
 // the bridge to it show as native time in the CPU figures `npm run bench` prints, not here.
 
@@ -20,6 +21,7 @@ const { values: args } = parseArgs({
     events: { type: 'string', default: '3000' },
     concurrency: { type: 'string', default: '50' },
     top: { type: 'string', default: '25' },
+    subscriber: { type: 'boolean', default: false },
   },
 });
 
@@ -85,15 +87,18 @@ async function main(): Promise<void> {
   });
   const db = new pg.Pool({ connectionString: d.databaseUrl, max: 2 });
   const workerPid = d.pids.worker!;
+  const receiver = args.subscriber ? await subscribe(d.apiUrl, 'events.backend.service.bench_profile') : undefined;
   try {
     await warmUp(d, db, 500, Number(args.concurrency));
     const sample = await burst(d, db, 'bench_profile', N, Number(args.concurrency));
+    if (receiver) console.log(`${receiver.delivered()} deliveries received`);
     console.log(
       `${N} events at ${sample.e2ePerSecond.toFixed(0)} events/s; worker CPU ${sample.cpuMsPerEvent.worker!.toFixed(2)} ms per event`,
     );
   } finally {
     await db.end();
     await d.stop(); // the profiles are written as the processes exit
+    receiver?.close();
   }
   // Node names a thread's profile CPU.<date>.<pid>.<thread>.<seq>.cpuprofile; thread 0 is the main one.
   const files = (await readdir(profDir)).filter((f) => f.includes(`.${workerPid}.`));
