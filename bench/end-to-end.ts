@@ -64,7 +64,7 @@ const SETTINGS = Object.fromEntries(
 
 const rate = (w: WorkflowCeiling, b: BurstSample) =>
   `ceiling ${fmt(w.perSecond)} workflows/s, project ${fmt(b.e2ePerSecond)} events/s = ${fmt(b.e2ePerSecond / w.perSecond, 2)} ×; ` +
-  `worker CPU ${fmt(w.workerCpuMs, 2)} → ${fmt(workersCpu(b.cpuMsPerEvent), 2)} ms`;
+  `worker CPU ${fmt(w.workerCpuMs, 2)} → ${fmt(workersCpu(b.cpuMsPerEvent), 2)} ms, Temporal ${fmt(w.temporalCpuMs, 2)} → ${fmt(b.cpuMsPerEvent.temporal ?? NaN, 2)} ms`;
 
 async function pairs(d: ThrowawayDeployment, db: pg.Pool, ceiling: CeilingWorker) {
   const stack = { temporal: d.pids.temporal, postgres: d.pids.postgres };
